@@ -1,0 +1,89 @@
+// Command ssebench load-tests and checks Server-Sent Events endpoints.
+//
+// main only builds the command-line app and hands each command to the
+// package that owns it; the cmd_*.go files hold one command each.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/ssebench/ssebench/report"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// commands is filled by the init functions of the cmd_*.go files.
+var commands []*cli.Command
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	app := &cli.App{
+		Name:    "ssebench",
+		Usage:   "load-test and check Server-Sent Events (text/event-stream) endpoints",
+		Version: version,
+		Description: `ssebench opens many concurrent SSE streams and measures them, checks an
+endpoint against the WHATWG event-stream rules and the proxy pitfalls that
+break streams, and tells a buffering or idle-cutting proxy from the origin.
+
+Exit codes: 0 ok, 1 a gate failed, 2 bad input or usage, 3 could not run
+(e.g. target unreachable).
+
+Examples:
+   ssebench serve --addr 127.0.0.1:8080
+   ssebench tap 'http://127.0.0.1:8080/events?rate=5'
+   curl -sN http://127.0.0.1:8080/events | ssebench decode -`,
+		Commands:             commands,
+		Writer:               stdout,
+		ErrWriter:            stderr,
+		EnableBashCompletion: true,
+		// Errors come back to main; nothing inside Run calls os.Exit, so
+		// deferred flushes and partial results are always written.
+		ExitErrHandler: func(*cli.Context, error) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return report.Usage(err)
+		},
+	}
+	return app
+}
+
+func main() {
+	os.Exit(run(os.Args, os.Stdout, os.Stderr))
+}
+
+// run executes the app and maps its error to an exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		// A second Ctrl-C exits at once.
+		<-ctx.Done()
+		stop()
+		again := make(chan os.Signal, 1)
+		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+		<-again
+		fmt.Fprintln(stderr, "ssebench: interrupted twice, exiting now")
+		os.Exit(report.ExitInterrupted)
+	}()
+	err := newApp(stdout, stderr).RunContext(ctx, args)
+	if err == nil {
+		return report.ExitOK
+	}
+	var ee *report.ExitError
+	if !errors.As(err, &ee) {
+		// Every command action wraps its own errors in an ExitError, so a
+		// bare error comes from the flag parser: bad usage.
+		ee = &report.ExitError{Code: report.ExitUsage, Err: err}
+	}
+	if ee.Err != nil {
+		fmt.Fprintf(stderr, "ssebench: %v\n", ee.Err)
+	}
+	return ee.Code
+}
