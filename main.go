@@ -51,6 +51,12 @@ Examples:
 			return report.Usage(err)
 		},
 	}
+	for _, cmd := range app.Commands {
+		// A bad flag is one line and exit 2, not a page of help.
+		cmd.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
+			return report.Usagef("%v (see 'ssebench %s --help')", err, cmd.Name)
+		}
+	}
 	return app
 }
 

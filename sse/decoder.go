@@ -100,10 +100,10 @@ type Decoder struct {
 	done       bool
 
 	// Parser state from the standard.
-	data    []byte // data buffer (values plus LF)
-	typ     []byte // event type buffer
-	idBuf   []byte // last event ID buffer
-	lastID  []byte // the event source's last event ID string
+	data   []byte // data buffer (values plus LF)
+	typ    []byte // event type buffer
+	idBuf  []byte // last event ID buffer
+	lastID []byte // the event source's last event ID string
 
 	// The current item.
 	kind    Kind

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("%s differs:\ngot\n%s\nwant\n%s", name, got, want)
+	}
+}
+
+func runCLI(args ...string) (code int, stdout, stderr string) {
+	var o, e bytes.Buffer
+	code = run(append([]string{"ssebench"}, args...), &o, &e)
+	return code, o.String(), e.String()
+}
+
+func TestDecodeSpecExamples(t *testing.T) {
+	code, out, errs := runCLI("decode", "testdata/spec-examples.txt")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	golden(t, "spec-examples.golden", []byte(out))
+	if !strings.Contains(errs, "ended inside an event") {
+		t.Fatalf("the dropped trailing event is not reported: %q", errs)
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"help", []string{"--help"}, 0, ""},
+		{"command help", []string{"tap", "--help"}, 0, ""},
+		{"unknown flag", []string{"tap", "--nope", "http://x"}, 2, "flag provided but not defined: -nope"},
+		{"missing file", []string{"decode", "testdata/does-not-exist"}, 2, "does-not-exist"},
+		{"two files", []string{"decode", "a", "b"}, 2, "one FILE"},
+		{"bad url", []string{"tap", "ftp://example"}, 2, `bad URL "ftp://example"`},
+		{"bad header", []string{"tap", "-H", "NoColon", "http://127.0.0.1:1/"}, 2, `bad header "NoColon"`},
+		{"unreachable", []string{"tap", "http://127.0.0.1:1/events"}, 3, "connection refused"},
+		{"too large", []string{"decode", "--max-size", "8", "testdata/spec-examples.txt"}, 2, "longer than 8 bytes"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errs := runCLI(tc.args...)
+			if code != tc.code || !strings.Contains(errs, tc.msg) {
+				t.Fatalf("exit %d (want %d), stderr %q (want it to contain %q)", code, tc.code, errs, tc.msg)
+			}
+			if tc.code == 2 && strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+				t.Fatalf("usage error is not one line: %q", errs)
+			}
+		})
+	}
+}
