@@ -1,0 +1,196 @@
+package scenarios
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// FieldError is one problem with one scenario field. Its text is one line:
+//
+//	scenario.yaml:7: reconnect.policy: "sometimes" is not one of browser, always, never
+//	--connections: "lots" is not a whole number
+//	url: required (an http:// or https:// URL)
+//
+// Load, Parse, FromCLI and Validate join several of them with errors.Join
+// when there are several problems; use errors.As to get at the first.
+type FieldError struct {
+	// Pos is where the value came from: "FILE:LINE" for a YAML file,
+	// "--flag" for a command-line flag, "" when unknown (e.g. built in Go).
+	Pos string
+	// Field is the YAML path of the field, e.g. "stages[1].duration",
+	// "headers.Authorization"; "" for the document as a whole.
+	Field string
+	// Msg says what is wrong, quoting the offending value.
+	Msg string
+
+	// flagExact: Pos is the flag that sets exactly Field, so naming the
+	// field again would only repeat it.
+	flagExact bool
+	// line orders a file's problems.
+	line int
+}
+
+func (e *FieldError) Error() string {
+	var b strings.Builder
+	if e.Pos != "" {
+		b.WriteString(e.Pos)
+		b.WriteString(": ")
+	}
+	if e.Field != "" && !e.flagExact {
+		b.WriteString(e.Field)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// origin records where a scenario's fields came from.
+type origin struct {
+	file  string            // the name given to Parse/Load; "" for none
+	lines map[string]int    // YAML path -> line of its key
+	flags map[string]string // YAML path -> the flag that set it last
+}
+
+// fieldError builds the error for path, locating it by the longest prefix
+// of path that has a recorded position.
+func (s *Scenario) fieldError(path, format string, a ...any) *FieldError {
+	e := &FieldError{Field: path, Msg: fmt.Sprintf(format, a...)}
+	o := s.origin
+	if o == nil {
+		return e
+	}
+	for p := path; p != ""; p = parentPath(p) {
+		if f, ok := o.flags[p]; ok {
+			e.Pos, e.flagExact = f, p == path
+			return e
+		}
+		if l, ok := o.lines[p]; ok {
+			e.Pos = linePos(o.file, l)
+			return e
+		}
+	}
+	if o.file != "" {
+		e.Pos = o.file
+	}
+	return e
+}
+
+// linePos formats a YAML position the way compilers do ("file:7"), or
+// "line 7" when the YAML has no file name.
+func linePos(file string, line int) string {
+	if file == "" {
+		return fmt.Sprintf("line %d", line)
+	}
+	return fmt.Sprintf("%s:%d", file, line)
+}
+
+// setByFlag records that flag now sets path, forgetting the file's lines
+// for it and everything under it.
+func (s *Scenario) setByFlag(path, flag string) {
+	if s.origin == nil {
+		s.origin = &origin{}
+	}
+	o := s.origin
+	if o.flags == nil {
+		o.flags = map[string]string{}
+	}
+	for p := range o.lines {
+		if p == path || strings.HasPrefix(p, path+".") || strings.HasPrefix(p, path+"[") {
+			delete(o.lines, p)
+		}
+	}
+	for p := range o.flags {
+		if strings.HasPrefix(p, path+".") || strings.HasPrefix(p, path+"[") {
+			delete(o.flags, p)
+		}
+	}
+	o.flags[path] = flag
+}
+
+// parentPath strips the last ".key" or "[i]" from a YAML path.
+func parentPath(p string) string {
+	if strings.HasSuffix(p, "]") {
+		if i := strings.LastIndexByte(p, '['); i >= 0 {
+			return p[:i]
+		}
+	}
+	if i := strings.LastIndexByte(p, '.'); i >= 0 {
+		return p[:i]
+	}
+	return ""
+}
+
+// joinPath appends a key to a YAML path.
+func joinPath(parent, key string) string {
+	if parent == "" {
+		return key
+	}
+	return parent + "." + key
+}
+
+// suggest returns ` (did you mean "x"?)` for the candidate closest to s,
+// or "" when none is close enough to be a likely typo.
+func suggest(s string, candidates []string) string {
+	best, bestD := "", -1
+	ls := strings.ToLower(s)
+	for _, c := range candidates {
+		d := editDistance(ls, strings.ToLower(c))
+		if bestD < 0 || d < bestD || (d == bestD && c < best) {
+			best, bestD = c, d
+		}
+	}
+	if bestD < 0 {
+		return ""
+	}
+	limit := 2
+	if len(s) <= 4 {
+		limit = 1
+	}
+	if bestD > limit && !(len(s) > 2 && strings.HasPrefix(strings.ToLower(best), ls)) {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// oneOf describes a value that is not in its set.
+func oneOf(v string, set []string) string {
+	return fmt.Sprintf("%q is not one of %s%s", v, strings.Join(set, ", "), suggest(v, set))
+}
+
+// editDistance is the Levenshtein distance, with an adjacent swap counting
+// as one edit (the commonest typo).
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev2 := make([]int, len(rb)+1)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(rb)]
+}
+
+// sortedKeys returns a map's keys in order, for stable messages.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,462 @@
+package scenarios
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// ErrNoTarget is returned by FromCLI when there is neither a scenario file
+// nor --url.
+var ErrNoTarget = errors.New("run needs a scenario file or --url")
+
+// listValue is a repeatable flag that, unlike cli.StringSliceFlag, never
+// splits a value on commas: "Accept: a, b" and URLs with commas in the
+// query stay whole.
+type listValue struct{ vals []string }
+
+// serialPrefix marks the whole-list form urfave/cli passes back through
+// Set when it copies a flag's value to its aliases.
+const serialPrefix = "\x00ssebench-list:"
+
+func (l *listValue) Set(v string) error {
+	if rest, ok := strings.CutPrefix(v, serialPrefix); ok {
+		return json.Unmarshal([]byte(rest), &l.vals)
+	}
+	l.vals = append(l.vals, v)
+	return nil
+}
+
+func (l *listValue) String() string { return strings.Join(l.vals, ", ") }
+
+// Serialize implements cli.Serializer so aliases (-H/--header) share the
+// list instead of appending its text to itself.
+func (l *listValue) Serialize() string {
+	b, _ := json.Marshal(l.vals)
+	return serialPrefix + string(b)
+}
+
+var _ cli.Serializer = (*listValue)(nil)
+
+// flagSpec ties one flag to the scenario field it sets.
+type flagSpec struct {
+	flag  cli.Flag
+	path  string // the field's YAML path, for error positions
+	apply func(s *Scenario, v flagValue) error
+}
+
+// flagValue is one explicitly set flag's value, as given.
+type flagValue struct {
+	name string
+	str  string
+	list []string
+	on   bool
+}
+
+func (v flagValue) errorf(format string, a ...any) error {
+	return &FieldError{Pos: "--" + v.name, Msg: fmt.Sprintf(format, a...)}
+}
+
+// Flag categories, for grouped help.
+const (
+	catTarget  = "Target"
+	catLoad    = "Load shape"
+	catStreams = "Stream behaviour"
+	catPublish = "Publisher"
+	catGates   = "Gates"
+)
+
+// The first `word` in a usage text is the value's placeholder in help.
+
+func stringFlag(name, cat, usage, def string, aliases ...string) *cli.StringFlag {
+	return &cli.StringFlag{Name: name, Aliases: aliases, Category: cat, Value: def, Usage: usage}
+}
+
+func listFlag(name, cat, usage string, aliases ...string) *repeatFlag {
+	return &repeatFlag{&cli.GenericFlag{Name: name, Aliases: aliases, Category: cat, Value: &listValue{}, Usage: usage}}
+}
+
+// repeatFlag is a repeatable flag whose values live in the flag set of
+// one parse, not in the flag: cli.GenericFlag keeps its Value across runs,
+// so a second app.Run in one process (tests) would see the first run's
+// values, and parallel runs would race on them.
+type repeatFlag struct{ *cli.GenericFlag }
+
+// Apply registers a fresh list for this parse under every name.
+func (f *repeatFlag) Apply(set *flag.FlagSet) error {
+	v := &listValue{}
+	for _, name := range f.Names() {
+		set.Var(v, name, f.Usage)
+	}
+	return nil
+}
+
+func boolFlag(name, cat, usage string, aliases ...string) *cli.BoolFlag {
+	return &cli.BoolFlag{Name: name, Aliases: aliases, Category: cat, Usage: usage}
+}
+
+// flagSpecs builds fresh flags (the repeatable ones hold state) and the
+// way each one sets its field.
+func flagSpecs() []flagSpec {
+	str := func(set func(s *Scenario, v string)) func(*Scenario, flagValue) error {
+		return func(s *Scenario, v flagValue) error { set(s, v.str); return nil }
+	}
+	dur := func(set func(s *Scenario, d Duration)) func(*Scenario, flagValue) error {
+		return func(s *Scenario, v flagValue) error {
+			d, err := parseDuration(v.str)
+			if err != nil {
+				return v.errorf("%v", err)
+			}
+			set(s, Duration(d))
+			return nil
+		}
+	}
+	num := func(set func(s *Scenario, n int)) func(*Scenario, flagValue) error {
+		return func(s *Scenario, v flagValue) error {
+			n, err := strconv.Atoi(strings.TrimSpace(v.str))
+			if err != nil {
+				return v.errorf("%q is not a whole number", v.str)
+			}
+			set(s, n)
+			return nil
+		}
+	}
+	float := func(what string, set func(s *Scenario, f float64)) func(*Scenario, flagValue) error {
+		return func(s *Scenario, v flagValue) error {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v.str), 64)
+			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+				return v.errorf("%q is not %s", v.str, what)
+			}
+			set(s, f)
+			return nil
+		}
+	}
+	pub := func(s *Scenario) *Publisher {
+		if s.Publisher == nil {
+			s.Publisher = &Publisher{}
+		}
+		return s.Publisher
+	}
+
+	return []flagSpec{
+		{stringFlag("name", catTarget, "`NAME` of the run, shown in reports (default: the scenario file's name)", ""), "name",
+			str(func(s *Scenario, v string) { s.Name = v })},
+		{stringFlag("mode", catTarget, "what each connection does; `MODE` subscribe (long-lived streams) is the one so far", DefaultMode), "mode",
+			str(func(s *Scenario, v string) { s.Mode = v })},
+		{listFlag("url", catTarget, "stream `URL` (repeatable; several are used round-robin); replaces the file's url"), "url",
+			func(s *Scenario, v flagValue) error { s.URLs = v.list; return nil }},
+		{stringFlag("method", catTarget, "HTTP `METHOD` of the stream request", DefaultMethod, "X"), "method",
+			str(func(s *Scenario, v string) { s.Method = v })},
+		{stringFlag("body", catTarget, "request `BODY`, or @FILE to read it from a file", ""), "body",
+			func(s *Scenario, v flagValue) error {
+				b, err := readBody(v)
+				s.Body = b
+				return err
+			}},
+		{listFlag("header", catTarget, "request header `'Name: value'` (repeatable; ${NAME} reads the environment at run time; 'Name:' removes a header the file sets)", "H"), "headers",
+			func(s *Scenario, v flagValue) error { return setHeaders(s, &s.Headers, "headers", v) }},
+		{boolFlag("insecure", catTarget, "skip TLS certificate verification", "k"), "insecure",
+			func(s *Scenario, v flagValue) error { s.Insecure = v.on; return nil }},
+		{stringFlag("connect-timeout", catTarget, "`DURATION` allowed for dial + TLS handshake, per attempt", DefaultConnectTimeout.String()), "timeout.connect",
+			dur(func(s *Scenario, d Duration) { s.Timeout.Connect = d })},
+		{stringFlag("headers-timeout", catTarget, "`DURATION` allowed from request sent to response headers", DefaultHeadersTimeout.String()), "timeout.headers",
+			dur(func(s *Scenario, d Duration) { s.Timeout.Headers = d })},
+		{stringFlag("read-timeout", catTarget, "longest silence (`DURATION`) on an open stream before it is ended (0: none)", "0s"), "timeout.read",
+			dur(func(s *Scenario, d Duration) { s.Timeout.Read = d })},
+
+		{stringFlag("profile", catLoad, "load shape `NAME`, built from --connections/--ramp/--duration: steady, ramp, spike, soak, churn (see scenarios/PROFILES.md); custom: --stage", ProfileSteady), "profile",
+			str(func(s *Scenario, v string) { s.Profile = v })},
+		{stringFlag("connections", catLoad, "`N` concurrent streams for the profile to build up to", "", "c"), "connections",
+			num(func(s *Scenario, n int) { s.Connections = n })},
+		{stringFlag("ramp", catLoad, "`DURATION` to reach --connections (default: min(duration/6, 30s))", ""), "ramp",
+			dur(func(s *Scenario, d Duration) { s.Ramp = d })},
+		{stringFlag("duration", catLoad, "`DURATION` of the run, e.g. 60s, 5m, or 90 for seconds (soak default: 1h)", ""), "duration",
+			dur(func(s *Scenario, d Duration) { s.Duration = d })},
+		{stringFlag("arrival-rate", catLoad, "cap on new connection attempts per second, as a `RATE` (0: none)", ""), "arrival_rate",
+			float("a rate (connection attempts per second)", func(s *Scenario, f float64) { s.ArrivalRate = f })},
+		{listFlag("stage", catLoad, "explicit stage `DURATION:TARGET[:RATE]`, e.g. 30s:1000 (repeatable, in order; replaces the file's load shape)"), "stages",
+			func(s *Scenario, v flagValue) error {
+				s.Stages = nil
+				for _, t := range v.list {
+					var st Stage
+					if err := st.parseText(t); err != nil {
+						return v.errorf("%v", err)
+					}
+					s.Stages = append(s.Stages, st)
+				}
+				return nil
+			}},
+
+		{stringFlag("lifetime", catStreams, "close each stream after a `DURATION|MIN-MAX` (30s; 10s-60s for random) and open a replacement; none: live until the end", ""), "lifetime",
+			func(s *Scenario, v flagValue) error {
+				if err := s.Lifetime.parseText(v.str); err != nil {
+					return v.errorf("%v", err)
+				}
+				return nil
+			}},
+		{stringFlag("reconnect", catStreams, "`POLICY` after a stream ends: browser (like EventSource), always (backoff with jitter) or never", DefaultPolicy), "reconnect.policy",
+			str(func(s *Scenario, v string) { s.Reconnect.Policy = v })},
+		{stringFlag("max-reconnects", catStreams, "at most `N` reconnects per stream (0: no limit)", "0"), "reconnect.max",
+			num(func(s *Scenario, n int) { s.Reconnect.Max = n })},
+		{stringFlag("backoff-base", catStreams, "first backoff `DURATION` for --reconnect always", DefaultBaseDelay.String()), "reconnect.base_delay",
+			dur(func(s *Scenario, d Duration) { s.Reconnect.BaseDelay = d })},
+		{stringFlag("backoff-max", catStreams, "largest backoff `DURATION` for --reconnect always", DefaultMaxDelay.String()), "reconnect.max_delay",
+			dur(func(s *Scenario, d Duration) { s.Reconnect.MaxDelay = d })},
+		{stringFlag("chaos-drop", catStreams, "abruptly close some of the open streams, `PERCENT%/EVERY`, e.g. 5%/10s (none: off)", ""), "chaos.drop",
+			func(s *Scenario, v flagValue) error {
+				if t := strings.TrimSpace(v.str); t == "none" || t == "off" || t == "" {
+					s.Chaos.Drop = nil
+					return nil
+				}
+				var d Drop
+				if err := d.parseText(v.str); err != nil {
+					return v.errorf("%v", err)
+				}
+				s.Chaos.Drop = &d
+				return nil
+			}},
+		{stringFlag("latency-field", catStreams, "`FIELD[:FORMAT]` of the server's send time in each event's JSON data, e.g. ts, ts:unix_ms, meta.ts:rfc3339 (formats unix_ns, unix_us, unix_ms, unix_s, rfc3339); none: no delivery latency", DefaultLatencyField+":"+DefaultLatencyFormat), "latency_field",
+			func(s *Scenario, v flagValue) error {
+				if err := s.Expect.LatencyField.parseText(v.str); err != nil {
+					return v.errorf("%v", err)
+				}
+				return nil
+			}},
+		{boolFlag("sequence", catStreams, "event ids are increasing integers: count gaps and duplicates, across reconnects too"), "sequence",
+			func(s *Scenario, v flagValue) error { s.Expect.Sequence = v.on; return nil }},
+
+		{stringFlag("publish-url", catPublish, "publish events to `URL` and measure publish-to-delivery latency", ""), "publisher.url",
+			str(func(s *Scenario, v string) { pub(s).URL = v })},
+		{stringFlag("publish-rate", catPublish, "publishes per second, as a `RATE`", ""), "publisher.rate",
+			float("a rate (publishes per second)", func(s *Scenario, f float64) { pub(s).Rate = f })},
+		{stringFlag("publish-body", catPublish, "publish body `TEMPLATE`, or @FILE; {{nonce}} becomes the token matched in delivered events", DefaultPublishBody), "publisher.body",
+			func(s *Scenario, v flagValue) error {
+				b, err := readBody(v)
+				pub(s).Body = b
+				return err
+			}},
+		{stringFlag("publish-method", catPublish, "HTTP `METHOD` of each publish", DefaultPublishMethod), "publisher.method",
+			str(func(s *Scenario, v string) { pub(s).Method = v })},
+		{listFlag("publish-header", catPublish, "publish request header `'Name: value'` (repeatable; ${NAME} reads the environment)"), "publisher.headers",
+			func(s *Scenario, v flagValue) error {
+				p := pub(s)
+				return setHeaders(s, &p.Headers, "publisher.headers", v)
+			}},
+
+		{listFlag("threshold", catGates, "pass/fail condition `EXPR`, e.g. 'first_event.p99 < 500ms' (repeatable; replaces the file's list)"), "thresholds",
+			func(s *Scenario, v flagValue) error { s.Thresholds = v.list; return nil }},
+		{boolFlag("abort-on-fail", catGates, "stop the run as soon as a threshold fails"), "abort_on_fail",
+			func(s *Scenario, v flagValue) error { s.AbortOnFail = v.on; return nil }},
+	}
+}
+
+// Flags returns the `run` flags, one per scenario field. Each call returns
+// new flag values: give each command its own.
+func Flags() []cli.Flag {
+	specs := flagSpecs()
+	out := make([]cli.Flag, len(specs))
+	for i, sp := range specs {
+		out[i] = sp.flag
+	}
+	return out
+}
+
+// readBody reads "@FILE" bodies.
+func readBody(v flagValue) (string, error) {
+	name, ok := strings.CutPrefix(v.str, "@")
+	if !ok {
+		return v.str, nil
+	}
+	data, err := readFile(name, "request body")
+	if err != nil {
+		return "", v.errorf("%v", err)
+	}
+	return string(data), nil
+}
+
+// setHeaders merges 'Name: value' flags into a header map; 'Name:' with
+// nothing after the colon removes the header (as curl does).
+func setHeaders(s *Scenario, h *map[string]string, path string, v flagValue) error {
+	for _, line := range v.list {
+		name, val, ok := strings.Cut(line, ":")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" {
+			return v.errorf("%q is not a header ('Name: value')", line)
+		}
+		val = strings.TrimSpace(val)
+		for k := range *h {
+			if strings.EqualFold(k, name) {
+				delete(*h, k)
+			}
+		}
+		s.setByFlag(joinPath(path, name), "--"+v.name)
+		if val == "" {
+			continue
+		}
+		if *h == nil {
+			*h = map[string]string{}
+		}
+		(*h)[name] = val
+	}
+	return nil
+}
+
+// FromCLI builds the scenario for `ssebench run [scenario.yaml] [flags]`:
+// the file (the optional argument) is read first, then every flag given on
+// the command line overrides its field; the result is validated and
+// normalized. Errors are one line per problem naming the flag (or file
+// line) and the value; with neither a file nor --url it is ErrNoTarget.
+//
+// urfave/cli v2 stops parsing flags at the first argument, so FromCLI also
+// reads flags written after the file (`run s.yaml --connections 5`) and
+// stores them in c with c.Set, the command's other flags included: call it
+// before reading those.
+func FromCLI(c *cli.Context) (*Scenario, error) {
+	args, err := hoistFlags(c)
+	if err != nil {
+		return nil, err
+	}
+	if len(args) > 1 {
+		return nil, fmt.Errorf("run takes one scenario file, got %d arguments (%s)", len(args), strings.Join(args, " "))
+	}
+	s := &Scenario{}
+	if len(args) == 1 {
+		file := args[0]
+		if checkURL(file) == nil {
+			return nil, fmt.Errorf("%q is a URL; the argument is a scenario file (use --url %s)", file, file)
+		}
+		data, err := readFile(file, "scenario file")
+		if err != nil {
+			return nil, err
+		}
+		if s, err = parseRaw(data, file); err != nil {
+			return nil, err
+		}
+	}
+
+	specs := flagSpecs()
+	set := map[string]bool{}
+	for _, sp := range specs {
+		set[sp.flag.Names()[0]] = c.IsSet(sp.flag.Names()[0])
+	}
+	// The load shape is one thing: --stage replaces a file's shorthand, and
+	// a --profile replaces a file's stages.
+	if set["stage"] {
+		if builtin(s.Profile) && !set["profile"] {
+			s.Profile = ""
+		}
+		for name, clear := range map[string]func(){
+			"connections": func() { s.Connections = 0 },
+			"ramp":        func() { s.Ramp = 0 },
+			"duration":    func() { s.Duration = 0 },
+		} {
+			if !set[name] {
+				clear()
+			}
+		}
+	} else if set["profile"] && builtin(c.String("profile")) {
+		s.Stages = nil
+	}
+
+	for _, sp := range specs {
+		name := sp.flag.Names()[0]
+		if !set[name] {
+			continue
+		}
+		v := flagValue{name: name}
+		switch sp.flag.(type) {
+		case *cli.BoolFlag:
+			v.on = c.Bool(name)
+		case *repeatFlag:
+			if l, ok := c.Generic(name).(*listValue); ok {
+				v.list = append([]string(nil), l.vals...)
+			}
+		default:
+			v.str = c.String(name)
+		}
+		if err := sp.apply(s, v); err != nil {
+			return nil, err
+		}
+		if sp.path != "headers" && sp.path != "publisher.headers" {
+			s.setByFlag(sp.path, "--"+name)
+		}
+	}
+	if len(args) == 0 && len(s.URLs) == 0 {
+		return nil, ErrNoTarget
+	}
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	s.Normalize()
+	return s, nil
+}
+
+// hoistFlags returns the positional arguments, after setting (with c.Set)
+// the flags that follow the first of them, which urfave/cli v2 leaves
+// unparsed.
+func hoistFlags(c *cli.Context) ([]string, error) {
+	raw := c.Args().Slice()
+	var pos []string
+	for i := 0; i < len(raw); i++ {
+		a := raw[i]
+		if a == "--" {
+			pos = append(pos, raw[i+1:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			pos = append(pos, a)
+			continue
+		}
+		name, val, hasVal := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-"), "=")
+		f := lookupFlag(c, name)
+		if f == nil {
+			return nil, fmt.Errorf("flag provided but not defined: %s", a)
+		}
+		if !hasVal {
+			if tv, ok := f.(cli.DocGenerationFlag); ok && !tv.TakesValue() {
+				val = "true"
+			} else {
+				if i+1 >= len(raw) {
+					return nil, fmt.Errorf("flag needs an argument: %s", a)
+				}
+				i++
+				val = raw[i]
+			}
+		}
+		primary := f.Names()[0]
+		if err := c.Set(primary, val); err != nil {
+			return nil, fmt.Errorf("--%s: %q: %v", primary, val, err)
+		}
+	}
+	return pos, nil
+}
+
+// lookupFlag finds a flag by any of its names in the command and its
+// parents.
+func lookupFlag(c *cli.Context, name string) cli.Flag {
+	var sets [][]cli.Flag
+	for _, cc := range c.Lineage() {
+		if cc.Command != nil {
+			sets = append(sets, cc.Command.Flags)
+		}
+	}
+	if c.App != nil {
+		sets = append(sets, c.App.Flags)
+	}
+	for _, flags := range sets {
+		for _, f := range flags {
+			for _, n := range f.Names() {
+				if n == name {
+					return f
+				}
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,137 @@
+// Package scenarios owns the scenario model: what a load run does, its YAML
+// form (strict: an unknown key or wrong type is an error naming the key and
+// line), the `run` flags that map 1:1 to its fields, validation, and the
+// built-in profiles (steady, ramp, spike, soak, churn).
+package scenarios
+
+import (
+	"time"
+)
+
+// Scenario is one load run. Every field has a YAML key (shown) and a `run`
+// flag; the zero value of each optional field is its documented default.
+type Scenario struct {
+	Name string `yaml:"name" json:"name,omitempty"`
+	// Mode is "subscribe" (default: long-lived streams).
+	Mode string `yaml:"mode" json:"mode,omitempty"`
+
+	// Target.
+	URLs     []string          `yaml:"url" json:"url"` // one or several, spread round-robin; YAML accepts a string or a list
+	Method   string            `yaml:"method" json:"method,omitempty"`
+	Body     string            `yaml:"body" json:"body,omitempty"`
+	Headers  map[string]string `yaml:"headers" json:"headers,omitempty"` // values may hold ${ENV}
+	Insecure bool              `yaml:"insecure" json:"insecure,omitempty"`
+	Timeout  Timeouts          `yaml:"timeout" json:"timeout"`
+
+	// Load shape. Either Stages, or Profile with Connections/Ramp/Duration
+	// (the shorthand), which Normalize turns into Stages.
+	Profile     string     `yaml:"profile" json:"profile,omitempty"`
+	Connections int        `yaml:"connections" json:"connections,omitempty"`
+	Ramp        Duration   `yaml:"ramp" json:"ramp,omitempty"`
+	Duration    Duration   `yaml:"duration" json:"duration,omitempty"`
+	ArrivalRate float64    `yaml:"arrival_rate" json:"arrival_rate,omitempty"` // connection attempts/s cap for the shorthand; 0 = none
+	Stages      []Stage    `yaml:"stages" json:"stages"`
+	Lifetime    Lifetime   `yaml:"lifetime" json:"lifetime"`
+	Reconnect   Reconnect  `yaml:"reconnect" json:"reconnect"`
+	Chaos       Chaos      `yaml:"chaos" json:"chaos"`
+	Expect      Expect     `yaml:",inline" json:"expect"`
+	Publisher   *Publisher `yaml:"publisher" json:"publisher,omitempty"`
+	Thresholds  []string   `yaml:"thresholds" json:"thresholds,omitempty"`
+	// AbortOnFail stops the run as soon as a threshold fails (report issue).
+	AbortOnFail bool `yaml:"abort_on_fail" json:"abort_on_fail,omitempty"`
+
+	// origin remembers where each field came from (YAML line or flag) so
+	// Validate and ExpandedHeaders can point at it. Added by the scenarios
+	// package; nil for a Scenario built in Go or decoded from JSON.
+	origin *origin
+}
+
+// Timeouts bound the start of each stream. Zero means the default.
+type Timeouts struct {
+	Connect Duration `yaml:"connect" json:"connect,omitempty"` // dial (+TLS); default 10s
+	Headers Duration `yaml:"headers" json:"headers,omitempty"` // request sent → response headers; default 30s
+	// Read is the longest silence (no bytes at all) tolerated on an open
+	// stream before it is ended as "read timeout"; 0 means none.
+	Read Duration `yaml:"read" json:"read,omitempty"`
+}
+
+// Stage ramps concurrent streams linearly from the previous stage's target
+// (0 at the start) to Target over Duration.
+type Stage struct {
+	Duration Duration `yaml:"duration" json:"duration"`
+	Target   int      `yaml:"target" json:"target"`
+	// Rate caps connection attempts per second during the stage; 0 = none.
+	Rate float64 `yaml:"rate" json:"rate,omitempty"`
+}
+
+// Lifetime makes streams close by themselves (and be replaced, keeping the
+// stage's target) after a fixed time, or a random time in [Min, Max].
+// The zero value means streams live until the run ends.
+type Lifetime struct {
+	Min Duration `yaml:"min" json:"min,omitempty"`
+	Max Duration `yaml:"max" json:"max,omitempty"`
+}
+
+// Reconnect is what a stream does when it ends before its lifetime.
+type Reconnect struct {
+	// Policy "browser" (default): like EventSource, wait the server's retry
+	// (or 3s), send Last-Event-ID, stop on 204, give up on any other
+	// non-200 or a wrong Content-Type. "always": retry any failure with
+	// exponential backoff and full jitter (like fetch-event-source).
+	// "never": a stream that ends stays ended.
+	Policy string `yaml:"policy" json:"policy,omitempty"`
+	// Max reconnects per stream; 0 means no limit.
+	Max int `yaml:"max" json:"max,omitempty"`
+	// Backoff bounds for "always"; defaults 1s and 30s.
+	BaseDelay Duration `yaml:"base_delay" json:"base_delay,omitempty"`
+	MaxDelay  Duration `yaml:"max_delay" json:"max_delay,omitempty"`
+}
+
+// Chaos injects client-side faults.
+type Chaos struct {
+	// Drop abruptly closes Percent of the open streams every Every, to
+	// exercise resumption under load. Dropped streams reconnect per policy.
+	Drop *Drop `yaml:"drop" json:"drop,omitempty"`
+}
+
+// Drop is the chaos.drop setting.
+type Drop struct {
+	Percent float64  `yaml:"percent" json:"percent"`
+	Every   Duration `yaml:"every" json:"every"`
+}
+
+// Expect says what the events carry.
+type Expect struct {
+	// LatencyField locates the server's send timestamp in each event;
+	// default {Field: "ts", Format: "unix_ns"} in JSON data. Field "" with
+	// Format "none" turns delivery latency off.
+	LatencyField LatencyField `yaml:"latency_field" json:"latency_field"`
+	// Sequence treats ids as increasing integers per stream/topic and counts
+	// gaps and duplicates across reconnects.
+	Sequence bool `yaml:"sequence" json:"sequence,omitempty"`
+}
+
+// LatencyField is where and how the send timestamp is written. YAML
+// accepts a plain string "ts" or "ts:unix_ms" as well as the mapping.
+type LatencyField struct {
+	Field  string `yaml:"field" json:"field"`   // top-level JSON key in the data (dotted path allowed: "meta.ts")
+	Format string `yaml:"format" json:"format"` // unix_ns (default), unix_us, unix_ms, unix_s, rfc3339, none
+}
+
+// Publisher makes ssebench publish events itself (open loop, at Rate per
+// second) and measure publish-to-delivery latency for every subscriber.
+// The body template's {{nonce}} is replaced by a unique token per publish
+// that is matched in the delivered event's data.
+type Publisher struct {
+	URL     string            `yaml:"url" json:"url"`
+	Method  string            `yaml:"method" json:"method,omitempty"` // default POST
+	Body    string            `yaml:"body" json:"body,omitempty"`     // default "{{nonce}}"
+	Headers map[string]string `yaml:"headers" json:"headers,omitempty"`
+	Rate    float64           `yaml:"rate" json:"rate"` // publishes per second
+}
+
+// Duration is a time.Duration written as "1m30s" in YAML and JSON.
+type Duration time.Duration
+
+// D returns the duration as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
