@@ -22,27 +22,38 @@ step() { printf '\n==> %s\n' "$*"; }
 die() { printf 'test.sh: %s\n' "$*" >&2; exit 1; }
 
 # ---------------------------------------------------------------- tools
-# binary -> Debian package that provides it. nginx's package carries the gzip
-# and proxy modules the proxy tests need.
-declare -A want=(
-	[nginx]=nginx
-	[chromium]=chromium
-)
+# Go is not installed from apt: Debian 12's is far older than go.mod needs.
+command -v go >/dev/null 2>&1 || die "go not found: install Go (go.mod names the version) into /usr/local/go"
 
-step "checking test tools (nginx, chromium)"
+# What the tests need, as "binary-or-path:Debian package": the real programs
+# tests drive (nginx, whose package carries the proxy and gzip modules;
+# chromium, which renders the HTML report), a C toolchain for go test -race
+# (cgo), and CA certificates for the Go module proxy.
+tools=(
+	nginx:nginx
+	chromium:chromium
+	gcc:gcc
+	/usr/include/stdio.h:libc6-dev
+	/etc/ssl/certs/ca-certificates.crt:ca-certificates
+)
+have() {
+	case "$1" in
+	/*) [ -s "$1" ] ;;
+	*) command -v "$1" >/dev/null 2>&1 ;;
+	esac
+}
+
+step "checking test tools"
 missing_pkgs=()
-for bin in "${!want[@]}"; do
-	if command -v "$bin" >/dev/null 2>&1; then
-		printf '    %-9s %s\n' "$bin" "$(command -v "$bin")"
+for tool in "${tools[@]}"; do
+	what="${tool%%:*}" pkg="${tool#*:}"
+	if have "$what"; then
+		printf '    %-16s ok\n' "$pkg"
 	else
-		printf '    %-9s missing (package %s)\n' "$bin" "${want[$bin]}"
-		missing_pkgs+=("${want[$bin]}")
+		printf '    %-16s missing (%s)\n' "$pkg" "$what"
+		missing_pkgs+=("$pkg")
 	fi
 done
-if [ ! -s /etc/ssl/certs/ca-certificates.crt ]; then
-	# The Go module proxy is reached over HTTPS.
-	missing_pkgs+=(ca-certificates)
-fi
 
 if [ "${#missing_pkgs[@]}" -gt 0 ]; then
 	[ "$(id -u)" -eq 0 ] || die "missing packages (${missing_pkgs[*]}) and not root: install them or rerun as root"
@@ -72,7 +83,7 @@ if [ "${#missing_pkgs[@]}" -gt 0 ]; then
 
 	step "apt-get update"
 	apt-get update -qq
-	step "apt-get install ${missing_pkgs[*]}"
+	step "apt-get install ${missing_pkgs[*]} (quietly; this takes a minute)"
 	apt-get install -y -qq --no-install-recommends "${missing_pkgs[@]}" >/dev/null
 
 	restore_policy
@@ -85,21 +96,21 @@ if [ "${#missing_pkgs[@]}" -gt 0 ]; then
 		systemctl disable --now nginx >/dev/null 2>&1 || true
 	fi
 
-	for bin in "${!want[@]}"; do
-		command -v "$bin" >/dev/null 2>&1 || die "$bin still missing after installing ${want[$bin]}"
+	for tool in "${tools[@]}"; do
+		have "${tool%%:*}" || die "${tool%%:*} still missing after installing ${tool#*:}"
 	done
 	echo "    installed: ${missing_pkgs[*]}"
 fi
 
-command -v go >/dev/null 2>&1 || die "go not found: install Go (see go.mod for the version) into /usr/local/go"
-echo "    go        $(go version)"
-echo "    nginx     $(nginx -v 2>&1)"
+echo "    $(go version)"
+echo "    $(nginx -v 2>&1) at $(command -v nginx)"
+echo "    $(chromium --version 2>/dev/null || echo "chromium at $(command -v chromium)")"
 
 # ---------------------------------------------------------------- checks
 step "gofmt -l"
 unformatted="$(gofmt -l . | grep -v '^vendor/' || true)"
 if [ -n "$unformatted" ]; then
-	echo "$unformatted"
+	printf '%s\n' "$unformatted" >&2
 	die "files above are not gofmt-formatted: run gofmt -w on them"
 fi
 echo "    ok"
