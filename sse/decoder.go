@@ -274,6 +274,10 @@ func (d *Decoder) LastEventID() string {
 	return d.lastIDStr
 }
 
+// LastEventIDBytes is LastEventID without the allocation, valid until the
+// next Next.
+func (d *Decoder) LastEventIDBytes() []byte { return d.lastID }
+
 // Consumed is the number of bytes of the stream parsed so far.
 func (d *Decoder) Consumed() int64 { return d.consumed }
 

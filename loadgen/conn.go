@@ -1,0 +1,193 @@
+package loadgen
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// endpoint is one target URL, prepared once: the address to dial and the
+// fixed part of every request, so a connection attempt builds nothing.
+type endpoint struct {
+	url      *url.URL
+	addr     string // host:port
+	tls      *tls.Config
+	method   string
+	reqHead  []byte // request line and fixed headers, without the final CRLF
+	body     []byte
+	bodyHead []byte // Content-Length header when there is a body
+}
+
+func newEndpoint(raw, method string, header http.Header, body []byte, insecure bool, userAgent string) (*endpoint, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("url %q: scheme must be http or https", raw)
+	}
+	if method == "" {
+		method = http.MethodGet
+	}
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	ep := &endpoint{url: u, addr: net.JoinHostPort(u.Hostname(), port), method: method, body: body}
+	if u.Scheme == "https" {
+		ep.tls = &tls.Config{ServerName: u.Hostname(), InsecureSkipVerify: insecure, NextProtos: []string{"http/1.1"}}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\n", method, u.RequestURI(), u.Host)
+	fixed := http.Header{
+		"User-Agent":    {userAgent},
+		"Accept":        {"text/event-stream"},
+		"Cache-Control": {"no-cache"},
+	}
+	for k, vs := range header {
+		fixed[http.CanonicalHeaderKey(k)] = vs
+	}
+	fixed.Del("Host")
+	fixed.Del("Content-Length")
+	fixed.Del("Last-Event-Id")
+	if err := fixed.Write(&b); err != nil {
+		return nil, err
+	}
+	ep.reqHead = []byte(b.String())
+	if len(body) > 0 {
+		ep.bodyHead = []byte("Content-Length: " + strconv.Itoa(len(body)) + "\r\n")
+	}
+	return ep, nil
+}
+
+// timings of one connection attempt, as offsets in monotonic time.
+type timings struct {
+	connected time.Time // TCP (and TLS) up
+	headers   time.Time // response headers parsed
+}
+
+// conn is one live stream over HTTP/1.1. Its reads happen on the stream's
+// own goroutine: no reader or writer goroutine per connection.
+type conn struct {
+	nc   net.Conn
+	br   *bufio.Reader
+	resp *http.Response
+	stop func() bool // unregisters the context watcher
+}
+
+var bufPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 1024) }}
+
+// errHeadersTimeout marks a response that did not arrive in time.
+var errHeadersTimeout = errors.New("response headers timeout")
+
+// dial opens a connection, sends the request and reads the response
+// headers. The returned conn closes itself when ctx ends.
+func (ep *endpoint) dial(ctx context.Context, d *net.Dialer, lastEventID string, headersTimeout time.Duration, tm *timings) (*conn, error) {
+	nc, err := d.DialContext(ctx, "tcp", ep.addr)
+	if err != nil {
+		return nil, err
+	}
+	c := &conn{nc: nc}
+	// Closing the socket is how a cancelled or dropped stream unblocks its
+	// reader; AfterFunc starts no goroutine until ctx is done.
+	c.stop = context.AfterFunc(ctx, func() { nc.Close() })
+	fail := func(err error) (*conn, error) {
+		c.close()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, err
+	}
+	if headersTimeout > 0 {
+		nc.SetDeadline(time.Now().Add(headersTimeout))
+	}
+	if ep.tls != nil {
+		tc := tls.Client(nc, ep.tls)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return fail(fmt.Errorf("tls: %w", err))
+		}
+		c.nc = tc
+	}
+	tm.connected = time.Now()
+	req := make([]byte, 0, len(ep.reqHead)+len(ep.bodyHead)+len(lastEventID)+len(ep.body)+40)
+	req = append(req, ep.reqHead...)
+	req = append(req, ep.bodyHead...)
+	if lastEventID != "" {
+		req = append(req, "Last-Event-ID: "...)
+		req = append(req, sanitizeHeaderValue(lastEventID)...)
+		req = append(req, "\r\n"...)
+	}
+	req = append(req, "\r\n"...)
+	req = append(req, ep.body...)
+	if _, err := c.nc.Write(req); err != nil {
+		return fail(err)
+	}
+	c.br = bufPool.Get().(*bufio.Reader)
+	c.br.Reset(c.nc)
+	resp, err := http.ReadResponse(c.br, &http.Request{Method: ep.method})
+	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			err = errHeadersTimeout
+		}
+		return fail(err)
+	}
+	tm.headers = time.Now()
+	nc.SetDeadline(time.Time{})
+	c.resp = resp
+	return c, nil
+}
+
+// close ends the connection and returns its buffer.
+func (c *conn) close() {
+	if c.stop != nil {
+		c.stop()
+	}
+	c.nc.Close()
+	if c.br != nil {
+		c.br.Reset(nil)
+		bufPool.Put(c.br)
+		c.br = nil
+	}
+}
+
+// sanitizeHeaderValue keeps a server-chosen id from splitting the request.
+func sanitizeHeaderValue(s string) string {
+	if strings.ContainsAny(s, "\r\n") {
+		return strings.NewReplacer("\r", "", "\n", "").Replace(s)
+	}
+	return s
+}
+
+// firstByteReader notes when the first body byte arrives and, with a read
+// timeout, ends a silent stream.
+type firstByteReader struct {
+	r           io.Reader
+	nc          net.Conn
+	readTimeout time.Duration
+	first       time.Time
+}
+
+func (f *firstByteReader) Read(p []byte) (int, error) {
+	if f.readTimeout > 0 {
+		f.nc.SetReadDeadline(time.Now().Add(f.readTimeout))
+	}
+	n, err := f.r.Read(p)
+	if n > 0 && f.first.IsZero() {
+		f.first = time.Now()
+	}
+	return n, err
+}

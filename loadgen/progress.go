@@ -1,0 +1,89 @@
+package loadgen
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+)
+
+// ProgressPrinter writes the live progress: one updating line on a
+// terminal, plain lines otherwise (CI logs). Its Print method fits
+// Options.Progress.
+type ProgressPrinter struct {
+	W   io.Writer
+	TTY bool
+}
+
+// NewProgressPrinter prints to w, detecting a terminal when w is a file.
+func NewProgressPrinter(w io.Writer) *ProgressPrinter {
+	p := &ProgressPrinter{W: w}
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			p.TTY = true
+		}
+	}
+	return p
+}
+
+// Print writes one progress line.
+func (p *ProgressPrinter) Print(pr Progress) {
+	line := FormatProgress(pr)
+	if p.TTY {
+		fmt.Fprintf(p.W, "\r\033[K%s", line)
+		return
+	}
+	fmt.Fprintln(p.W, line)
+}
+
+// Done ends the updating line on a terminal.
+func (p *ProgressPrinter) Done() {
+	if p.TTY {
+		fmt.Fprintln(p.W)
+	}
+}
+
+// FormatProgress renders one second of a run.
+func FormatProgress(pr Progress) string {
+	pt := pr.Point
+	var b strings.Builder
+	fmt.Fprintf(&b, "[%5s/%s] open %d/%d  conn/s %d  ev/s %s  first_event p50 %s p99 %s  delivery p50 %s p99 %s",
+		pr.Elapsed.Round(time.Second), pr.Total.Round(time.Second), pt.Open, pt.Target, pt.Connects,
+		human(pt.Events), msText(pt.FirstEventP50MS), msText(pt.FirstEventP99MS), msText(pt.DeliveryP50MS), msText(pt.DeliveryP99MS))
+	if len(pt.ErrorsByKind) > 0 {
+		keys := make([]string, 0, len(pt.ErrorsByKind))
+		for k := range pt.ErrorsByKind {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b.WriteString("  errors:")
+		for _, k := range keys {
+			fmt.Fprintf(&b, " %s=%d", k, pt.ErrorsByKind[k])
+		}
+	}
+	return b.String()
+}
+
+func msText(ms float64) string {
+	switch {
+	case ms == 0:
+		return "-"
+	case ms < 10:
+		return fmt.Sprintf("%.2fms", ms)
+	case ms < 1000:
+		return fmt.Sprintf("%.0fms", ms)
+	}
+	return fmt.Sprintf("%.2fs", ms/1000)
+}
+
+func human(n int64) string {
+	switch {
+	case n >= 1_000_000:
+		return fmt.Sprintf("%.1fM", float64(n)/1e6)
+	case n >= 10_000:
+		return fmt.Sprintf("%.1fk", float64(n)/1e3)
+	}
+	return fmt.Sprint(n)
+}

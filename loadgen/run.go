@@ -1,0 +1,316 @@
+package loadgen
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/ssebench/ssebench/report"
+	"github.com/ssebench/ssebench/scenarios"
+)
+
+// Options are the run settings that are not part of the scenario.
+type Options struct {
+	// Version is written into the result.
+	Version string
+	// Progress, when set, gets one call per second from the aggregator
+	// with the last interval and the run's totals so far.
+	Progress func(Progress)
+	// Shards is the number of recording shards; 0 means 8 per CPU.
+	Shards int
+}
+
+// Progress is what the live progress line shows.
+type Progress struct {
+	Elapsed, Total time.Duration
+	Point          report.Point
+	Totals         report.Counters
+}
+
+// gen is one running load test.
+type gen struct {
+	sc          *scenarios.Scenario
+	endpoints   []*endpoint
+	dialer      *net.Dialer
+	rec         *recorder
+	pub         *publisher
+	stampField  string
+	stampFormat string
+
+	mu    sync.Mutex
+	slots map[int]*slot
+	dead  int // clients that gave up; they keep their place in the target
+}
+
+// Run executes the scenario until its stages end or ctx is cancelled, and
+// returns the result. A cancelled run still returns everything measured,
+// marked partial. The error is non-nil only when the run could not start.
+func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*report.Result, error) {
+	header, err := s.ExpandedHeaders()
+	if err != nil {
+		return nil, err
+	}
+	g := &gen{
+		sc:     s,
+		dialer: &net.Dialer{Timeout: s.Timeout.Connect.D(), KeepAlive: -1},
+		slots:  map[int]*slot{},
+	}
+	if lf := s.Expect.LatencyField; lf.Format != "none" {
+		g.stampField, g.stampFormat = lf.Field, lf.Format
+	}
+	ua := "ssebench/" + opt.Version
+	for _, u := range s.URLs {
+		ep, err := newEndpoint(u, s.Method, header, []byte(s.Body), s.Insecure, ua)
+		if err != nil {
+			return nil, err
+		}
+		g.endpoints = append(g.endpoints, ep)
+	}
+	if len(g.endpoints) == 0 {
+		return nil, fmt.Errorf("no target url")
+	}
+	nshards := opt.Shards
+	if nshards <= 0 {
+		nshards = 8 * runtime.GOMAXPROCS(0)
+	}
+	g.rec = newRecorder(nshards)
+
+	res := &report.Result{
+		Schema: report.ResultSchema, Version: opt.Version, GoVersion: runtime.Version(),
+		Target: s.URLs[0], Start: time.Now(),
+	}
+	res.Host, _ = os.Hostname()
+	if b, err := json.Marshal(s.Redacted()); err == nil {
+		res.Scenario = b
+	}
+
+	total := s.TotalDuration()
+	runCtx, stopRun := context.WithTimeout(ctx, total)
+	defer stopRun()
+	start := time.Now()
+	mon := newMonitor()
+	if s.Publisher != nil {
+		ph, err := s.PublisherHeaders()
+		if err != nil {
+			return nil, err
+		}
+		g.pub, err = newPublisher(s.Publisher, ph, ua, start)
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	var bg sync.WaitGroup
+	if g.pub != nil {
+		bg.Go(func() { g.pub.run(runCtx, g.rec) })
+	}
+	if d := s.Chaos.Drop; d != nil && d.Every > 0 && d.Percent > 0 {
+		bg.Go(func() { g.chaos(runCtx, d.Percent, d.Every.D()) })
+	}
+	aggDone := make(chan struct{})
+	bg.Go(func() { g.aggregate(runCtx, start, total, mon, res, opt.Progress, aggDone) })
+
+	var streams sync.WaitGroup
+	g.control(runCtx, start, total, &streams, mon)
+	stopRun()
+	streams.Wait()
+	close(aggDone)
+	bg.Wait()
+
+	res.End = time.Now()
+	res.DurationS = res.End.Sub(res.Start).Seconds()
+	if ctx.Err() != nil {
+		res.Partial = true
+		res.PartialReason = "interrupted after " + time.Since(start).Round(time.Second).String()
+	}
+	res.Metrics = g.rec.metrics()
+	res.Counters = g.rec.counters()
+	res.Generator = mon.result()
+	return res, nil
+}
+
+// control starts and stops clients to follow the stages. Arrivals are open
+// loop: each attempt has a scheduled time, and latencies count from it, so
+// a late generator shows as lag rather than hiding a slow server.
+func (g *gen) control(ctx context.Context, start time.Time, total time.Duration, wg *sync.WaitGroup, mon *monitor) {
+	const tick = 10 * time.Millisecond
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	nextID := 0
+	lastDue := start
+	prevTick := start
+	for {
+		now := time.Now()
+		mon.lag(now.Sub(prevTick) - tick)
+		el := now.Sub(start)
+		if el >= total || ctx.Err() != nil {
+			return
+		}
+		desired := g.sc.TargetAt(el)
+		rate := g.sc.RateAt(el)
+		g.mu.Lock()
+		occupied := len(g.slots) + g.dead
+		// Spread this tick's arrivals over the tick instead of bunching them.
+		need := desired - occupied
+		for i := 0; i < need; i++ {
+			due := prevTick.Add(time.Duration(float64(now.Sub(prevTick)) * float64(i+1) / float64(need)))
+			if rate > 0 {
+				if min := lastDue.Add(time.Duration(float64(time.Second) / rate)); due.Before(min) {
+					due = min
+				}
+			}
+			if due.After(now) {
+				break
+			}
+			if due.Before(lastDue) {
+				due = lastDue
+			}
+			lastDue = due
+			sctx, cancel := context.WithCancel(ctx)
+			sl := &slot{id: nextID, cancel: cancel}
+			nextID++
+			g.slots[sl.id] = sl
+			wg.Go(func() {
+				replace := g.runSlot(sctx, sl, due)
+				g.mu.Lock()
+				if _, mine := g.slots[sl.id]; mine {
+					delete(g.slots, sl.id)
+					if !replace && sctx.Err() == nil {
+						g.dead++
+					}
+				}
+				g.mu.Unlock()
+				cancel()
+			})
+		}
+		for excess := occupied - desired; excess > 0; excess-- {
+			if g.dead > 0 {
+				g.dead--
+				continue
+			}
+			for id, sl := range g.slots {
+				delete(g.slots, id)
+				sl.cancel()
+				break
+			}
+		}
+		g.mu.Unlock()
+		prevTick = now
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// chaos abruptly drops a share of the open streams every interval.
+func (g *gen) chaos(ctx context.Context, percent float64, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		g.mu.Lock()
+		var victims []*slot
+		for _, sl := range g.slots {
+			if sl.conn.Load() != nil && rand.Float64()*100 < percent {
+				victims = append(victims, sl)
+			}
+		}
+		g.mu.Unlock()
+		for _, sl := range victims {
+			if c := sl.conn.Load(); c != nil {
+				sl.dropped.Store(true)
+				c.nc.Close()
+			}
+		}
+	}
+}
+
+// lifetime draws one client's lifetime; 0 means the whole run.
+func (g *gen) lifetime() time.Duration {
+	lo, hi := g.sc.Lifetime.Min.D(), g.sc.Lifetime.Max.D()
+	if hi <= 0 {
+		return lo
+	}
+	if hi <= lo {
+		return lo
+	}
+	return lo + time.Duration(rand.Int64N(int64(hi-lo)+1))
+}
+
+// aggregate drains the shards once a second into the time series and the
+// progress callback, and once more at the end.
+func (g *gen) aggregate(ctx context.Context, start time.Time, total time.Duration, mon *monitor, res *report.Result,
+	progress func(Progress), done <-chan struct{}) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	last := start
+	flush := func(now time.Time) {
+		el := now.Sub(start)
+		iv := g.rec.drain()
+		mon.sample()
+		target := g.sc.TargetAt(min(el, total))
+		p := g.rec.point(el, target, iv)
+		res.Timeseries = appendPoint(res.Timeseries, p)
+		if progress != nil {
+			progress(Progress{Elapsed: el, Total: total, Point: p, Totals: g.rec.counters()})
+		}
+		last = now
+	}
+	for {
+		select {
+		case now := <-t.C:
+			flush(now)
+		case <-done:
+			if time.Since(last) > 50*time.Millisecond {
+				flush(time.Now())
+			} else {
+				g.rec.drain() // the streams' last records
+			}
+			return
+		}
+	}
+}
+
+// maxPoints bounds the time series; past it, neighbouring points merge.
+const maxPoints = 7200
+
+// appendPoint adds p, halving the resolution when the series is full so a
+// long soak keeps bounded memory.
+func appendPoint(ts []report.Point, p report.Point) []report.Point {
+	ts = append(ts, p)
+	if len(ts) < maxPoints {
+		return ts
+	}
+	out := ts[:0]
+	for i := 0; i+1 < len(ts); i += 2 {
+		a, b := ts[i], ts[i+1]
+		a.T = b.T
+		a.Open, a.Target = b.Open, b.Target
+		a.Connects += b.Connects
+		a.Failures += b.Failures
+		a.Events += b.Events
+		a.Reconnects += b.Reconnects
+		a.Errors += b.Errors
+		a.Bytes += b.Bytes
+		a.FirstEventP50MS = max(a.FirstEventP50MS, b.FirstEventP50MS)
+		a.FirstEventP99MS = max(a.FirstEventP99MS, b.FirstEventP99MS)
+		a.DeliveryP50MS = max(a.DeliveryP50MS, b.DeliveryP50MS)
+		a.DeliveryP99MS = max(a.DeliveryP99MS, b.DeliveryP99MS)
+		a.DeliveryMaxMS = max(a.DeliveryMaxMS, b.DeliveryMaxMS)
+		a.ErrorsByKind = addMap(a.ErrorsByKind, b.ErrorsByKind)
+		out = append(out, a)
+	}
+	return out
+}

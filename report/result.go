@@ -1,0 +1,154 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// ResultSchema names the version of the load result JSON.
+const ResultSchema = "ssebench/result/v1"
+
+// Metric names in Result.Metrics.
+const (
+	MetricConnect         = "connect"          // scheduled attempt → TCP (and TLS) connected
+	MetricHeaders         = "headers"          // scheduled attempt → response headers
+	MetricFirstByte       = "first_byte"       // scheduled attempt → first body byte
+	MetricFirstEvent      = "first_event"      // scheduled attempt → first event
+	MetricInterEvent      = "inter_event"      // gap between consecutive events on one connection
+	MetricDelivery        = "delivery"         // server send timestamp → event parsed here
+	MetricPublishDelivery = "publish_delivery" // ssebench publish → event parsed by each subscriber
+	MetricReconnect       = "reconnect"        // stream ended → first event of the next connection
+	MetricLifetime        = "lifetime"         // connected → stream ended
+	MetricLag             = "schedule_lag"     // scheduled attempt → attempt actually started (generator health)
+)
+
+// MetricNames lists the metrics every load result carries, in report order.
+var MetricNames = []string{
+	MetricConnect, MetricHeaders, MetricFirstByte, MetricFirstEvent, MetricInterEvent,
+	MetricDelivery, MetricPublishDelivery, MetricReconnect, MetricLifetime, MetricLag,
+}
+
+// Result is one load run: the JSON every other output is rendered from.
+type Result struct {
+	Schema        string            `json:"schema"`
+	Version       string            `json:"version"`
+	GoVersion     string            `json:"go_version"`
+	Host          string            `json:"host"`
+	Command       string            `json:"command,omitempty"`
+	Target        string            `json:"target"`
+	Scenario      json.RawMessage   `json:"scenario,omitempty"` // as run, secrets redacted
+	Start         time.Time         `json:"start"`
+	End           time.Time         `json:"end"`
+	DurationS     float64           `json:"duration_s"`
+	Partial       bool              `json:"partial"`
+	PartialReason string            `json:"partial_reason,omitempty"`
+	Shard         string            `json:"shard,omitempty"` // "i/n" when this is one shard's share
+	Metrics       map[string]Metric `json:"metrics"`
+	Counters      Counters          `json:"counters"`
+	Timeseries    []Point           `json:"timeseries"`
+	Generator     Generator         `json:"generator"`
+	Thresholds    []ThresholdResult `json:"thresholds,omitempty"`
+	Notes         []string          `json:"notes,omitempty"`
+}
+
+// Counters are the run's totals.
+type Counters struct {
+	StreamsOpened    int64            `json:"streams_opened"`    // connections answered 200 text/event-stream
+	StreamsFailed    int64            `json:"streams_failed"`    // connection attempts that did not become a stream
+	Events           int64            `json:"events"`            // events dispatched
+	Comments         int64            `json:"comments"`          // comment lines (heartbeats)
+	Bytes            int64            `json:"bytes"`             // body bytes parsed
+	Reconnects       int64            `json:"reconnects"`        // attempts made after a stream ended
+	EventsLost       int64            `json:"events_lost"`       // sequence gaps (with sequence: true)
+	EventsDuplicated int64            `json:"events_duplicated"` // sequence repeats (with sequence: true)
+	Publishes        int64            `json:"publishes"`         // publishes answered 2xx
+	PublishErrors    int64            `json:"publish_errors"`    // publishes that failed
+	ClockSkew        int64            `json:"clock_skew"`        // events stamped in the future (delivery counted as 0)
+	Ends             map[string]int64 `json:"ends"`              // why streams ended, per end class
+	// ErrorSamples holds the first error message seen per abnormal end
+	// class, so "connect_error" can be told apart from its cause.
+	ErrorSamples map[string]string `json:"error_samples,omitempty"`
+}
+
+// Point is one second of the run.
+type Point struct {
+	T               float64          `json:"t"` // seconds since start
+	Open            int64            `json:"open"`
+	Target          int64            `json:"target"`
+	Connects        int64            `json:"connects"`
+	Failures        int64            `json:"failures"`
+	Events          int64            `json:"events"`
+	Reconnects      int64            `json:"reconnects"`
+	Errors          int64            `json:"errors"` // failures plus abnormal ends
+	Bytes           int64            `json:"bytes"`
+	FirstEventP50MS float64          `json:"first_event_p50_ms"`
+	FirstEventP99MS float64          `json:"first_event_p99_ms"`
+	DeliveryP50MS   float64          `json:"delivery_p50_ms"`
+	DeliveryP99MS   float64          `json:"delivery_p99_ms"`
+	DeliveryMaxMS   float64          `json:"delivery_max_ms"`
+	ErrorsByKind    map[string]int64 `json:"errors_by_kind,omitempty"`
+}
+
+// Generator is how the load generator itself fared.
+type Generator struct {
+	PeakRSSBytes    int64   `json:"peak_rss_bytes"`
+	CPUSeconds      float64 `json:"cpu_seconds"`
+	MaxLagMS        float64 `json:"max_lag_ms"` // worst scheduling lag of the generator's own timer
+	PeakGoroutines  int     `json:"peak_goroutines"`
+	Procs           int     `json:"procs"` // GOMAXPROCS
+	Saturated       bool    `json:"saturated"`
+	SaturatedReason string  `json:"saturated_reason,omitempty"`
+}
+
+// ThresholdResult is one evaluated threshold.
+type ThresholdResult struct {
+	Expr   string  `json:"expr"`
+	Value  float64 `json:"value"`
+	Passed bool    `json:"passed"`
+}
+
+// WriteJSON writes v as indented JSON to path, atomically (a temporary file
+// renamed into place) so an interrupted write never leaves half a result.
+func WriteJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, ".ssebench-*.json")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// ReadResult loads a result JSON, checking its schema.
+func ReadResult(path string) (*Result, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r Result
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if r.Schema != ResultSchema {
+		return nil, fmt.Errorf("%s: schema %q, want %q", path, r.Schema, ResultSchema)
+	}
+	return &r, nil
+}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ssebench/ssebench/fixtures"
+	"github.com/ssebench/ssebench/report"
+)
+
+// startServe runs the reference server on a real loopback port.
+func startServe(t *testing.T) string {
+	t.Helper()
+	srv, err := fixtures.New(fixtures.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv.Handler()}
+	go hs.Serve(ln)
+	t.Cleanup(func() { srv.Close(); hs.Close() })
+	return "http://" + ln.Addr().String()
+}
+
+func TestRunBadScenarioIsOneLineExit2(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("url: http://127.0.0.1:1/events\nconections: 10\nduration: 5s\n"), 0o644)
+	cases := [][]string{
+		{"run", bad},
+		{"run", "--url", "http://127.0.0.1:1/", "--connections", "ten"},
+		{"run", "--duration", "5s"},
+		{"run", filepath.Join(dir, "missing.yaml")},
+	}
+	for _, args := range cases {
+		code, _, errs := runCLI(args...)
+		if code != 2 || strings.Count(strings.TrimSpace(errs), "\n") != 0 || errs == "" {
+			t.Errorf("%v: exit %d, stderr %q: want exit 2 and one line", args, code, errs)
+		}
+	}
+	if _, _, errs := runCLI("run", bad); !strings.Contains(errs, ":2:") || !strings.Contains(errs, "conections") {
+		t.Errorf("error does not name the key and line: %q", errs)
+	}
+}
+
+func TestRunWritesResult(t *testing.T) {
+	base := startServe(t)
+	out := filepath.Join(t.TempDir(), "r.json")
+	code, stdout, errs := runCLI("run", "--url", base+"/events?rate=10&topic=cli", "--connections", "20",
+		"--ramp", "100ms", "--duration", "2s", "--sequence", "--quiet", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	res, err := report.ReadResult(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Counters.StreamsOpened != 20 || res.Counters.Events < 200 || res.Metrics["delivery"].Count != res.Counters.Events {
+		t.Fatalf("result counters %+v", res.Counters)
+	}
+	var sc map[string]any
+	if err := json.Unmarshal(res.Scenario, &sc); err != nil || sc["connections"] != float64(20) {
+		t.Fatalf("scenario as run missing from the result: %s", res.Scenario)
+	}
+	for _, want := range []string{"first_event", "delivery", "streams  opened 20", "result: " + out} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("summary lacks %q:\n%s", want, stdout)
+		}
+	}
+}
+
+func TestRunUnreachableIsExit3WithResult(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "r.json")
+	code, _, errs := runCLI("run", "--url", "http://127.0.0.1:1/events", "--connections", "2", "--duration", "1s", "--quiet", "--out", out)
+	if code != 3 || !strings.Contains(errs, "connect_error") {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	if _, err := report.ReadResult(out); err != nil {
+		t.Fatalf("the result must still be written: %v", err)
+	}
+}
+
+// TestSIGINTWritesPartialResult runs the real binary and interrupts it.
+func TestSIGINTWritesPartialResult(t *testing.T) {
+	base := startServe(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "ssebench")
+	if b, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, b)
+	}
+	out := filepath.Join(dir, "partial.json")
+	cmd := exec.Command(bin, "run", "--url", base+"/events?rate=5&topic=sig", "--connections", "10", "--ramp", "100ms", "--duration", "5m", "--out", out)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2500 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != report.ExitInterrupted {
+			t.Fatalf("exit: %v, want %d\n%s", err, report.ExitInterrupted, stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("run did not stop within 20 s of SIGINT")
+	}
+	res, err := report.ReadResult(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Partial || res.Counters.Events == 0 || res.Counters.StreamsOpened != 10 {
+		t.Fatalf("partial %v, counters %+v", res.Partial, res.Counters)
+	}
+}
