@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -64,6 +65,39 @@ func main() {
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }
 
+// startProfiles writes CPU and heap profiles when SSEBENCH_CPUPROFILE or
+// SSEBENCH_MEMPROFILE name files: a way to see what the generator itself
+// costs. The returned function finishes them.
+func startProfiles(stderr io.Writer) func() {
+	var done []func()
+	if path := os.Getenv("SSEBENCH_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err != nil {
+			fmt.Fprintf(stderr, "ssebench: SSEBENCH_CPUPROFILE: %v\n", err)
+		} else if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "ssebench: SSEBENCH_CPUPROFILE: %v\n", err)
+			f.Close()
+		} else {
+			done = append(done, func() { pprof.StopCPUProfile(); f.Close() })
+		}
+	}
+	if path := os.Getenv("SSEBENCH_MEMPROFILE"); path != "" {
+		done = append(done, func() {
+			f, err := os.Create(path)
+			if err != nil {
+				fmt.Fprintf(stderr, "ssebench: SSEBENCH_MEMPROFILE: %v\n", err)
+				return
+			}
+			defer f.Close()
+			pprof.Lookup("heap").WriteTo(f, 0)
+		})
+	}
+	return func() {
+		for _, f := range done {
+			f()
+		}
+	}
+}
+
 // run executes the app and maps its error to an exit code.
 func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -78,7 +112,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "ssebench: interrupted twice, exiting now")
 		os.Exit(report.ExitInterrupted)
 	}()
+	stopProfiles := startProfiles(stderr)
 	err := newApp(stdout, stderr).RunContext(ctx, args)
+	stopProfiles()
 	if err == nil {
 		return report.ExitOK
 	}

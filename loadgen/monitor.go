@@ -24,6 +24,7 @@ type monitor struct {
 	maxLag     time.Duration
 	ivLag      time.Duration
 	peakRSS    int64
+	baseRSS    int64 // resident set before any stream opened
 	peakGor    int
 	hotSeconds int // consecutive seconds near full CPU
 	lagSeconds int // seconds with a scheduling lag over lagLimit
@@ -38,7 +39,7 @@ const (
 func newMonitor() *monitor {
 	now := time.Now()
 	cpu := processCPU()
-	return &monitor{started: now, cpuStart: cpu, lastCPU: cpu, lastAt: now}
+	return &monitor{started: now, cpuStart: cpu, lastCPU: cpu, lastAt: now, baseRSS: currentRSS()}
 }
 
 // lag records how late the controller's timer fired.
@@ -86,7 +87,7 @@ func (m *monitor) result() report.Generator {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return report.Generator{
-		PeakRSSBytes: max(m.peakRSS, peakRSS()), CPUSeconds: (processCPU() - m.cpuStart).Seconds(),
+		PeakRSSBytes: max(m.peakRSS, peakRSS()), BaselineRSSBytes: m.baseRSS, CPUSeconds: (processCPU() - m.cpuStart).Seconds(),
 		MaxLagMS: float64(m.maxLag.Microseconds()) / 1000, PeakGoroutines: m.peakGor,
 		Procs: runtime.GOMAXPROCS(0), Saturated: m.saturated != "", SaturatedReason: m.saturated,
 	}
@@ -102,7 +103,13 @@ func processCPU() time.Duration {
 }
 
 // peakRSS is the process's peak resident set (VmHWM), in bytes.
-func peakRSS() int64 {
+func peakRSS() int64 { return procStatus("VmHWM:") }
+
+// currentRSS is the process's resident set now (VmRSS), in bytes.
+func currentRSS() int64 { return procStatus("VmRSS:") }
+
+// procStatus reads one kB field of /proc/self/status, in bytes.
+func procStatus(field string) int64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		var ru syscall.Rusage
@@ -112,7 +119,7 @@ func peakRSS() int64 {
 		return 0
 	}
 	for _, line := range bytes.Split(b, []byte("\n")) {
-		if v, ok := bytes.CutPrefix(line, []byte("VmHWM:")); ok {
+		if v, ok := bytes.CutPrefix(line, []byte(field)); ok {
 			f := bytes.Fields(v)
 			if len(f) > 0 {
 				kb, _ := strconv.ParseInt(string(f[0]), 10, 64)

@@ -94,20 +94,25 @@ type Point struct {
 
 // Generator is how the load generator itself fared.
 type Generator struct {
-	PeakRSSBytes    int64   `json:"peak_rss_bytes"`
-	CPUSeconds      float64 `json:"cpu_seconds"`
-	MaxLagMS        float64 `json:"max_lag_ms"` // worst scheduling lag of the generator's own timer
-	PeakGoroutines  int     `json:"peak_goroutines"`
-	Procs           int     `json:"procs"` // GOMAXPROCS
-	Saturated       bool    `json:"saturated"`
-	SaturatedReason string  `json:"saturated_reason,omitempty"`
+	PeakRSSBytes int64 `json:"peak_rss_bytes"`
+	// BaselineRSSBytes is the resident set before the first stream, so
+	// (peak - baseline) / streams is the memory one stream costs.
+	BaselineRSSBytes int64   `json:"baseline_rss_bytes"`
+	CPUSeconds       float64 `json:"cpu_seconds"`
+	MaxLagMS         float64 `json:"max_lag_ms"` // worst scheduling lag of the generator's own timer
+	PeakGoroutines   int     `json:"peak_goroutines"`
+	Procs            int     `json:"procs"` // GOMAXPROCS
+	Saturated        bool    `json:"saturated"`
+	SaturatedReason  string  `json:"saturated_reason,omitempty"`
 }
 
 // ThresholdResult is one evaluated threshold.
 type ThresholdResult struct {
 	Expr   string  `json:"expr"`
-	Value  float64 `json:"value"`
+	Value  float64 `json:"value"` // in Unit: milliseconds, a 0..1 share, or a count
 	Passed bool    `json:"passed"`
+	Unit   string  `json:"unit,omitempty"` // UnitMS, UnitRatio or UnitCount
+	Note   string  `json:"note,omitempty"` // why it failed without a value (no samples)
 }
 
 // WriteJSON writes v as indented JSON to path, atomically (a temporary file
