@@ -14,23 +14,20 @@ import (
 	"github.com/ssebench/ssebench/scenarios"
 )
 
-// nonceTag starts every nonce ssebench publishes; the number after it
-// indexes the publish-time ring.
+// nonceTag starts every nonce ssebench publishes. The nonce carries the
+// scheduled publish time (unix ns) itself, so a subscriber in any process,
+// or on any clock-synchronised machine, measures publish-to-delivery
+// without sharing state with the publisher: "ssebench-pub-<seq>-<unix ns>".
 const nonceTag = "ssebench-pub-"
-
-const pubRing = 1 << 16
 
 // publisher sends events on an open-loop schedule and matches their
 // delivery. Safe for concurrent use.
 type publisher struct {
-	cfg    *scenarios.Publisher
-	client *http.Client
-	header http.Header
-	start  time.Time
-	seq    atomic.Int64
-	// ring holds, per publish number modulo its size, the number and the
-	// scheduled time (ns since start), so subscribers match without locks.
-	ring     [pubRing]struct{ n, t atomic.Int64 }
+	cfg      *scenarios.Publisher
+	client   *http.Client
+	header   http.Header
+	start    time.Time
+	seq      atomic.Int64
 	inflight chan struct{}
 }
 
@@ -52,9 +49,8 @@ func newPublisher(cfg *scenarios.Publisher, h http.Header, ua string, start time
 // would exceed the in-flight bound is counted as an error, not queued, so
 // a slow publish endpoint cannot slow the schedule.
 func (p *publisher) run(ctx context.Context, rec *recorder) {
-	start := p.start
 	interval := time.Duration(float64(time.Second) / p.cfg.Rate)
-	next := time.Now()
+	next := p.start
 	sh := rec.shard(0)
 	for {
 		wait := time.Until(next)
@@ -71,14 +67,12 @@ func (p *publisher) run(ctx context.Context, rec *recorder) {
 			return
 		}
 		n := p.seq.Add(1)
-		slot := &p.ring[n%pubRing]
-		slot.t.Store(int64(next.Sub(start)))
-		slot.n.Store(n)
+		scheduled := next
 		select {
 		case p.inflight <- struct{}{}:
 			go func() {
 				defer func() { <-p.inflight }()
-				err := p.publish(ctx, n)
+				err := p.publish(ctx, n, scheduled)
 				sh.mu.Lock()
 				if err != nil {
 					if ctx.Err() == nil {
@@ -100,12 +94,13 @@ func (p *publisher) run(ctx context.Context, rec *recorder) {
 	}
 }
 
-func (p *publisher) publish(ctx context.Context, n int64) error {
+func (p *publisher) publish(ctx context.Context, n int64, scheduled time.Time) error {
 	body := p.cfg.Body
 	if body == "" {
 		body = "{{nonce}}"
 	}
-	body = strings.ReplaceAll(body, "{{nonce}}", nonceTag+strconv.FormatInt(n, 10))
+	nonce := nonceTag + strconv.FormatInt(n, 10) + "-" + strconv.FormatInt(scheduled.UnixNano(), 10)
+	body = strings.ReplaceAll(body, "{{nonce}}", nonce)
 	method := p.cfg.Method
 	if method == "" {
 		method = http.MethodPost
@@ -127,25 +122,26 @@ func (p *publisher) publish(ctx context.Context, n int64) error {
 	return nil
 }
 
-// match finds a nonce in an event's data and returns the time since its
-// publish was scheduled.
-func (p *publisher) match(data []byte, now time.Time) (time.Duration, bool) {
+// matchNonce finds a publish nonce in an event's data and returns the time
+// since that publish was scheduled.
+func matchNonce(data []byte, now time.Time) (time.Duration, bool) {
 	i := bytes.Index(data, []byte(nonceTag))
 	if i < 0 {
 		return 0, false
 	}
-	j := i + len(nonceTag)
-	k := j
-	for k < len(data) && data[k] >= '0' && data[k] <= '9' {
+	rest := data[i+len(nonceTag):]
+	dash := bytes.IndexByte(rest, '-')
+	if dash < 0 {
+		return 0, false
+	}
+	rest = rest[dash+1:]
+	k := 0
+	for k < len(rest) && rest[k] >= '0' && rest[k] <= '9' {
 		k++
 	}
-	n, ok := atoi(data[j:k])
+	ns, ok := atoi(rest[:k])
 	if !ok {
 		return 0, false
 	}
-	slot := &p.ring[n%pubRing]
-	if slot.n.Load() != n {
-		return 0, false
-	}
-	return now.Sub(p.start) - time.Duration(slot.t.Load()), true
+	return now.Sub(time.Unix(0, ns)), true
 }

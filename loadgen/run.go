@@ -37,13 +37,16 @@ type Progress struct {
 
 // gen is one running load test.
 type gen struct {
-	sc          *scenarios.Scenario
-	endpoints   []*endpoint
-	dialer      *net.Dialer
-	rec         *recorder
-	pub         *publisher
-	stampField  string
-	stampFormat string
+	sc        *scenarios.Scenario
+	endpoints []*endpoint
+	dialer    *net.Dialer
+	rec       *recorder
+	pub       *publisher
+	// matchPublishes looks for publish nonces in every event; set when a
+	// publisher runs here or in a sibling shard.
+	matchPublishes bool
+	stampField     string
+	stampFormat    string
 
 	mu    sync.Mutex
 	slots map[int]*slot
@@ -97,6 +100,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*report.Resul
 	defer stopRun()
 	start := time.Now()
 	mon := newMonitor()
+	g.matchPublishes = s.Publisher != nil
 	if s.Publisher != nil {
 		ph, err := s.PublisherHeaders()
 		if err != nil {

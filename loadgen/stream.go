@@ -230,8 +230,8 @@ func (g *gen) connectOnce(ctx context.Context, sl *slot, sh *shard, dec *sse.Dec
 					delivery, deliveryOK = now.Sub(ts), true
 				}
 			}
-			if g.pub != nil {
-				pubDelivery, pubOK = g.pub.match(data, now)
+			if g.matchPublishes {
+				pubDelivery, pubOK = matchNonce(data, now)
 			}
 			lost, dup := int64(0), int64(0)
 			if g.sc.Expect.Sequence {
@@ -258,7 +258,7 @@ func (g *gen) connectOnce(ctx context.Context, sl *slot, sh *shard, dec *sse.Dec
 				sh.record(mDelivery, delivery)
 			}
 			if pubOK {
-				sh.record(mPublishDelivery, pubDelivery)
+				sh.record(mPublishDelivery, max(pubDelivery, 0))
 			}
 			sh.c.events++
 			sh.c.bytes += n
