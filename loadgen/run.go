@@ -39,7 +39,7 @@ type Progress struct {
 type gen struct {
 	sc        *scenarios.Scenario
 	endpoints []*endpoint
-	dialer    *net.Dialer
+	dialers   []*net.Dialer
 	rec       *recorder
 	pub       *publisher
 	// matchPublishes looks for publish nonces in every event; set when a
@@ -61,11 +61,22 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*report.Resul
 	if err != nil {
 		return nil, err
 	}
-	g := &gen{
-		sc:     s,
-		dialer: &net.Dialer{Timeout: s.Timeout.Connect.D(), KeepAlive: -1},
-		slots:  map[int]*slot{},
+	pool, err := scenarios.ParseAddrPool(s.SourceAddrs)
+	if err != nil {
+		return nil, err
 	}
+	var notes []string
+	if len(pool) == 0 {
+		if pool = autoPool(s); len(pool) > 0 {
+			notes = append(notes, fmt.Sprintf("source addresses %s-%s chosen automatically: %d streams per target exceed one address's ephemeral ports",
+				pool[0], pool[len(pool)-1], s.MaxTarget()/max(1, len(s.URLs))))
+		}
+	}
+	ds, err := dialers(pool, s.Timeout.Connect.D())
+	if err != nil {
+		return nil, err
+	}
+	g := &gen{sc: s, dialers: ds, slots: map[int]*slot{}}
 	if lf := s.Expect.LatencyField; lf.Format != "none" {
 		g.stampField, g.stampFormat = lf.Field, lf.Format
 	}
@@ -91,6 +102,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*report.Resul
 		Target: s.URLs[0], Start: time.Now(),
 	}
 	res.Host, _ = os.Hostname()
+	res.Notes = append(res.Notes, notes...)
 	if b, err := json.Marshal(s.Redacted()); err == nil {
 		res.Scenario = b
 	}

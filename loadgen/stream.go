@@ -157,7 +157,8 @@ func (g *gen) connectOnce(ctx context.Context, sl *slot, sh *shard, dec *sse.Dec
 	sh.record(mLag, started.Sub(due))
 	sh.mu.Unlock()
 	var tm timings
-	c, err := ep.dial(ctx, g.dialer, st.lastID, g.sc.Timeout.Headers.D(), &tm)
+	d := g.dialers[(sl.id/len(g.endpoints))%len(g.dialers)]
+	c, err := ep.dial(ctx, d, st.lastID, g.sc.Timeout.Headers.D(), &tm)
 	if err != nil {
 		class := classifyDialErr(ctx, err)
 		sh.mu.Lock()

@@ -154,6 +154,9 @@ func (s *Scenario) Normalize() {
 	if s.Reconnect.Policy == "" {
 		s.Reconnect.Policy = DefaultPolicy
 	}
+	if s.HTTP2 && s.StreamsPerConn == 0 {
+		s.StreamsPerConn = DefaultStreamsPerConn
+	}
 	if s.Reconnect.BaseDelay == 0 {
 		s.Reconnect.BaseDelay = Duration(DefaultBaseDelay)
 	}

@@ -22,6 +22,19 @@ type Scenario struct {
 	Headers  map[string]string `yaml:"headers" json:"headers,omitempty"` // values may hold ${ENV}
 	Insecure bool              `yaml:"insecure" json:"insecure,omitempty"`
 	Timeout  Timeouts          `yaml:"timeout" json:"timeout"`
+	// SourceAddrs is the pool of local addresses client sockets bind to,
+	// round-robin: each entry an address, a range "127.0.0.1-127.0.0.8",
+	// a CIDR "127.0.0.0/29", or a comma-separated list of those. One
+	// source address reaches one server port with at most the ephemeral
+	// port range (about 28,000 here); more addresses, more connections.
+	// Empty means the system's choice (or, on loopback targets, an
+	// automatic pool when the count needs it).
+	SourceAddrs []string `yaml:"source_addrs" json:"source_addrs,omitempty"`
+	// HTTP2 speaks HTTP/2: h2 over TLS (ALPN) for https URLs, h2c with
+	// prior knowledge for http URLs, multiplexing StreamsPerConn streams
+	// per TCP connection as browsers do.
+	HTTP2          bool `yaml:"http2" json:"http2,omitempty"`
+	StreamsPerConn int  `yaml:"streams_per_conn" json:"streams_per_conn,omitempty"` // default 100
 
 	// Load shape. Either Stages, or Profile with Connections/Ramp/Duration
 	// (the shorthand), which Normalize turns into Stages.
@@ -129,6 +142,10 @@ type Publisher struct {
 	Headers map[string]string `yaml:"headers" json:"headers,omitempty"`
 	Rate    float64           `yaml:"rate" json:"rate"` // publishes per second
 }
+
+// DefaultStreamsPerConn is how many HTTP/2 streams share one connection
+// unless streams_per_conn says otherwise.
+const DefaultStreamsPerConn = 100
 
 // Duration is a time.Duration written as "1m30s" in YAML and JSON.
 type Duration time.Duration

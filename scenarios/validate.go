@@ -65,6 +65,12 @@ func (v *validator) target() {
 		v.add("method", "%q is not an HTTP method", s.Method)
 	}
 	v.headers("headers", s.Headers)
+	if _, err := ParseAddrPool(s.SourceAddrs); err != nil {
+		v.add("source_addrs", "%v", err)
+	}
+	if s.StreamsPerConn < 0 || s.StreamsPerConn > 100000 {
+		v.add("streams_per_conn", "%d: want 1 to 100000 streams per HTTP/2 connection", s.StreamsPerConn)
+	}
 	v.nonNegative("timeout.connect", s.Timeout.Connect)
 	v.nonNegative("timeout.headers", s.Timeout.Headers)
 	v.nonNegative("timeout.read", s.Timeout.Read)
