@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -22,10 +23,21 @@ type Options struct {
 	// Progress, when set, gets one call per second from the aggregator
 	// with the last interval and the run's totals so far.
 	Progress func(Progress)
+	// Shard, when set, runs only this process's share of the scenario's
+	// streams and arrival rate; only shard 0 publishes.
+	Shard Shard
+	// Snapshots, when set, gets one NDJSON Snapshot per second and a final
+	// one: how a shard process reports to its parent.
+	Snapshots io.Writer
 	// Shards is the number of recording shards; 0 means 2 per CPU. Each
 	// holds a histogram per metric (~230 KB each), so more shards cost
 	// memory; at one lock per event, contention is negligible.
 	Shards int
+	// Check, when set, gets the same once-a-second Progress (with Metrics
+	// filled in) after Progress; an error stops the run early, and the
+	// result is marked partial with the error as the reason. It is how
+	// abort_on_fail thresholds are evaluated live.
+	Check func(Progress) error
 }
 
 // Progress is what the live progress line shows.
@@ -33,6 +45,9 @@ type Progress struct {
 	Elapsed, Total time.Duration
 	Point          report.Point
 	Totals         report.Counters
+	// Metrics summarises the run's histograms so far; only filled in for
+	// Options.Check (it costs an encode per metric).
+	Metrics map[string]report.Metric
 }
 
 // gen is one running load test.
@@ -47,6 +62,8 @@ type gen struct {
 	matchPublishes bool
 	stampField     string
 	stampFormat    string
+
+	shard Shard
 
 	mu    sync.Mutex
 	slots map[int]*slot
@@ -76,7 +93,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*report.Resul
 	if err != nil {
 		return nil, err
 	}
-	g := &gen{sc: s, dialers: ds, slots: map[int]*slot{}}
+	g := &gen{sc: s, dialers: ds, slots: map[int]*slot{}, shard: opt.Shard}
 	if lf := s.Expect.LatencyField; lf.Format != "none" {
 		g.stampField, g.stampFormat = lf.Field, lf.Format
 	}
@@ -99,7 +116,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*report.Resul
 
 	res := &report.Result{
 		Schema: report.ResultSchema, Version: opt.Version, GoVersion: runtime.Version(),
-		Target: s.URLs[0], Start: time.Now(),
+		Target: s.URLs[0], Start: time.Now(), Shard: opt.Shard.String(),
 	}
 	res.Host, _ = os.Hostname()
 	res.Notes = append(res.Notes, notes...)
@@ -113,7 +130,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*report.Resul
 	start := time.Now()
 	mon := newMonitor()
 	g.matchPublishes = s.Publisher != nil
-	if s.Publisher != nil {
+	if s.Publisher != nil && opt.Shard.Index == 0 {
 		ph, err := s.PublisherHeaders()
 		if err != nil {
 			return nil, err
@@ -132,7 +149,21 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*report.Resul
 		bg.Go(func() { g.chaos(runCtx, d.Percent, d.Every.D()) })
 	}
 	aggDone := make(chan struct{})
-	bg.Go(func() { g.aggregate(runCtx, start, total, mon, res, opt.Progress, aggDone) })
+	var abort error // set by the aggregator's Check; read after bg.Wait
+	check := func(p Progress) {
+		if opt.Check == nil || abort != nil || runCtx.Err() != nil {
+			return // the run is over: the final evaluation decides
+		}
+		p.Metrics = g.rec.metrics()
+		if abort = opt.Check(p); abort != nil {
+			stopRun()
+		}
+	}
+	var snaps *snapshotWriter
+	if opt.Snapshots != nil {
+		snaps = newSnapshotWriter(opt.Snapshots)
+	}
+	bg.Go(func() { g.aggregate(runCtx, start, total, mon, res, opt.Progress, check, snaps, aggDone) })
 
 	var streams sync.WaitGroup
 	g.control(runCtx, start, total, &streams, mon)
@@ -143,14 +174,35 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*report.Resul
 
 	res.End = time.Now()
 	res.DurationS = res.End.Sub(res.Start).Seconds()
-	if ctx.Err() != nil {
+	switch {
+	case abort != nil:
+		res.Partial = true
+		res.PartialReason = abort.Error()
+	case ctx.Err() != nil:
 		res.Partial = true
 		res.PartialReason = "interrupted after " + time.Since(start).Round(time.Second).String()
 	}
 	res.Metrics = g.rec.metrics()
 	res.Counters = g.rec.counters()
 	res.Generator = mon.result()
+	if snaps != nil {
+		gen := res.Generator
+		snaps.write(&Snapshot{Shard: opt.Shard.String(), Wall: time.Now(), Final: true, Partial: res.Partial,
+			Generator: &gen, Notes: res.Notes, Counters: report.Counters{Ends: map[string]int64{}}})
+	}
 	return res, nil
+}
+
+// targetAt is this process's share of the scenario's target at t.
+func (g *gen) targetAt(t time.Duration) int { return g.shard.share(g.sc.TargetAt(t)) }
+
+// rateAt is this process's share of the arrival-rate cap at t.
+func (g *gen) rateAt(t time.Duration) float64 {
+	r := g.sc.RateAt(t)
+	if g.shard.Count > 1 {
+		r /= float64(g.shard.Count)
+	}
+	return r
 }
 
 // control starts and stops clients to follow the stages. Arrivals are open
@@ -170,8 +222,8 @@ func (g *gen) control(ctx context.Context, start time.Time, total time.Duration,
 		if el >= total || ctx.Err() != nil {
 			return
 		}
-		desired := g.sc.TargetAt(el)
-		rate := g.sc.RateAt(el)
+		desired := g.targetAt(el)
+		rate := g.rateAt(el)
 		g.mu.Lock()
 		occupied := len(g.slots) + g.dead
 		// Spread this tick's arrivals over the tick instead of bunching them.
@@ -270,32 +322,32 @@ func (g *gen) lifetime() time.Duration {
 // aggregate drains the shards once a second into the time series and the
 // progress callback, and once more at the end.
 func (g *gen) aggregate(ctx context.Context, start time.Time, total time.Duration, mon *monitor, res *report.Result,
-	progress func(Progress), done <-chan struct{}) {
+	progress func(Progress), check func(Progress), snaps *snapshotWriter, done <-chan struct{}) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
-	last := start
 	flush := func(now time.Time) {
 		el := now.Sub(start)
 		iv := g.rec.drain()
 		mon.sample()
-		target := g.sc.TargetAt(min(el, total))
+		target := g.targetAt(min(el, total))
 		p := g.rec.point(el, target, iv)
 		res.Timeseries = appendPoint(res.Timeseries, p)
-		if progress != nil {
-			progress(Progress{Elapsed: el, Total: total, Point: p, Totals: g.rec.counters()})
+		if snaps != nil {
+			snaps.write(g.rec.intervalSnapshot(g.shard, now, p, iv))
 		}
-		last = now
+		pr := Progress{Elapsed: el, Total: total, Point: p, Totals: g.rec.counters()}
+		if progress != nil {
+			progress(pr)
+		}
+		check(pr)
 	}
 	for {
 		select {
 		case now := <-t.C:
 			flush(now)
 		case <-done:
-			if time.Since(last) > 50*time.Millisecond {
-				flush(time.Now())
-			} else {
-				g.rec.drain() // the streams' last records
-			}
+			// The streams' last records, as a final (possibly short) point.
+			flush(time.Now())
 			return
 		}
 	}

@@ -1,0 +1,125 @@
+package loadgen
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ssebench/ssebench/scenarios"
+)
+
+// TestMain lets this test binary act as a shard worker: RunProcs starts it
+// again with workerEnv set and the worker arguments.
+func TestMain(m *testing.M) {
+	if os.Getenv(workerEnv) == "1" && len(os.Args) == 3 {
+		os.Exit(testWorker(os.Args[1], os.Args[2]))
+	}
+	os.Setenv(workerEnv, "1")
+	os.Exit(m.Run())
+}
+
+const workerEnv = "SSEBENCH_LOADGEN_TEST_WORKER"
+
+func testWorker(file, shard string) int {
+	s, err := ReadWorkerScenario(file)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	sh, err := ParseShard(shard)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	if _, err := Run(context.Background(), s, Options{Shard: sh, Snapshots: os.Stdout}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	return 0
+}
+
+func TestShardShareAddsUp(t *testing.T) {
+	t.Parallel()
+	for _, total := range []int{0, 1, 7, 100, 50001} {
+		for n := 1; n <= 7; n++ {
+			sum := 0
+			for i := 0; i < n; i++ {
+				sum += Shard{Index: i, Count: n}.share(total)
+			}
+			if sum != total {
+				t.Fatalf("%d over %d shards adds up to %d", total, n, sum)
+			}
+		}
+	}
+	for _, bad := range []string{"3/3", "-1/2", "1", "a/b", "0/0"} {
+		if _, err := ParseShard(bad); err == nil {
+			t.Errorf("ParseShard(%q) accepted", bad)
+		}
+	}
+}
+
+func TestRunProcsMergesExactly(t *testing.T) {
+	url := serve(t)
+	const streams, perStream = 30, 6
+	s := scenario(t, url+"/events?rate=20&count=6&topic=procs", streams, 3*time.Second, func(s *scenarios.Scenario) {
+		s.Reconnect.Policy = "never"
+		s.Expect.Sequence = true
+	})
+	var progress int
+	res, err := RunProcs(context.Background(), s, ProcOptions{Procs: 3, Command: []string{os.Args[0]}},
+		Options{Progress: func(Progress) { progress++ }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := res.Counters
+	if c.StreamsOpened != streams || c.Events != streams*perStream || c.Ends["eof"] != streams {
+		t.Fatalf("merged counters %+v, want %d streams × %d events", c, streams, perStream)
+	}
+	if d := res.Metrics["delivery"]; d.Count != c.Events || d.HDR == "" {
+		t.Fatalf("merged delivery histogram holds %d values for %d events", d.Count, c.Events)
+	}
+	var tsEvents, tsConnects int64
+	for _, p := range res.Timeseries {
+		tsEvents += p.Events
+		tsConnects += p.Connects
+	}
+	if tsEvents != c.Events || tsConnects != streams || progress == 0 {
+		t.Fatalf("time series: %d events (want %d), %d connects (want %d), %d progress lines", tsEvents, c.Events, tsConnects, streams, progress)
+	}
+	if res.Generator.CPUSeconds <= 0 || res.Generator.PeakRSSBytes <= 0 || !strings.Contains(strings.Join(res.Notes, " "), "3 processes") {
+		t.Fatalf("generator %+v notes %v", res.Generator, res.Notes)
+	}
+}
+
+func TestRunProcsSurvivesDeadShard(t *testing.T) {
+	url := serve(t)
+	s := scenario(t, url+"/events?rate=20&topic=dead", 20, 4*time.Second, nil)
+	var mu sync.Mutex
+	pids := map[int]int{}
+	go func() {
+		time.Sleep(2 * time.Second)
+		mu.Lock()
+		defer mu.Unlock()
+		syscall.Kill(pids[1], syscall.SIGKILL)
+	}()
+	res, err := RunProcs(context.Background(), s, ProcOptions{Procs: 2, Command: []string{os.Args[0]},
+		Started: func(sh Shard, pid int) { mu.Lock(); pids[sh.Index] = pid; mu.Unlock() }}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := strings.Join(res.Notes, "\n")
+	if !strings.Contains(notes, "shard 1/2 (10 of the streams) died") {
+		t.Fatalf("notes do not report the dead shard:\n%s", notes)
+	}
+	// Both shards opened their 10 streams before the kill, and the dead
+	// one's events up to then are kept: more than the survivor alone got.
+	c := res.Counters
+	if c.StreamsOpened != 20 || c.Ends["cancelled"] != 10 || c.Events < 10*20*3 {
+		t.Fatalf("counters %+v", c)
+	}
+}

@@ -1,0 +1,264 @@
+package loadgen
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/ssebench/ssebench/report"
+)
+
+// Shard is one process's share of a run: Index in [0, Count). The zero
+// value means the whole run.
+type Shard struct{ Index, Count int }
+
+// ParseShard reads "i/n" (0-based, as Kubernetes' JOB_COMPLETION_INDEX).
+func ParseShard(s string) (Shard, error) {
+	i, n, ok := strings.Cut(strings.TrimSpace(s), "/")
+	a, err1 := strconv.Atoi(i)
+	b, err2 := strconv.Atoi(n)
+	if !ok || err1 != nil || err2 != nil || b < 1 || a < 0 || a >= b {
+		return Shard{}, fmt.Errorf("shard %q: want i/n with 0 <= i < n, e.g. 0/4", s)
+	}
+	return Shard{Index: a, Count: b}, nil
+}
+
+func (sh Shard) String() string {
+	if sh.Count <= 1 {
+		return ""
+	}
+	return fmt.Sprintf("%d/%d", sh.Index, sh.Count)
+}
+
+// share is this shard's part of total, so the parts add up to total.
+func (sh Shard) share(total int) int {
+	if sh.Count <= 1 {
+		return total
+	}
+	return total*(sh.Index+1)/sh.Count - total*sh.Index/sh.Count
+}
+
+// Snapshot is one second of one shard, as a child process streams it to
+// its parent (NDJSON). Counters and histograms cover the interval only, so
+// the parent's merge is exact and a child that dies loses nothing it had
+// already reported.
+type Snapshot struct {
+	Shard     string            `json:"shard"`
+	Wall      time.Time         `json:"wall"`
+	Point     report.Point      `json:"point"`
+	Counters  report.Counters   `json:"counters"`
+	HDR       map[string]string `json:"hdr,omitempty"`
+	Final     bool              `json:"final,omitempty"`
+	Partial   bool              `json:"partial,omitempty"`
+	Generator *report.Generator `json:"generator,omitempty"`
+	Notes     []string          `json:"notes,omitempty"`
+}
+
+// snapshotWriter encodes snapshots; safe for one writer goroutine.
+type snapshotWriter struct {
+	bw  *bufio.Writer
+	enc *json.Encoder
+}
+
+func newSnapshotWriter(w io.Writer) *snapshotWriter {
+	bw := bufio.NewWriter(w)
+	return &snapshotWriter{bw: bw, enc: json.NewEncoder(bw)}
+}
+
+func (sw *snapshotWriter) write(s *Snapshot) {
+	if sw.enc.Encode(s) == nil {
+		sw.bw.Flush()
+	}
+}
+
+// intervalSnapshot captures the recorder's last drained interval.
+func (r *recorder) intervalSnapshot(sh Shard, wall time.Time, p report.Point, iv counts) *Snapshot {
+	s := &Snapshot{Shard: sh.String(), Wall: wall, Point: p, Counters: iv.counters(), HDR: map[string]string{}}
+	for m, h := range r.ival {
+		if h.TotalCount() == 0 {
+			continue
+		}
+		if b, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err == nil {
+			s.HDR[report.MetricNames[m]] = string(b)
+		}
+	}
+	return s
+}
+
+// counters turns interval counts into result form.
+func (c *counts) counters() report.Counters {
+	return report.Counters{
+		StreamsOpened: c.opened, StreamsFailed: c.failed, Events: c.events, Comments: c.comments,
+		Bytes: c.bytes, Reconnects: c.reconnects, EventsLost: c.lost, EventsDuplicated: c.dup,
+		Publishes: c.publishes, PublishErrors: c.publishErrors, ClockSkew: c.clockSkew,
+		Ends: maps.Clone(c.ends), ErrorSamples: maps.Clone(c.samples),
+	}
+}
+
+// fromCounters is the inverse of counters.
+func fromCounters(c report.Counters, errs map[string]int64) counts {
+	return counts{
+		opened: c.StreamsOpened, failed: c.StreamsFailed, events: c.Events, comments: c.Comments,
+		bytes: c.Bytes, reconnects: c.Reconnects, lost: c.EventsLost, dup: c.EventsDuplicated,
+		publishes: c.Publishes, publishErrors: c.PublishErrors, clockSkew: c.ClockSkew,
+		ends: c.Ends, errs: errs, samples: c.ErrorSamples,
+	}
+}
+
+// merger combines the snapshots of several shards into one run: exact
+// totals, and a time series bucketed by wall-clock second. Safe for
+// concurrent use.
+type merger struct {
+	mu      sync.Mutex
+	start   time.Time
+	total   [numMetrics]*hdrhistogram.Histogram
+	tot     counts
+	buckets map[int]*bucket
+	gens    map[string]report.Generator
+	notes   []string
+	partial bool
+}
+
+// bucket is one wall-clock second across shards.
+type bucket struct {
+	p          report.Point
+	first, del *hdrhistogram.Histogram
+	shards     int
+}
+
+func newMerger(start time.Time) *merger {
+	m := &merger{start: start, buckets: map[int]*bucket{}, gens: map[string]report.Generator{}}
+	for i := range m.total {
+		m.total[i] = report.NewHist()
+	}
+	return m
+}
+
+// add merges one snapshot.
+func (m *merger) add(s *Snapshot) error {
+	hs := map[string]*hdrhistogram.Histogram{}
+	for name, enc := range s.HDR {
+		h, err := report.Metric{HDR: enc}.Hist()
+		if err != nil {
+			return fmt.Errorf("shard %s: %w", s.Shard, err)
+		}
+		hs[name] = h
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, name := range report.MetricNames {
+		if h := hs[name]; h != nil {
+			if err := report.MergeInto(m.total[i], h); err != nil {
+				return err
+			}
+		}
+	}
+	iv := fromCounters(s.Counters, s.Point.ErrorsByKind)
+	m.tot.add(&iv)
+	if s.Final {
+		if s.Generator != nil {
+			m.gens[s.Shard] = *s.Generator
+		}
+		m.notes = append(m.notes, s.Notes...)
+		m.partial = m.partial || s.Partial
+	}
+	sec := max(0, int(s.Wall.Sub(m.start)/time.Second))
+	b := m.buckets[sec]
+	if b == nil {
+		b = &bucket{first: report.NewHist(), del: report.NewHist()}
+		b.p.T = float64(sec + 1)
+		m.buckets[sec] = b
+	}
+	b.shards++
+	p := &b.p
+	p.Open += s.Point.Open
+	p.Target += s.Point.Target
+	p.Connects += s.Point.Connects
+	p.Failures += s.Point.Failures
+	p.Events += s.Point.Events
+	p.Reconnects += s.Point.Reconnects
+	p.Errors += s.Point.Errors
+	p.Bytes += s.Point.Bytes
+	p.ErrorsByKind = addMap(p.ErrorsByKind, s.Point.ErrorsByKind)
+	if h := hs[report.MetricFirstEvent]; h != nil {
+		report.MergeInto(b.first, h)
+	}
+	if h := hs[report.MetricDelivery]; h != nil {
+		report.MergeInto(b.del, h)
+	}
+	return nil
+}
+
+// point is the merged point of second sec (nil when no shard reported it).
+func (m *merger) point(sec int) *report.Point {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b := m.buckets[sec]
+	if b == nil {
+		return nil
+	}
+	p := b.p
+	p.FirstEventP50MS = report.Quantile(b.first, 50)
+	p.FirstEventP99MS = report.Quantile(b.first, 99)
+	p.DeliveryP50MS = report.Quantile(b.del, 50)
+	p.DeliveryP99MS = report.Quantile(b.del, 99)
+	p.DeliveryMaxMS = report.Quantile(b.del, 100)
+	return &p
+}
+
+// totals is the run so far in result form.
+func (m *merger) totals() report.Counters {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.tot.counters()
+	if c.Ends == nil {
+		c.Ends = map[string]int64{}
+	}
+	return c
+}
+
+// fill completes res from everything merged.
+func (m *merger) fill(res *report.Result) {
+	last := -1
+	m.mu.Lock()
+	for sec := range m.buckets {
+		last = max(last, sec)
+	}
+	m.mu.Unlock()
+	for sec := 0; sec <= last; sec++ {
+		if p := m.point(sec); p != nil {
+			res.Timeseries = appendPoint(res.Timeseries, *p)
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	res.Metrics = make(map[string]report.Metric, numMetrics)
+	for i, h := range m.total {
+		res.Metrics[report.MetricNames[i]] = report.Summarize(h)
+	}
+	var g report.Generator
+	var reasons []string
+	for shard, sg := range m.gens {
+		g.PeakRSSBytes += sg.PeakRSSBytes
+		g.BaselineRSSBytes += sg.BaselineRSSBytes
+		g.CPUSeconds += sg.CPUSeconds
+		g.MaxLagMS = max(g.MaxLagMS, sg.MaxLagMS)
+		g.PeakGoroutines += sg.PeakGoroutines
+		g.Procs = max(g.Procs, sg.Procs)
+		if sg.Saturated {
+			g.Saturated = true
+			reasons = append(reasons, "shard "+shard+": "+sg.SaturatedReason)
+		}
+	}
+	g.SaturatedReason = strings.Join(reasons, "; ")
+	res.Generator = g
+	res.Notes = append(res.Notes, m.notes...)
+}
