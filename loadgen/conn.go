@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net"
 	"net/http"
@@ -13,12 +14,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // endpoint is one target URL, prepared once: the address to dial and the
 // fixed part of every request, so a connection attempt builds nothing.
 type endpoint struct {
+	hash     uint32 // distinguishes endpoints in the HTTP/2 pool
 	url      *url.URL
 	addr     string // host:port
 	tls      *tls.Config
@@ -46,7 +49,7 @@ func newEndpoint(raw, method string, header http.Header, body []byte, insecure b
 			port = "443"
 		}
 	}
-	ep := &endpoint{url: u, addr: net.JoinHostPort(u.Hostname(), port), method: method, body: body}
+	ep := &endpoint{url: u, addr: net.JoinHostPort(u.Hostname(), port), method: method, body: body, hash: crc32.ChecksumIEEE([]byte(raw))}
 	if u.Scheme == "https" {
 		ep.tls = &tls.Config{ServerName: u.Hostname(), InsecureSkipVerify: insecure, NextProtos: []string{"http/1.1"}}
 	}
@@ -172,22 +175,49 @@ func sanitizeHeaderValue(s string) string {
 	return s
 }
 
+// errReadTimeout ends a stream silent for longer than timeout.read.
+var errReadTimeout = errors.New("read timeout: the stream was silent too long")
+
 // firstByteReader notes when the first body byte arrives and, with a read
-// timeout, ends a silent stream.
+// timeout, ends a silent stream: by socket deadline on HTTP/1.1, by timer
+// (closing the stream) on HTTP/2, where streams share a socket.
 type firstByteReader struct {
 	r           io.Reader
-	nc          net.Conn
+	nc          net.Conn // nil over HTTP/2
 	readTimeout time.Duration
 	first       time.Time
+	timer       *time.Timer
+	timedOut    atomic.Bool
+}
+
+func newFirstByteReader(r io.Reader, nc net.Conn, readTimeout time.Duration, closer io.Closer) *firstByteReader {
+	f := &firstByteReader{r: r, nc: nc, readTimeout: readTimeout}
+	if readTimeout > 0 && nc == nil {
+		f.timer = time.AfterFunc(readTimeout, func() { f.timedOut.Store(true); closer.Close() })
+	}
+	return f
 }
 
 func (f *firstByteReader) Read(p []byte) (int, error) {
 	if f.readTimeout > 0 {
-		f.nc.SetReadDeadline(time.Now().Add(f.readTimeout))
+		if f.nc != nil {
+			f.nc.SetReadDeadline(time.Now().Add(f.readTimeout))
+		} else {
+			f.timer.Reset(f.readTimeout)
+		}
 	}
 	n, err := f.r.Read(p)
 	if n > 0 && f.first.IsZero() {
 		f.first = time.Now()
 	}
+	if err != nil && f.timedOut.Load() {
+		err = errReadTimeout
+	}
 	return n, err
+}
+
+func (f *firstByteReader) stop() {
+	if f.timer != nil {
+		f.timer.Stop()
+	}
 }

@@ -57,6 +57,7 @@ type gen struct {
 	dialers   []*net.Dialer
 	rec       *recorder
 	pub       *publisher
+	h2        *h2pool // nil on HTTP/1.1
 	// matchPublishes looks for publish nonces in every event; set when a
 	// publisher runs here or in a sibling shard.
 	matchPublishes bool
@@ -107,6 +108,10 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*report.Resul
 	}
 	if len(g.endpoints) == 0 {
 		return nil, fmt.Errorf("no target url")
+	}
+	if s.HTTP2 {
+		g.h2 = newH2Pool(opt.Shard.share(s.MaxTarget()), s.StreamsPerConn, s.Insecure, s.Timeout.Headers.D(), ua, s.Method, header, []byte(s.Body))
+		defer g.h2.close()
 	}
 	nshards := opt.Shards
 	if nshards <= 0 {
@@ -293,16 +298,13 @@ func (g *gen) chaos(ctx context.Context, percent float64, every time.Duration) {
 		g.mu.Lock()
 		var victims []*slot
 		for _, sl := range g.slots {
-			if sl.conn.Load() != nil && rand.Float64()*100 < percent {
+			if sl.isLive() && rand.Float64()*100 < percent {
 				victims = append(victims, sl)
 			}
 		}
 		g.mu.Unlock()
 		for _, sl := range victims {
-			if c := sl.conn.Load(); c != nil {
-				sl.dropped.Store(true)
-				c.nc.Close()
-			}
+			sl.drop()
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -49,8 +50,33 @@ func abnormal(class string) bool {
 type slot struct {
 	id      int
 	cancel  context.CancelFunc
-	conn    atomic.Pointer[conn] // the live connection, for chaos drops
 	dropped atomic.Bool
+
+	mu   sync.Mutex
+	live io.Closer // the open stream, for chaos drops
+}
+
+func (sl *slot) setLive(c io.Closer) {
+	sl.mu.Lock()
+	sl.live = c
+	sl.mu.Unlock()
+}
+
+func (sl *slot) isLive() bool {
+	sl.mu.Lock()
+	defer sl.mu.Unlock()
+	return sl.live != nil
+}
+
+// drop abruptly ends the open stream, if any.
+func (sl *slot) drop() {
+	sl.mu.Lock()
+	c := sl.live
+	sl.mu.Unlock()
+	if c != nil {
+		sl.dropped.Store(true)
+		c.Close()
+	}
 }
 
 // outcome of one connection.
@@ -152,13 +178,11 @@ type streamState struct {
 func (g *gen) connectOnce(ctx context.Context, sl *slot, sh *shard, dec *sse.Decoder, st *streamState,
 	due, disconnectAt time.Time, isReconnect bool) outcome {
 	started := time.Now()
-	ep := g.endpoints[sl.id%len(g.endpoints)]
 	sh.mu.Lock()
 	sh.record(mLag, started.Sub(due))
 	sh.mu.Unlock()
 	var tm timings
-	d := g.dialers[(sl.id/len(g.endpoints))%len(g.dialers)]
-	c, err := ep.dial(ctx, d, st.lastID, g.sc.Timeout.Headers.D(), &tm)
+	op, err := g.open(ctx, sl, st.lastID, &tm)
 	if err != nil {
 		class := classifyDialErr(ctx, err)
 		sh.mu.Lock()
@@ -172,8 +196,8 @@ func (g *gen) connectOnce(ctx context.Context, sl *slot, sh *shard, dec *sse.Dec
 		sh.mu.Unlock()
 		return outcome{class: class}
 	}
-	defer c.close()
-	resp := c.resp
+	defer op.cleanup()
+	resp := op.resp
 	sh.mu.Lock()
 	sh.record(mConnect, tm.connected.Sub(due))
 	sh.record(mHeaders, tm.headers.Sub(due))
@@ -196,13 +220,14 @@ func (g *gen) connectOnce(ctx context.Context, sl *slot, sh *shard, dec *sse.Dec
 	}
 	g.rec.open.Add(1)
 	defer g.rec.open.Add(-1)
-	sl.conn.Store(c)
-	defer sl.conn.Store(nil)
+	sl.setLive(op.kill)
+	defer sl.setLive(nil)
 	sh.mu.Lock()
 	sh.c.opened++
 	sh.mu.Unlock()
 
-	fb := &firstByteReader{r: resp.Body, nc: c.nc, readTimeout: g.sc.Timeout.Read.D()}
+	fb := newFirstByteReader(resp.Body, op.nc, g.sc.Timeout.Read.D(), op.kill)
+	defer fb.stop()
 	var body io.Reader = fb
 	if strings.EqualFold(resp.Header.Get("Content-Encoding"), "gzip") {
 		zr, err := gzip.NewReader(fb)
@@ -357,6 +382,8 @@ func (g *gen) classifyEnd(ctx context.Context, sl *slot, err error) string {
 		return EndEOF
 	case errors.Is(err, sse.ErrTooLarge):
 		return EndTooLarge
+	case errors.Is(err, errReadTimeout):
+		return EndReadTimeout
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return EndEOFMidEvent
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, net.ErrClosed):
