@@ -33,6 +33,17 @@ type ProcOptions struct {
 	Started func(sh Shard, pid int)
 	// Stderr receives the workers' own error output; nil means os.Stderr.
 	Stderr io.Writer
+	// Base is the share this whole group runs (from --shard i/n): worker j
+	// runs sub-shard i*Procs+j of n*Procs. The zero value is the whole run.
+	Base Shard
+}
+
+// sub is worker j's shard within base.
+func (po ProcOptions) sub(j int) Shard {
+	if po.Base.Count <= 1 {
+		return Shard{Index: j, Count: po.Procs}
+	}
+	return Shard{Index: po.Base.Index*po.Procs + j, Count: po.Base.Count * po.Procs}
 }
 
 // FDStreamsPerProcess is how many streams one process can hold given its
@@ -101,9 +112,10 @@ func RunProcs(ctx context.Context, s *scenarios.Scenario, po ProcOptions, opt Op
 		alive  = make([]bool, n)
 		procs  = make([]*os.Process, n)
 	)
+	res.Shard = po.Base.String()
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
-		sh := Shard{Index: i, Count: n}
+		sh := po.sub(i)
 		cmd := exec.Command(cmdline[0], append(cmdline[1:], file, sh.String())...)
 		cmd.Stderr = stderr
 		out, err := cmd.StdoutPipe()
@@ -115,6 +127,7 @@ func RunProcs(ctx context.Context, s *scenarios.Scenario, po ProcOptions, opt Op
 			continue
 		}
 		procs[i], alive[i], latest[i] = cmd.Process, true, -1
+		slot := i
 		if po.Started != nil {
 			po.Started(sh, cmd.Process.Pid)
 		}
@@ -125,14 +138,14 @@ func RunProcs(ctx context.Context, s *scenarios.Scenario, po ProcOptions, opt Op
 				}
 				if !snap.Final {
 					mu.Lock()
-					latest[sh.Index] = max(latest[sh.Index], int(snap.Wall.Sub(start)/time.Second))
+					latest[slot] = max(latest[slot], int(snap.Wall.Sub(start)/time.Second))
 					mu.Unlock()
 				}
 				return nil
 			})
 			waitErr := cmd.Wait()
 			mu.Lock()
-			alive[sh.Index] = false
+			alive[slot] = false
 			mu.Unlock()
 			if !final {
 				why := "exited without its final report"

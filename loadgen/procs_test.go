@@ -63,6 +63,23 @@ func TestShardShareAddsUp(t *testing.T) {
 	}
 }
 
+func TestSubShards(t *testing.T) {
+	t.Parallel()
+	po := ProcOptions{Procs: 3, Base: Shard{Index: 1, Count: 4}}
+	total, seen := 0, map[int]bool{}
+	for j := 0; j < 3; j++ {
+		sh := po.sub(j)
+		if sh.Count != 12 || sh.Index < 3 || sh.Index > 5 || seen[sh.Index] {
+			t.Fatalf("sub-shard %d of 1/4 is %v", j, sh)
+		}
+		seen[sh.Index] = true
+		total += sh.share(1000)
+	}
+	if want := (Shard{Index: 1, Count: 4}).share(1000); total != want {
+		t.Fatalf("sub-shards of 1/4 hold %d streams, the shard %d", total, want)
+	}
+}
+
 func TestRunProcsMergesExactly(t *testing.T) {
 	url := serve(t)
 	const streams, perStream = 30, 6
