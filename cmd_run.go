@@ -1,7 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -13,7 +20,12 @@ import (
 func init() {
 	flags := append(scenarios.Flags(),
 		&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "ssebench-result.json", Usage: "write the result JSON here"},
+		&cli.StringFlag{Name: "html", Usage: "also write a self-contained HTML report to `FILE`"},
+		&cli.StringFlag{Name: "junit", Usage: "also write JUnit XML (one testcase per threshold) to `FILE`"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no live progress"},
+		&cli.IntFlag{Name: "procs", Usage: "run as `N` shard processes merged live (0: as many as the open-file limit needs)"},
+		&cli.StringFlag{Name: "shard", Usage: "run only share `i/n` of the scenario (0-based), e.g. one machine or pod of a bigger test"},
+		&cli.BoolFlag{Name: "force", Usage: "run even when pre-flight finds a problem"},
 	)
 	commands = append(commands, &cli.Command{
 		Name:      "run",
@@ -27,6 +39,19 @@ time and stream lifetime in HdrHistograms. Progress prints once a second;
 the result JSON (--out) is the source of truth for every report. Every
 scenario key has a flag here; a flag overrides the file.
 
+Thresholds (--threshold, repeatable, or the scenario's thresholds: list)
+gate the run: "first_event.p99 < 500ms", "delivery.p999 <= 2s",
+"streams_failed.rate < 0.1%", "events_lost == 0", "ends.reset < 10". A
+bad expression is an error before any load is sent (exit 2); a failed
+threshold is exit 1. --abort-on-fail stops the run as soon as one fails.
+See 'ssebench report --help' for the grammar.
+
+Scale: past what one process can hold (its open-file limit), run starts
+shard processes of itself and merges them live (--procs overrides);
+--source-addrs spreads sockets over local addresses; --http2 multiplexes
+streams. Before any load, pre-flight checks open files, ephemeral ports,
+somaxconn and memory, and refuses on a problem unless --force.
+
 Ctrl-C stops the run and still writes the result, marked partial (a second
 Ctrl-C exits at once). Exit 3 when no stream could be opened at all.
 
@@ -34,48 +59,202 @@ Examples:
    ssebench run --url 'http://127.0.0.1:8080/events?rate=1' --connections 2000 --ramp 10s --duration 60s
    ssebench run scenarios/examples/serve-local.yaml --connections 500
    ssebench run --url https://api.example.com/stream -H 'Authorization: Bearer ${TOKEN}' \
-       --reconnect always --chaos-drop 5%/10s --sequence --duration 5m`,
+       --reconnect always --chaos-drop 5%/10s --sequence --duration 5m
+   ssebench run scenario.yaml --threshold 'first_event.p99 < 500ms' --threshold 'events_lost == 0' \
+       --html report.html --junit junit.xml
+   ssebench run --url 'http://127.0.0.1:8080/events?rate=0.1' --connections 50000 --ramp 30s --duration 60s
+   ssebench run scenario.yaml --shard 3/8 --out shard-3.json`,
 		Flags: flags,
 		Action: func(c *cli.Context) error {
 			s, err := scenarios.FromCLI(c)
 			if err != nil {
 				return report.Usage(err)
 			}
-			return runLoad(c, s, c.String("out"), c.Bool("quiet"))
+			return runLoad(c, s, loadOutputs{JSON: c.String("out"), HTML: c.String("html"), JUnit: c.String("junit")}, c.Bool("quiet"))
 		},
 	})
 }
 
-// runLoad runs a scenario, writes its result and prints the summary.
-func runLoad(c *cli.Context, s *scenarios.Scenario, out string, quiet bool) error {
+// loadOutputs are where runLoad writes; HTML and JUnit are optional.
+type loadOutputs struct{ JSON, HTML, JUnit string }
+
+// runLoad checks the thresholds, runs a scenario, evaluates the
+// thresholds, prints the summary and writes the result (and the HTML and
+// JUnit reports when asked). Every output is rendered from the redacted
+// and scrubbed result, so no secret reaches a file or the terminal.
+func runLoad(c *cli.Context, s *scenarios.Scenario, out loadOutputs, quiet bool) error {
+	// A bad threshold is bad input: say so before any load is sent.
+	gate, err := report.NewLiveGate(s.Thresholds)
+	if err != nil {
+		return report.Usage(err)
+	}
+	scrub := scrubberFor(s)
 	opts := loadgen.Options{Version: version}
 	var pp *loadgen.ProgressPrinter
 	if !quiet {
 		pp = loadgen.NewProgressPrinter(c.App.ErrWriter)
 		opts.Progress = pp.Print
 	}
-	res, err := loadgen.Run(c.Context, s, opts)
+	aborted := false
+	if s.AbortOnFail && len(s.Thresholds) > 0 {
+		opts.Check = func(p loadgen.Progress) error {
+			if err := gate.Check(p.Metrics, p.Totals); err != nil {
+				aborted = true // read after Run returns
+				return fmt.Errorf("aborted after %v: %w", p.Elapsed.Round(time.Second), err)
+			}
+			return nil
+		}
+	}
+	res, err := runPlanned(c, s, opts)
 	if pp != nil {
 		pp.Done()
 	}
 	if err != nil {
+		var ee *report.ExitError
+		if errors.As(err, &ee) {
+			return &report.ExitError{Code: ee.Code, Err: scrub.Error(ee.Err)}
+		}
+		return report.Usage(scrub.Error(err))
+	}
+	res.Command = c.Command.Name
+	scrub.Result(res)
+	if res.Thresholds, err = report.EvaluateThresholds(res, s.Thresholds); err != nil {
 		return report.Usage(err)
 	}
-	res.Command = "run"
+	// Files first: a closed stdout must not cost the result.
+	if err := report.WriteJSON(out.JSON, res); err != nil {
+		return report.CannotRun(fmt.Errorf("write result: %w", err))
+	}
+	if err := writeReports(res, out); err != nil {
+		return err
+	}
 	if err := report.WriteSummary(c.App.Writer, res); err != nil {
 		return report.CannotRun(err)
 	}
-	if err := report.WriteJSON(out, res); err != nil {
-		return report.CannotRun(fmt.Errorf("write result: %w", err))
+	fmt.Fprintf(c.App.Writer, "\nresult: %s\n", out.JSON)
+	if out.HTML != "" {
+		fmt.Fprintf(c.App.Writer, "html:   %s\n", out.HTML)
 	}
-	fmt.Fprintf(c.App.Writer, "\nresult: %s\n", out)
+	if out.JUnit != "" {
+		fmt.Fprintf(c.App.Writer, "junit:  %s\n", out.JUnit)
+	}
+	failed := report.FailedThresholds(res.Thresholds)
 	switch {
-	case res.Partial:
+	case res.Partial && !aborted:
 		return &report.ExitError{Code: report.ExitInterrupted}
 	case res.Counters.StreamsOpened == 0 && res.Counters.StreamsFailed > 0:
 		return report.CannotRun(fmt.Errorf("no stream could be opened (%s); is the target up?", topEnd(res.Counters.Ends)))
+	case aborted:
+		return report.GateFailed(errors.New(res.PartialReason))
+	case len(failed) > 0:
+		return report.GateFailed(fmt.Errorf("%d of %d thresholds failed: %s", len(failed), len(res.Thresholds), strings.Join(failed, "; ")))
 	}
 	return nil
+}
+
+// runPlanned decides how many processes the run needs, checks the machine
+// (pre-flight), and runs in-process or as merged shard processes.
+func runPlanned(c *cli.Context, s *scenarios.Scenario, opts loadgen.Options) (*report.Result, error) {
+	var sh loadgen.Shard
+	if v := c.String("shard"); v != "" {
+		var err error
+		if sh, err = loadgen.ParseShard(v); err != nil {
+			return nil, report.Usagef("--shard: %v", err)
+		}
+	}
+	procs := c.Int("procs")
+	switch {
+	case procs < 0:
+		return nil, report.Usagef("--procs %d: want 0 (automatic) or more", procs)
+	case procs == 0:
+		procs = loadgen.ProcsNeeded(s, sh)
+	}
+	issues := loadgen.Preflight(s, sh, procs, loadgen.ReadSystem())
+	problem := false
+	for _, is := range issues {
+		fmt.Fprintf(c.App.ErrWriter, "pre-flight %s\n", is)
+		problem = problem || is.Problem
+	}
+	if problem && !c.Bool("force") {
+		return nil, report.CannotRun(errors.New("pre-flight found a problem (above); fix it or run with --force"))
+	}
+	if procs <= 1 {
+		opts.Shard = sh
+		res, err := loadgen.Run(c.Context, s, opts)
+		if err != nil {
+			return nil, report.Usage(err)
+		}
+		return res, nil
+	}
+	if !c.Bool("quiet") {
+		fmt.Fprintf(c.App.ErrWriter, "running as %d shard processes\n", procs)
+	}
+	res, err := loadgen.RunProcs(c.Context, s, loadgen.ProcOptions{Procs: procs, Base: sh, Stderr: c.App.ErrWriter}, opts)
+	if err != nil {
+		return nil, report.CannotRun(err)
+	}
+	return res, nil
+}
+
+// writeReports writes the HTML and JUnit renderings of a load result.
+func writeReports(res *report.Result, out loadOutputs) error {
+	if out.HTML != "" {
+		if err := report.WriteFile(out.HTML, func(w io.Writer) error { return report.WriteHTML(w, res) }); err != nil {
+			return report.CannotRun(fmt.Errorf("write HTML report: %w", err))
+		}
+	}
+	if out.JUnit != "" {
+		if err := report.WriteFile(out.JUnit, func(w io.Writer) error { return report.WriteJUnit(w, res) }); err != nil {
+			return report.CannotRun(fmt.Errorf("write JUnit XML: %w", err))
+		}
+	}
+	return nil
+}
+
+// envRef finds the ${NAME} references of a header value.
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// scrubberFor collects the secrets a scenario sends (values of credential
+// headers and of anything read from the environment, for the subscriber
+// and the publisher) and its URLs with credentials, so they can be blotted
+// out of error texts that echo them. scenarios.Redacted already keeps them
+// out of the scenario recorded in the result.
+func scrubberFor(s *scenarios.Scenario) *report.Scrubber {
+	var secrets []string
+	collect := func(raw map[string]string, expanded http.Header) {
+		for name, v := range raw {
+			if !scenarios.IsSecretHeader(name) && !strings.Contains(v, "${") {
+				continue
+			}
+			for _, m := range envRef.FindAllStringSubmatch(v, -1) {
+				secrets = append(secrets, os.Getenv(m[1]))
+			}
+			if ev := expanded.Get(name); ev != "" {
+				secrets = append(secrets, ev)
+				// "Bearer xyz": the token alone can show up too.
+				if _, tok, ok := strings.Cut(ev, " "); ok {
+					secrets = append(secrets, strings.TrimSpace(tok))
+				}
+			}
+		}
+	}
+	if h, err := s.ExpandedHeaders(); err == nil {
+		collect(s.Headers, h)
+	}
+	if s.Publisher != nil {
+		if h, err := s.PublisherHeaders(); err == nil {
+			collect(s.Publisher.Headers, h)
+		}
+	}
+	rewrite := map[string]string{}
+	red := s.Redacted()
+	for i, u := range s.URLs {
+		rewrite[u] = red.URLs[i]
+	}
+	if s.Publisher != nil {
+		rewrite[s.Publisher.URL] = red.Publisher.URL
+	}
+	return report.NewScrubber(secrets, rewrite)
 }
 
 // topEnd names the most frequent end class.

@@ -3,12 +3,14 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -92,14 +94,65 @@ func TestRunUnreachableIsExit3WithResult(t *testing.T) {
 	}
 }
 
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// binary builds the real ssebench once for the tests that run it as a
+// process (signals, shard workers).
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "ssebench-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "ssebench")
+		if b, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("build: %v\n%s", err, b)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+func TestPreflightRefusesBeforeLoad(t *testing.T) {
+	code, _, errs := runCLI("run", "--url", "http://127.0.0.1:1/events", "--connections", "50000", "--procs", "1", "--duration", "10s", "--quiet",
+		"--out", filepath.Join(t.TempDir(), "r.json"))
+	if code != 3 || !strings.Contains(errs, "pre-flight problem") || !strings.Contains(errs, "use --procs 3") || !strings.Contains(errs, "--force") {
+		t.Fatalf("exit %d, stderr:\n%s", code, errs)
+	}
+}
+
+func TestRunProcsFromCLI(t *testing.T) {
+	base := startServe(t)
+	bin := binary(t)
+	out := filepath.Join(t.TempDir(), "procs.json")
+	cmd := exec.Command(bin, "run", "--url", base+"/events?rate=20&count=5&topic=cliprocs", "--connections", "24", "--ramp", "100ms",
+		"--duration", "3s", "--reconnect", "never", "--procs", "2", "--out", out)
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, b)
+	}
+	res, err := report.ReadResult(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Counters.StreamsOpened != 24 || res.Counters.Events != 24*5 || !strings.Contains(string(b), "running as 2 shard processes") {
+		t.Fatalf("counters %+v\n%s", res.Counters, b)
+	}
+}
+
 // TestSIGINTWritesPartialResult runs the real binary and interrupts it.
 func TestSIGINTWritesPartialResult(t *testing.T) {
 	base := startServe(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "ssebench")
-	if b, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, b)
-	}
+	bin := binary(t)
 	out := filepath.Join(dir, "partial.json")
 	cmd := exec.Command(bin, "run", "--url", base+"/events?rate=5&topic=sig", "--connections", "10", "--ramp", "100ms", "--duration", "5m", "--out", out)
 	var stderr strings.Builder

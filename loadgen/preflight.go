@@ -79,10 +79,11 @@ const bytesPerStream = 40 << 10
 // Preflight checks a planned run against the machine before any load is
 // sent: open files per process, ephemeral ports per source address and
 // target, the accept backlog for connection bursts, and memory.
-func Preflight(s *scenarios.Scenario, procs int, sys System) []Issue {
+// With a shard, only that share counts.
+func Preflight(s *scenarios.Scenario, sh Shard, procs int, sys System) []Issue {
 	var out []Issue
 	procs = max(1, procs)
-	peak := s.MaxTarget()
+	peak := sh.share(s.MaxTarget())
 	conns := peak
 	if s.HTTP2 {
 		conns = (peak + s.StreamsPerConn - 1) / max(1, s.StreamsPerConn)
@@ -115,6 +116,9 @@ func Preflight(s *scenarios.Scenario, procs int, sys System) []Issue {
 				(conns/max(1, len(targets))+ports-1)/ports)})
 	}
 	burst := peakArrivals(s)
+	if sh.Count > 1 {
+		burst /= float64(sh.Count)
+	}
 	if s.HTTP2 {
 		burst /= float64(max(1, s.StreamsPerConn)) // new streams mostly reuse connections
 	}

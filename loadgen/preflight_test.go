@@ -45,7 +45,7 @@ func TestPreflight(t *testing.T) {
 				t.Fatal(err)
 			}
 			s.Normalize()
-			issues := Preflight(s, tc.procs, sys)
+			issues := Preflight(s, Shard{}, tc.procs, sys)
 			var text []string
 			for _, i := range issues {
 				text = append(text, i.String())

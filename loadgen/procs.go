@@ -57,10 +57,10 @@ func FDStreamsPerProcess() int {
 	return max(100, limit-limit/20-200)
 }
 
-// ProcsNeeded is how many processes a scenario needs for its peak streams
-// on this machine's open-file limit.
-func ProcsNeeded(s *scenarios.Scenario) int {
-	conns := s.MaxTarget()
+// ProcsNeeded is how many processes a scenario (or one shard of it) needs
+// for its peak streams on this machine's open-file limit.
+func ProcsNeeded(s *scenarios.Scenario, sh Shard) int {
+	conns := sh.share(s.MaxTarget())
 	if s.HTTP2 {
 		conns = (conns + s.StreamsPerConn - 1) / max(1, s.StreamsPerConn)
 	}
@@ -98,7 +98,7 @@ func RunProcs(ctx context.Context, s *scenarios.Scenario, po ProcOptions, opt Op
 
 	res := &report.Result{
 		Schema: report.ResultSchema, Version: opt.Version, GoVersion: runtime.Version(),
-		Target: s.URLs[0], Start: time.Now(),
+		Target: s.Redacted().URLs[0], Start: time.Now(),
 	}
 	res.Host, _ = os.Hostname()
 	if b, err := json.Marshal(s.Redacted()); err == nil {
@@ -175,12 +175,34 @@ func RunProcs(ctx context.Context, s *scenarios.Scenario, po ProcOptions, opt Op
 	go func() { wg.Wait(); close(done) }()
 	total := s.TotalDuration()
 	printed := -1
+	var abort error
+	interrupt := func() {
+		for i, p := range procs {
+			mu.Lock()
+			live := alive[i]
+			mu.Unlock()
+			if p != nil && live {
+				p.Signal(os.Interrupt)
+			}
+		}
+	}
 	showUpTo := func(complete int) {
 		for sec := printed + 1; sec <= complete; sec++ {
-			if p := m.point(sec); p != nil && opt.Progress != nil {
-				opt.Progress(Progress{Elapsed: time.Duration(sec+1) * time.Second, Total: total, Point: *p, Totals: m.totals()})
-			}
 			printed = sec
+			p := m.point(sec)
+			if p == nil {
+				continue
+			}
+			pr := Progress{Elapsed: time.Duration(sec+1) * time.Second, Total: total, Point: *p, Totals: m.totals()}
+			if opt.Progress != nil {
+				opt.Progress(pr)
+			}
+			if opt.Check != nil && abort == nil {
+				pr.Metrics = m.metrics()
+				if abort = opt.Check(pr); abort != nil {
+					interrupt()
+				}
+			}
 		}
 	}
 	t := time.NewTicker(time.Second)
@@ -193,14 +215,7 @@ func RunProcs(ctx context.Context, s *scenarios.Scenario, po ProcOptions, opt Op
 		case <-ctx.Done():
 			if !interrupted {
 				interrupted = true
-				for i, p := range procs {
-					mu.Lock()
-					live := alive[i]
-					mu.Unlock()
-					if p != nil && live {
-						p.Signal(os.Interrupt)
-					}
-				}
+				interrupt()
 			}
 		case <-t.C:
 			complete := 1 << 30
@@ -229,7 +244,11 @@ func RunProcs(ctx context.Context, s *scenarios.Scenario, po ProcOptions, opt Op
 	m.fill(res)
 	res.Counters = m.totals()
 	res.Notes = append([]string{fmt.Sprintf("ran as %d processes (shards) merged live", n)}, res.Notes...)
-	if interrupted || m.partial {
+	switch {
+	case abort != nil:
+		res.Partial = true
+		res.PartialReason = abort.Error()
+	case interrupted || m.partial:
 		res.Partial = true
 		res.PartialReason = "interrupted after " + time.Since(start).Round(time.Second).String()
 	}

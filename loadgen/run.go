@@ -121,7 +121,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*report.Resul
 
 	res := &report.Result{
 		Schema: report.ResultSchema, Version: opt.Version, GoVersion: runtime.Version(),
-		Target: s.URLs[0], Start: time.Now(), Shard: opt.Shard.String(),
+		Target: s.Redacted().URLs[0], Start: time.Now(), Shard: opt.Shard.String(),
 	}
 	res.Host, _ = os.Hostname()
 	res.Notes = append(res.Notes, notes...)

@@ -214,6 +214,17 @@ func (m *merger) point(sec int) *report.Point {
 	return &p
 }
 
+// metrics summarises the merged histograms so far.
+func (m *merger) metrics() map[string]report.Metric {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]report.Metric, numMetrics)
+	for i, h := range m.total {
+		out[report.MetricNames[i]] = report.Summarize(h)
+	}
+	return out
+}
+
 // totals is the run so far in result form.
 func (m *merger) totals() report.Counters {
 	m.mu.Lock()
@@ -238,12 +249,9 @@ func (m *merger) fill(res *report.Result) {
 			res.Timeseries = appendPoint(res.Timeseries, *p)
 		}
 	}
+	res.Metrics = m.metrics()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	res.Metrics = make(map[string]report.Metric, numMetrics)
-	for i, h := range m.total {
-		res.Metrics[report.MetricNames[i]] = report.Summarize(h)
-	}
 	var g report.Generator
 	var reasons []string
 	for shard, sg := range m.gens {

@@ -45,7 +45,8 @@ type Result struct {
 	DurationS     float64           `json:"duration_s"`
 	Partial       bool              `json:"partial"`
 	PartialReason string            `json:"partial_reason,omitempty"`
-	Shard         string            `json:"shard,omitempty"` // "i/n" when this is one shard's share
+	Shard         string            `json:"shard,omitempty"`  // "i/n" when this is one shard's share
+	Merged        int               `json:"merged,omitempty"` // how many results Merge combined into this one
 	Metrics       map[string]Metric `json:"metrics"`
 	Counters      Counters          `json:"counters"`
 	Timeseries    []Point           `json:"timeseries"`

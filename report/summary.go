@@ -8,77 +8,213 @@ import (
 	"text/tabwriter"
 )
 
-// WriteSummary prints a load result's end-of-run summary: the latency
-// metrics with their percentiles, the counters, why streams ended, the
-// generator's health and the thresholds.
+// WriteSummary prints a load result's end-of-run summary, a compact table
+// in the manner of k6's end-of-test summary: the latency metrics with
+// their percentiles, the counters, why streams ended (with an error
+// sample per abnormal end), the generator's health, the thresholds with
+// ✓/✗, and a one-line verdict.
 func WriteSummary(w io.Writer, r *Result) error {
 	var b strings.Builder
 	state := "complete"
 	if r.Partial {
 		state = "PARTIAL (" + r.PartialReason + ")"
 	}
-	fmt.Fprintf(&b, "\nssebench %s: %s, %.1fs, %s\n\n", r.Version, r.Target, r.DurationS, state)
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "metric\tcount\tp50\tp90\tp99\tp99.9\tmax\t")
-	for _, name := range MetricNames {
-		m, ok := r.Metrics[name]
-		if !ok || m.Count == 0 {
+	fmt.Fprintf(&b, "\nssebench %s: %s, %.1fs, %s\n", r.Version, r.Target, r.DurationS, state)
+	if r.Shard != "" {
+		fmt.Fprintf(&b, "shard %s of the test\n", r.Shard)
+	}
+	if r.Merged > 1 {
+		fmt.Fprintf(&b, "merged from %d results\n", r.Merged)
+	}
+	b.WriteString("\n")
+
+	names := metricOrder(r.Metrics)
+	width := len("metric")
+	for _, n := range names {
+		width = max(width, len(n))
+	}
+	var tb strings.Builder
+	tw := tabwriter.NewWriter(&tb, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "%-*s\tcount\tp50\tp90\tp99\tp99.9\tmax\t\n", width, "metric")
+	rows := 0
+	for _, name := range names {
+		m := r.Metrics[name]
+		if m.Count == 0 {
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t\n", name, m.Count,
+		rows++
+		fmt.Fprintf(tw, "%-*s\t%d\t%s\t%s\t%s\t%s\t%s\t\n", width, name, m.Count,
 			fmtMS(m.P50MS), fmtMS(m.P90MS), fmtMS(m.P99MS), fmtMS(m.P999MS), fmtMS(m.MaxMS))
 	}
 	tw.Flush()
+	if rows > 0 {
+		b.WriteString(tb.String())
+	} else {
+		b.WriteString("  no latency was measured\n")
+	}
+
 	c := r.Counters
+	attempts := c.StreamsOpened + c.StreamsFailed
 	failRate := 0.0
-	if c.StreamsOpened+c.StreamsFailed > 0 {
-		failRate = 100 * float64(c.StreamsFailed) / float64(c.StreamsOpened+c.StreamsFailed)
+	if attempts > 0 {
+		failRate = float64(c.StreamsFailed) / float64(attempts)
 	}
 	evRate := 0.0
 	if r.DurationS > 0 {
 		evRate = float64(c.Events) / r.DurationS
 	}
-	fmt.Fprintf(&b, "\nstreams  opened %d  failed %d (%.2f%%)  reconnects %d\n", c.StreamsOpened, c.StreamsFailed, failRate, c.Reconnects)
-	fmt.Fprintf(&b, "events   %d (%.0f/s)  bytes %d  comments %d  lost %d  duplicated %d\n",
-		c.Events, evRate, c.Bytes, c.Comments, c.EventsLost, c.EventsDuplicated)
+	fmt.Fprintf(&b, "\n  streams  opened %d  failed %d (%s)  reconnects %d\n", c.StreamsOpened, c.StreamsFailed, fmtPercent(failRate), c.Reconnects)
+	fmt.Fprintf(&b, "  events   %d (%.0f/s)  lost %d  duplicated %d  comments %d  bytes %s\n",
+		c.Events, evRate, c.EventsLost, c.EventsDuplicated, c.Comments, fmtBytes(c.Bytes))
 	if c.Publishes+c.PublishErrors > 0 {
-		fmt.Fprintf(&b, "publish  ok %d  failed %d\n", c.Publishes, c.PublishErrors)
-	}
-	if c.ClockSkew > 0 {
-		fmt.Fprintf(&b, "warning  %d events were stamped in the future (clock skew); their delivery latency counts as 0\n", c.ClockSkew)
+		fmt.Fprintf(&b, "  publish  ok %d  failed %d\n", c.Publishes, c.PublishErrors)
 	}
 	if len(c.Ends) > 0 {
-		b.WriteString("ends    ")
-		for _, k := range sortedKeys(c.Ends) {
-			fmt.Fprintf(&b, " %s=%d", k, c.Ends[k])
+		b.WriteString("  ends    ")
+		for _, k := range sortedByCount(c.Ends) {
+			fmt.Fprintf(&b, " %s %d", k, c.Ends[k])
 		}
 		b.WriteString("\n")
 	}
 	for _, k := range sortedKeys(c.ErrorSamples) {
-		fmt.Fprintf(&b, "  %s e.g.: %s\n", k, c.ErrorSamples[k])
+		fmt.Fprintf(&b, "           %s e.g.: %s\n", k, oneLine(clip(c.ErrorSamples[k], 300)))
+	}
+	if c.ClockSkew > 0 {
+		fmt.Fprintf(&b, "  warning  %d events were stamped in the future (clock skew); their delivery latency counts as 0\n", c.ClockSkew)
 	}
 	g := r.Generator
-	fmt.Fprintf(&b, "generator  peak RSS %.1f MiB  CPU %.1fs  max timer lag %s  peak goroutines %d",
-		float64(g.PeakRSSBytes)/(1<<20), g.CPUSeconds, fmtMS(g.MaxLagMS), g.PeakGoroutines)
-	if g.Saturated {
-		fmt.Fprintf(&b, "\n           SATURATED: %s (latencies may reflect the generator, not the server)", g.SaturatedReason)
+	cpu := fmt.Sprintf("%.1fs", g.CPUSeconds)
+	if r.DurationS > 0 && g.Procs > 0 {
+		cpu += fmt.Sprintf(" (%.0f%% of %d cores)", 100*g.CPUSeconds/(r.DurationS*float64(g.Procs)), g.Procs)
 	}
-	b.WriteString("\n")
+	fmt.Fprintf(&b, "  generator  CPU %s  peak RSS %s  max timer lag %s  peak goroutines %d\n",
+		cpu, fmtBytes(g.PeakRSSBytes), fmtMS(g.MaxLagMS), g.PeakGoroutines)
+	if g.Saturated {
+		fmt.Fprintf(&b, "           SATURATED: %s (latencies may reflect the generator, not the server)\n", g.SaturatedReason)
+	}
+
 	if len(r.Thresholds) > 0 {
-		b.WriteString("\nthresholds\n")
+		b.WriteString("\n  thresholds\n")
+		ew := 0
+		for _, t := range r.Thresholds {
+			ew = max(ew, len([]rune(t.Expr)))
+		}
 		for _, t := range r.Thresholds {
 			mark := "✓"
 			if !t.Passed {
 				mark = "✗"
 			}
-			fmt.Fprintf(&b, "  %s %s (value %g)\n", mark, t.Expr, t.Value)
+			val := FormatValue(t.Value, t.Unit)
+			if t.Note != "" {
+				val = t.Note
+			}
+			pad := strings.Repeat(" ", ew-len([]rune(t.Expr)))
+			fmt.Fprintf(&b, "    %s %s%s  %s\n", mark, t.Expr, pad, val)
 		}
 	}
 	for _, n := range r.Notes {
-		fmt.Fprintf(&b, "note: %s\n", n)
+		fmt.Fprintf(&b, "  note: %s\n", n)
+	}
+	fmt.Fprintf(&b, "\n%s\n", summaryVerdict(r))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// summaryVerdict is the last line: what a person or a CI log wants first.
+func summaryVerdict(r *Result) string {
+	var parts []string
+	failed := len(FailedThresholds(r.Thresholds))
+	switch {
+	case failed > 0:
+		parts = append(parts, fmt.Sprintf("✗ FAILED: %d of %d thresholds failed", failed, len(r.Thresholds)))
+	case r.Counters.StreamsOpened == 0:
+		parts = append(parts, "✗ FAILED: no stream could be opened")
+	case len(r.Thresholds) > 0:
+		parts = append(parts, "✓ PASSED: "+allPassed(len(r.Thresholds)))
+	default:
+		parts = append(parts, "done (no thresholds set)")
+	}
+	if r.Partial {
+		parts = append(parts, "partial run")
+	}
+	if r.Generator.Saturated {
+		parts = append(parts, "generator saturated")
+	}
+	return strings.Join(parts, "; ")
+}
+
+// WriteCheckSummary prints a conformance report in brief: the verdict,
+// then each failed check with its reason and fix, then diagnose's
+// findings. The full table is in the HTML and JUnit outputs.
+func WriteCheckSummary(w io.Writer, r *CheckReport) error {
+	var b strings.Builder
+	var pass, fail, skip int
+	for _, c := range r.Checks {
+		switch c.Status {
+		case StatusPass:
+			pass++
+		case StatusFail:
+			fail++
+		default:
+			skip++
+		}
+	}
+	cmd := r.Command
+	if cmd == "" {
+		cmd = "check"
+	}
+	target := r.Target
+	if r.Via != "" {
+		target += " via " + r.Via
+	}
+	fmt.Fprintf(&b, "\nssebench %s %s: %s, %.1fs\n", r.Version, cmd, target, r.DurationS)
+	fmt.Fprintf(&b, "  %d passed, %d failed, %d skipped\n", pass, fail, skip)
+	for _, c := range r.Checks {
+		if c.Status != StatusFail {
+			continue
+		}
+		mark := "✗"
+		if c.Severity != SeverityError {
+			mark = "!"
+		}
+		fmt.Fprintf(&b, "  %s %s (%s): %s\n", mark, c.ID, c.Severity, c.Title)
+		if c.Reason != "" {
+			fmt.Fprintf(&b, "      %s\n", oneLine(clip(c.Reason, 300)))
+		}
+		if c.Fix != "" {
+			fmt.Fprintf(&b, "      fix: %s\n", oneLine(clip(c.Fix, 300)))
+		}
+	}
+	for _, f := range r.Findings {
+		fmt.Fprintf(&b, "  finding %s: %s\n", f.Kind, oneLine(f.Summary))
+		if f.Culprit != "" {
+			fmt.Fprintf(&b, "      likely: %s\n", oneLine(f.Culprit))
+		}
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "  note: %s\n", n)
+	}
+	if r.Passed {
+		b.WriteString("\n✓ PASSED\n")
+	} else {
+		b.WriteString("\n✗ FAILED\n")
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// oneLine folds a multi-line text from a server onto one terminal line,
+// so it cannot fake further output lines.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' || r == '\t' {
+			return ' '
+		}
+		if r < 0x20 || r == 0x7f {
+			return '\uFFFD'
+		}
+		return r
+	}, s)
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -102,4 +238,12 @@ func fmtMS(ms float64) string {
 		return fmt.Sprintf("%.0fms", ms)
 	}
 	return fmt.Sprintf("%.1fs", ms/1000)
+}
+
+// allPassed says that n thresholds all passed.
+func allPassed(n int) string {
+	if n == 1 {
+		return "the threshold passed"
+	}
+	return fmt.Sprintf("all %d thresholds passed", n)
 }

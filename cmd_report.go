@@ -1,0 +1,183 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/ssebench/ssebench/report"
+)
+
+func init() {
+	commands = append(commands, &cli.Command{
+		Name:      "report",
+		Usage:     "re-render saved results as HTML, JUnit or a summary; merge the results of several generators",
+		ArgsUsage: "RESULT.json...",
+		Description: `Reads result JSON written by run, demo, check or diagnose (told apart by
+their schema) and renders it again: the summary on stdout, and --html,
+--junit and --json files. Several load results (the shards of one test, or
+the same test run from several machines) are merged exactly: every latency
+histogram is merged (so p99 is the p99 of all streams, not an average of
+p99s), counters are summed, and time series are aligned by wall clock.
+
+Thresholds are evaluated again on what is rendered: those recorded in the
+result's scenario, or --threshold (repeatable), which replaces them. A
+failed threshold, or a failed check report, is exit 1, so a CI job can
+gate on merged shards.
+
+Threshold grammar: SUBJECT OP VALUE, OP one of < <= > >= == !=.
+  METRIC.AGG     metric: connect, headers, first_byte, first_event, inter_event,
+                 delivery, publish_delivery, reconnect, lifetime, schedule_lag;
+                 AGG: count, min, mean, max, p50, p90, p95, p99, p999 (p99.9)
+                 e.g. first_event.p99 < 500ms, delivery.p999 <= 2s
+  COUNTER        streams_opened, streams_failed, events, comments, bytes,
+                 reconnects, events_lost, events_duplicated, publishes,
+                 publish_errors, clock_skew; e.g. events_lost == 0
+  COUNTER.rate   streams_failed.rate, publish_errors.rate, events_lost.rate,
+                 events_duplicated.rate; e.g. streams_failed.rate < 0.1%
+  ends.CLASS     streams that ended so, e.g. ends.reset < 10
+  Latencies need a unit (us, ms, s, m); rates take 0.1% or 0.001.
+
+Examples:
+   ssebench report --html report.html ssebench-result.json
+   ssebench report --json merged.json --html merged.html --junit junit.xml shard-*.json
+   ssebench report --threshold 'delivery.p99 < 250ms' merged.json
+   ssebench report --junit check.xml check.json
+
+Flags come before the files.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "json", Usage: "write the (merged) result JSON to `FILE`"},
+			&cli.StringFlag{Name: "html", Usage: "write a self-contained HTML report to `FILE`"},
+			&cli.StringFlag{Name: "junit", Usage: "write JUnit XML to `FILE`"},
+			&cli.StringSliceFlag{Name: "threshold", Usage: "pass/fail condition `EXPR` (repeatable; replaces the result's own)"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no summary on stdout"},
+		},
+		Action: reportAction,
+	})
+}
+
+func reportAction(c *cli.Context) error {
+	paths := c.Args().Slice()
+	if len(paths) == 0 {
+		return report.Usagef("give one or more RESULT.json files (see 'ssebench report --help')")
+	}
+	var loads []*report.Result
+	var checks []*report.CheckReport
+	for _, p := range paths {
+		if strings.HasPrefix(p, "-") && len(p) > 1 {
+			return report.Usagef("%s after the files: flags come before them (ssebench report [flags] RESULT.json...)", p)
+		}
+		res, chk, err := report.ReadAny(p)
+		if err != nil {
+			return report.Usage(oneLineErr(err))
+		}
+		if res != nil {
+			loads = append(loads, res)
+		} else {
+			checks = append(checks, chk)
+		}
+	}
+	switch {
+	case len(loads) > 0 && len(checks) > 0:
+		return report.Usagef("%d load results and %d check reports given: render them separately", len(loads), len(checks))
+	case len(checks) > 1:
+		return report.Usagef("%d check reports given: check reports are rendered one at a time", len(checks))
+	case len(checks) == 1:
+		if len(c.StringSlice("threshold")) > 0 {
+			return report.Usagef("--threshold applies to load results, not to a check report")
+		}
+		return renderCheck(c, checks[0])
+	}
+	return renderLoad(c, loads)
+}
+
+func renderLoad(c *cli.Context, loads []*report.Result) error {
+	exprs := c.StringSlice("threshold")
+	if _, err := report.ParseThresholds(exprs); err != nil {
+		return report.Usage(err)
+	}
+	res := loads[0]
+	if len(loads) > 1 {
+		var err error
+		if res, err = report.Merge(loads...); err != nil {
+			return report.Usage(err)
+		}
+	}
+	if len(exprs) == 0 {
+		exprs = res.ScenarioThresholds()
+	}
+	if len(exprs) > 0 || len(loads) > 1 {
+		ths, err := report.EvaluateThresholds(res, exprs)
+		if err != nil {
+			return report.Usage(err)
+		}
+		res.Thresholds = ths
+	}
+	if !c.Bool("quiet") {
+		if err := report.WriteSummary(c.App.Writer, res); err != nil {
+			return report.CannotRun(err)
+		}
+		fmt.Fprintln(c.App.Writer)
+	}
+	if err := writeRendered(c, res, func(w io.Writer) error { return report.WriteHTML(w, res) },
+		func(w io.Writer) error { return report.WriteJUnit(w, res) }); err != nil {
+		return err
+	}
+	if failed := report.FailedThresholds(res.Thresholds); len(failed) > 0 {
+		return report.GateFailed(fmt.Errorf("%d of %d thresholds failed: %s", len(failed), len(res.Thresholds), strings.Join(failed, "; ")))
+	}
+	return nil
+}
+
+func renderCheck(c *cli.Context, r *report.CheckReport) error {
+	if !c.Bool("quiet") {
+		if err := report.WriteCheckSummary(c.App.Writer, r); err != nil {
+			return report.CannotRun(err)
+		}
+		fmt.Fprintln(c.App.Writer)
+	}
+	if err := writeRendered(c, r, func(w io.Writer) error { return report.WriteCheckHTML(w, r) },
+		func(w io.Writer) error { return report.WriteCheckJUnit(w, r) }); err != nil {
+		return err
+	}
+	if !r.Passed {
+		return report.GateFailed(errors.New("the check report records a failed gate"))
+	}
+	return nil
+}
+
+// writeRendered writes the --json, --html and --junit files that were asked for.
+func writeRendered(c *cli.Context, v any, html, junit func(io.Writer) error) error {
+	if p := c.String("json"); p != "" {
+		if err := report.WriteJSON(p, v); err != nil {
+			return report.CannotRun(fmt.Errorf("write %s: %w", p, err))
+		}
+		fmt.Fprintf(c.App.Writer, "json:   %s\n", p)
+	}
+	if p := c.String("html"); p != "" {
+		if err := report.WriteFile(p, html); err != nil {
+			return report.CannotRun(fmt.Errorf("write %s: %w", p, err))
+		}
+		fmt.Fprintf(c.App.Writer, "html:   %s\n", p)
+	}
+	if p := c.String("junit"); p != "" {
+		if err := report.WriteFile(p, junit); err != nil {
+			return report.CannotRun(fmt.Errorf("write %s: %w", p, err))
+		}
+		fmt.Fprintf(c.App.Writer, "junit:  %s\n", p)
+	}
+	return nil
+}
+
+// oneLineErr keeps a usage error on one line (a JSON syntax error can
+// quote a multi-line fragment).
+func oneLineErr(err error) error {
+	msg := strings.Join(strings.Fields(err.Error()), " ")
+	if msg == err.Error() {
+		return err
+	}
+	return errors.New(msg)
+}

@@ -1,0 +1,564 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// Threshold grammar, one condition per expression:
+//
+//	SUBJECT OP VALUE
+//
+//	SUBJECT  METRIC.AGG    a latency metric (MetricNames) and an aggregate:
+//	                       count, min, mean (or avg), max, or a percentile
+//	                       pNN: p50, p90, p95, p99, p999 (= p99.9), p9999,
+//	                       p99.9 (digits after the first two are decimals)
+//	         COUNTER       a Counters field: streams_opened, streams_failed,
+//	                       events, comments, bytes, reconnects, events_lost,
+//	                       events_duplicated, publishes, publish_errors,
+//	                       clock_skew
+//	         COUNTER.rate  a share from 0 to 1: streams_failed.rate =
+//	                       failed/(opened+failed), publish_errors.rate =
+//	                       errors/(publishes+errors), events_lost.rate =
+//	                       lost/(events+lost), events_duplicated.rate =
+//	                       duplicated/events
+//	         ends.CLASS    how many streams ended with that end class
+//	OP       <  <=  >  >=  ==  !=
+//	VALUE    a latency needs a unit: 500ms, 1.5s, 750us (or µs), 2m, 1m30s;
+//	         a rate takes a percentage (0.1%) or a fraction (0.001);
+//	         a count is a plain number (1000, 1e6).
+//
+// Examples: "first_event.p99 < 500ms", "delivery.p999 <= 2s",
+// "streams_failed.rate < 0.1%", "events_lost == 0", "reconnects < 100".
+
+// Threshold is one parsed condition. Its zero value is not useful: build
+// it with ParseThreshold. Safe for concurrent use (it is never changed).
+type Threshold struct {
+	Expr    string  // the expression as written, trimmed
+	Subject string  // what it reads, e.g. "first_event.p99"
+	Op      string  // one of < <= > >= == !=
+	Bound   float64 // in the subject's unit (see Unit)
+	Unit    string  // UnitMS (latency in ms), UnitRatio (0..1) or UnitCount
+
+	kind     subjectKind
+	metric   string  // kindMetric
+	agg      string  // kindMetric: count, min, mean, max, or "p" for a percentile
+	quantile float64 // kindMetric with agg "p": percent, e.g. 99.9
+	counter  string  // kindCounter, kindRate: the Counters JSON name; kindEnds: the class
+}
+
+// Units of a threshold's bound and value.
+const (
+	UnitMS    = "ms"
+	UnitRatio = "ratio"
+	UnitCount = "count"
+)
+
+type subjectKind uint8
+
+const (
+	kindMetric subjectKind = iota + 1
+	kindCounter
+	kindRate
+	kindEnds
+)
+
+// ThresholdOps lists the comparison operators, longest first so that
+// "<=" is never read as "<".
+var ThresholdOps = []string{"<=", ">=", "==", "!=", "<", ">"}
+
+// counterFields maps the counters a threshold can name to their values.
+var counterFields = map[string]func(c *Counters) int64{
+	"streams_opened":    func(c *Counters) int64 { return c.StreamsOpened },
+	"streams_failed":    func(c *Counters) int64 { return c.StreamsFailed },
+	"events":            func(c *Counters) int64 { return c.Events },
+	"comments":          func(c *Counters) int64 { return c.Comments },
+	"bytes":             func(c *Counters) int64 { return c.Bytes },
+	"reconnects":        func(c *Counters) int64 { return c.Reconnects },
+	"events_lost":       func(c *Counters) int64 { return c.EventsLost },
+	"events_duplicated": func(c *Counters) int64 { return c.EventsDuplicated },
+	"publishes":         func(c *Counters) int64 { return c.Publishes },
+	"publish_errors":    func(c *Counters) int64 { return c.PublishErrors },
+	"clock_skew":        func(c *Counters) int64 { return c.ClockSkew },
+}
+
+// rateFields maps COUNTER.rate to its numerator and denominator.
+var rateFields = map[string]func(c *Counters) (num, den int64){
+	"streams_failed":    func(c *Counters) (int64, int64) { return c.StreamsFailed, c.StreamsOpened + c.StreamsFailed },
+	"publish_errors":    func(c *Counters) (int64, int64) { return c.PublishErrors, c.Publishes + c.PublishErrors },
+	"events_lost":       func(c *Counters) (int64, int64) { return c.EventsLost, c.Events + c.EventsLost },
+	"events_duplicated": func(c *Counters) (int64, int64) { return c.EventsDuplicated, c.Events },
+}
+
+// ParseThreshold parses one expression. The error is one line that quotes
+// the expression and says what is wrong with it.
+func ParseThreshold(s string) (Threshold, error) {
+	expr := strings.TrimSpace(s)
+	t := Threshold{Expr: expr}
+	bad := func(format string, a ...any) (Threshold, error) {
+		return Threshold{}, fmt.Errorf("threshold %q: %s", expr, fmt.Sprintf(format, a...))
+	}
+	if expr == "" {
+		return bad(`empty; write a condition such as "first_event.p99 < 500ms"`)
+	}
+	i, op := -1, ""
+	for j := 0; j < len(expr) && i < 0; j++ {
+		for _, o := range ThresholdOps {
+			if strings.HasPrefix(expr[j:], o) {
+				i, op = j, o
+				break
+			}
+		}
+	}
+	if i < 0 {
+		if strings.Contains(expr, "=") {
+			return bad("no comparison: use == (not =), or one of < <= > >= !=")
+		}
+		return bad("no comparison: want SUBJECT OP VALUE with OP one of < <= > >= == !=, e.g. \"first_event.p99 < 500ms\"")
+	}
+	t.Op = op
+	t.Subject = strings.TrimSpace(expr[:i])
+	value := strings.TrimSpace(expr[i+len(op):])
+	if t.Subject == "" {
+		return bad("nothing before %s: name a metric or counter, e.g. first_event.p99 or events_lost", op)
+	}
+	if value == "" {
+		return bad("no value after %s", op)
+	}
+	if strings.ContainsAny(value, "<>=!") {
+		return bad("more than one comparison: write one condition per threshold")
+	}
+	if err := t.parseSubject(); err != nil {
+		return bad("%v", err)
+	}
+	if err := t.parseBound(value); err != nil {
+		return bad("%v", err)
+	}
+	return t, nil
+}
+
+// ParseThresholds parses every expression. Its error names every bad one,
+// on one line (joined by "; "), so a scenario with several bad thresholds
+// shows them all at once.
+func ParseThresholds(exprs []string) ([]Threshold, error) {
+	out := make([]Threshold, 0, len(exprs))
+	var errs []error
+	for _, e := range exprs {
+		t, err := ParseThreshold(e)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, t)
+	}
+	if len(errs) > 0 {
+		return out, multiError(errs)
+	}
+	return out, nil
+}
+
+// multiError is errors.Join on one line.
+type multiError []error
+
+func (m multiError) Error() string {
+	msgs := make([]string, len(m))
+	for i, e := range m {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+func (m multiError) Unwrap() []error { return m }
+
+func (t *Threshold) parseSubject() error {
+	s := t.Subject
+	if strings.IndexFunc(s, unicode.IsSpace) >= 0 {
+		return fmt.Errorf("%q: a subject has no spaces (e.g. first_event.p99)", s)
+	}
+	if class, ok := strings.CutPrefix(s, "ends."); ok {
+		if class == "" || strings.IndexFunc(class, func(r rune) bool {
+			return !(r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9')
+		}) >= 0 {
+			return fmt.Errorf("ends.%s: an end class is lower-case letters, digits and _ (e.g. ends.reset, ends.http_503)", class)
+		}
+		t.kind, t.counter, t.Unit = kindEnds, class, UnitCount
+		return nil
+	}
+	head, tail, dotted := strings.Cut(s, ".")
+	if slices.Contains(MetricNames, head) {
+		if !dotted {
+			return fmt.Errorf("%s is a latency metric: add an aggregate, e.g. %s.p99 (count, min, mean, p50, p90, p95, p99, p999, max)", head, head)
+		}
+		t.kind, t.metric, t.Unit = kindMetric, head, UnitMS
+		switch tail {
+		case "count":
+			t.agg, t.Unit = "count", UnitCount
+		case "min", "mean", "max":
+			t.agg = tail
+		case "avg":
+			t.agg = "mean"
+		default:
+			q, err := parsePercentile(tail)
+			if err != nil {
+				return fmt.Errorf("%s: %v", s, err)
+			}
+			t.agg, t.quantile = "p", q
+		}
+		return nil
+	}
+	if _, ok := counterFields[head]; ok {
+		switch {
+		case !dotted:
+			t.kind, t.counter, t.Unit = kindCounter, head, UnitCount
+		case tail == "rate":
+			if _, ok := rateFields[head]; !ok {
+				return fmt.Errorf("%s has no .rate (rates: %s)", head, strings.Join(rateNames(), ", "))
+			}
+			t.kind, t.counter, t.Unit = kindRate, head, UnitRatio
+		case tail == "count":
+			t.kind, t.counter, t.Unit = kindCounter, head, UnitCount
+		default:
+			return fmt.Errorf("%s is a counter: use %s or %s.rate, not .%s", head, head, head, tail)
+		}
+		return nil
+	}
+	if near := closest(head, append(slices.Clone(MetricNames), counterNames()...)); near != "" && !dotted {
+		return fmt.Errorf("unknown subject %q: did you mean %s? (metrics: %s; counters: %s)",
+			s, near, strings.Join(MetricNames, ", "), strings.Join(counterNames(), ", "))
+	} else if near != "" {
+		return fmt.Errorf("unknown subject %q: did you mean %s.%s? (metrics: %s; counters: %s)",
+			s, near, tail, strings.Join(MetricNames, ", "), strings.Join(counterNames(), ", "))
+	}
+	return fmt.Errorf("unknown subject %q: want METRIC.AGG (metrics: %s), a counter (%s), COUNTER.rate or ends.CLASS",
+		s, strings.Join(MetricNames, ", "), strings.Join(counterNames(), ", "))
+}
+
+// parsePercentile reads "p99", "p999" (99.9), "p99.9", "p50".
+func parsePercentile(agg string) (float64, error) {
+	digits, ok := strings.CutPrefix(agg, "p")
+	if !ok || digits == "" {
+		return 0, fmt.Errorf("unknown aggregate %q (count, min, mean, max, or a percentile such as p50, p99, p999)", agg)
+	}
+	for _, r := range digits {
+		if !(r == '.' || r >= '0' && r <= '9') {
+			return 0, fmt.Errorf("unknown aggregate %q (count, min, mean, max, or a percentile such as p50, p99, p999)", agg)
+		}
+	}
+	if digits == "100" {
+		return 0, fmt.Errorf("percentile %q: use max for the largest value", agg)
+	}
+	text := digits
+	if !strings.Contains(digits, ".") && len(digits) > 2 {
+		// p999 is 99.9 and p9999 99.99; any other run of digits is ambiguous.
+		if !strings.HasPrefix(digits, "99") {
+			return 0, fmt.Errorf("percentile %q: write p50, p95, p99.5, p999 (99.9) or p9999 (99.99)", agg)
+		}
+		text = digits[:2] + "." + digits[2:]
+	}
+	q, err := strconv.ParseFloat(text, 64)
+	if err != nil || q <= 0 || q >= 100 {
+		return 0, fmt.Errorf("percentile %q is not between p0 and p100 (use max for the largest value)", agg)
+	}
+	return q, nil
+}
+
+func (t *Threshold) parseBound(v string) error {
+	switch t.Unit {
+	case UnitMS:
+		if n, err := strconv.ParseFloat(v, 64); err == nil {
+			return fmt.Errorf("%s is a latency: give %s a unit, e.g. %sms or %ss", t.Subject, v, trimFloat(n), trimFloat(n))
+		}
+		d, err := time.ParseDuration(strings.ReplaceAll(v, " ", ""))
+		if err != nil {
+			return fmt.Errorf("%s is a latency: %q is not a duration (e.g. 500ms, 1.5s, 750us, 2m)", t.Subject, v)
+		}
+		if d < 0 {
+			return fmt.Errorf("negative latency %s", v)
+		}
+		t.Bound = float64(d) / float64(time.Millisecond)
+	case UnitRatio:
+		pct := strings.HasSuffix(v, "%")
+		n, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(v, "%")), 64)
+		if err != nil || math.IsNaN(n) || math.IsInf(n, 0) {
+			return fmt.Errorf("%s is a share: %q is not a percentage (0.1%%) or a fraction (0.001)", t.Subject, v)
+		}
+		if pct {
+			n /= 100
+		} else if n > 1 {
+			return fmt.Errorf("%s is a share from 0 to 1: %s is more than 1 (write %s%% for a percentage)", t.Subject, v, v)
+		}
+		if n < 0 || n > 1 {
+			return fmt.Errorf("%s is a share: %s is not between 0%% and 100%%", t.Subject, v)
+		}
+		t.Bound = n
+	default:
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil || math.IsNaN(n) || math.IsInf(n, 0) {
+			if strings.HasSuffix(v, "%") {
+				return fmt.Errorf("%s is a count: %% only applies to a .rate (e.g. streams_failed.rate < 1%%)", t.Subject)
+			}
+			if _, derr := time.ParseDuration(v); derr == nil {
+				return fmt.Errorf("%s is a count, not a latency: drop the unit from %q", t.Subject, v)
+			}
+			return fmt.Errorf("%s is a count: %q is not a number", t.Subject, v)
+		}
+		t.Bound = n
+	}
+	return nil
+}
+
+// closest is the candidate within two edits of s, or "".
+func closest(s string, candidates []string) string {
+	best, bestD := "", 3
+	for _, c := range candidates {
+		if d := editDistance(s, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+func trimFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+func counterNames() []string { return sortedKeys(counterFields) }
+func rateNames() []string {
+	names := sortedKeys(rateFields)
+	for i, n := range names {
+		names[i] = n + ".rate"
+	}
+	return names
+}
+
+// compare applies the operator.
+func (t Threshold) compare(v float64) bool {
+	switch t.Op {
+	case "<":
+		return v < t.Bound
+	case "<=":
+		return v <= t.Bound
+	case ">":
+		return v > t.Bound
+	case ">=":
+		return v >= t.Bound
+	case "==":
+		return v == t.Bound
+	case "!=":
+		return v != t.Bound
+	}
+	return false
+}
+
+// value reads the subject. ok is false when a latency aggregate has no
+// samples: "p99 < 500ms" over nothing measured must not pass a gate.
+func (t Threshold) value(metrics map[string]Metric, c *Counters) (v float64, ok bool, err error) {
+	switch t.kind {
+	case kindCounter:
+		return float64(counterFields[t.counter](c)), true, nil
+	case kindRate:
+		num, den := rateFields[t.counter](c)
+		if den == 0 {
+			return 0, true, nil
+		}
+		return float64(num) / float64(den), true, nil
+	case kindEnds:
+		return float64(c.Ends[t.counter]), true, nil
+	}
+	m := metrics[t.metric]
+	if t.agg == "count" {
+		return float64(m.Count), true, nil
+	}
+	if m.Count == 0 {
+		return 0, false, nil
+	}
+	switch t.agg {
+	case "min":
+		return m.MinMS, true, nil
+	case "mean":
+		return m.MeanMS, true, nil
+	case "max":
+		return m.MaxMS, true, nil
+	}
+	switch t.quantile {
+	case 50:
+		return m.P50MS, true, nil
+	case 90:
+		return m.P90MS, true, nil
+	case 99:
+		return m.P99MS, true, nil
+	case 99.9:
+		return m.P999MS, true, nil
+	}
+	if m.HDR == "" {
+		return 0, false, fmt.Errorf("threshold %q: %s has no histogram in this result, so only p50, p90, p99 and p999 can be read", t.Expr, t.metric)
+	}
+	h, err := m.Hist()
+	if err != nil {
+		return 0, false, fmt.Errorf("threshold %q: %s: %w", t.Expr, t.metric, err)
+	}
+	return Quantile(h, t.quantile), true, nil
+}
+
+// Evaluate checks the threshold against a run's metrics and counters.
+func (t Threshold) Evaluate(metrics map[string]Metric, c Counters) (ThresholdResult, error) {
+	v, ok, err := t.value(metrics, &c)
+	if err != nil {
+		return ThresholdResult{}, err
+	}
+	r := ThresholdResult{Expr: t.Expr, Value: v, Unit: t.Unit, Passed: ok && t.compare(v)}
+	if !ok {
+		r.Note = "no " + t.metric + " samples were measured"
+	}
+	return r, nil
+}
+
+// FailedForGood reports whether a failed live evaluation can no longer
+// pass by the end of the run. Counters, counts and maxima only grow (and
+// minima only shrink), so "events_lost == 0" that fails now fails at the
+// end, while "streams_opened >= 1000" failing during the ramp may still
+// pass. Percentiles, means and rates can move either way; like k6, a live
+// failure of one of those counts (it is what abort_on_fail asks for).
+// A latency with no samples yet has not failed at all.
+func (t Threshold) FailedForGood(r ThresholdResult) bool {
+	if r.Passed || r.Note != "" {
+		return false
+	}
+	grows := t.kind == kindCounter || t.kind == kindEnds || t.kind == kindMetric && (t.agg == "count" || t.agg == "max")
+	shrinks := t.kind == kindMetric && t.agg == "min"
+	switch {
+	case grows:
+		return t.Op == "<" || t.Op == "<=" || t.Op == "==" && r.Value > t.Bound
+	case shrinks:
+		return t.Op == ">" || t.Op == ">=" || t.Op == "==" && r.Value < t.Bound
+	}
+	return true
+}
+
+// EvaluateThresholds parses and evaluates exprs against a finished result.
+// An expression that does not parse is an error (it should have been
+// caught before the run with ParseThresholds).
+func EvaluateThresholds(res *Result, exprs []string) ([]ThresholdResult, error) {
+	ths, err := ParseThresholds(exprs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ThresholdResult, 0, len(ths))
+	for _, t := range ths {
+		r, err := t.Evaluate(res.Metrics, res.Counters)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// LiveGate evaluates thresholds while a run is going, for abort_on_fail.
+// Not safe for concurrent use; the aggregator calls it from one goroutine.
+type LiveGate struct {
+	ths []Threshold
+}
+
+// NewLiveGate parses exprs for live evaluation.
+func NewLiveGate(exprs []string) (*LiveGate, error) {
+	ths, err := ParseThresholds(exprs)
+	if err != nil {
+		return nil, err
+	}
+	return &LiveGate{ths: ths}, nil
+}
+
+// Check returns an error naming the first threshold that has failed for
+// good (see FailedForGood) on the run's totals so far, or nil.
+func (g *LiveGate) Check(metrics map[string]Metric, c Counters) error {
+	for _, t := range g.ths {
+		r, err := t.Evaluate(metrics, c)
+		if err != nil {
+			continue // only p75-style percentiles without a histogram; the final evaluation reports it
+		}
+		if t.FailedForGood(r) {
+			return fmt.Errorf("threshold failed: %s (was %s)", t.Expr, FormatValue(r.Value, r.Unit))
+		}
+	}
+	return nil
+}
+
+// ThresholdsPassed reports whether every threshold passed (true when there
+// are none).
+func ThresholdsPassed(rs []ThresholdResult) bool {
+	for _, r := range rs {
+		if !r.Passed {
+			return false
+		}
+	}
+	return true
+}
+
+// FailedThresholds lists the failed expressions with their values, for an
+// error message: `first_event.p99 < 500ms (was 812ms)`.
+func FailedThresholds(rs []ThresholdResult) []string {
+	var out []string
+	for _, r := range rs {
+		if r.Passed {
+			continue
+		}
+		was := FormatValue(r.Value, r.Unit)
+		if r.Note != "" {
+			was = r.Note
+		}
+		out = append(out, fmt.Sprintf("%s (was %s)", r.Expr, was))
+	}
+	return out
+}
+
+// FormatValue renders a threshold value in its unit.
+func FormatValue(v float64, unit string) string {
+	switch unit {
+	case UnitMS:
+		return fmtMS(v)
+	case UnitRatio:
+		return fmtPercent(v)
+	}
+	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
+		return strconv.FormatInt(int64(v), 10)
+	}
+	return strconv.FormatFloat(v, 'g', 6, 64)
+}
+
+// fmtPercent renders a 0..1 share with enough digits to tell 0.01% from 0.
+func fmtPercent(f float64) string {
+	p := f * 100
+	switch {
+	case p == 0:
+		return "0%"
+	case p < 0.01:
+		return strconv.FormatFloat(p, 'g', 2, 64) + "%"
+	case p < 10:
+		return strconv.FormatFloat(p, 'f', 2, 64) + "%"
+	}
+	return strconv.FormatFloat(p, 'f', 1, 64) + "%"
+}
