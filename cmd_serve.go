@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"os/exec"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -30,6 +33,19 @@ POST /publish?topic=T[&event=TYPE] sends the body to every stream of T as
 {"seq":N,"ts":...,"msg":"<body>"} and answers
 {"topic":"T","id":N,"ts":...,"subscribers":K}.
 
+HTTP: the plain listener speaks HTTP/1.1 and HTTP/2 in cleartext with prior
+knowledge (h2c); --tls serves HTTPS (HTTP/2 or HTTP/1.1 by ALPN) with a
+self-signed ECDSA certificate for 127.0.0.1, ::1 and localhost made at start
+(its SHA-256 fingerprint is printed), or --tls-cert/--tls-key. One HTTP/2
+connection carries up to --h2-max-streams streams.
+
+Scale: one process holds about as many streams as its open-file limit
+(ulimit -n). --procs N runs N processes sharing the port (SO_REUSEPORT: the
+kernel spreads connections by a hash of their addresses). Each topic has an
+owner process that numbers its events and forwards them to the others, so
+ids, history and Last-Event-ID resumption are the same on every process; a
+publish to any process reaches the streams of all; /stats adds them up.
+
 Faults imitate real proxies and servers (fixtures/FAULTS.md): pass
 ?fault=a,b=v per stream, or --fault for every stream (a stream's fault=
 adds to them; fault=none clears them). Known faults:
@@ -40,6 +56,10 @@ Examples:
    ssebench serve --addr 127.0.0.1:9000 --heartbeat 5s --history 100000
    ssebench serve --fault buffer                   # behave like nginx with proxy_buffering on
    ssebench serve --fault cut=60s --fault idle     # like an ALB idle timeout on a quiet stream
+   ssebench serve --procs 4                        # 4 processes on one port: 50,000+ streams
+   ssebench serve --tls --addr 127.0.0.1:8443      # HTTPS, HTTP/2 by ALPN
+   curl -sN --http2-prior-knowledge 'http://127.0.0.1:8080/events?rate=5'
+   curl -skN 'https://127.0.0.1:8443/events?rate=5' # -k: the certificate is self-signed
    curl -sN 'http://127.0.0.1:8080/events?rate=5&count=10'
    curl -sN 'http://127.0.0.1:8080/events?fault=line-endings=crlf' | od -c | head
    curl -s -d 'hello' 'http://127.0.0.1:8080/publish?topic=default'
@@ -55,8 +75,14 @@ Examples:
 			&cli.IntFlag{Name: "max-size", Value: fixtures.DefaultMaxSize, Usage: "highest ?size= accepted (bytes)"},
 			&cli.Int64Flag{Name: "max-publish", Value: fixtures.DefaultMaxPublish, Usage: "largest POST /publish body (bytes)"},
 			&cli.IntFlag{Name: "max-topics", Value: fixtures.DefaultMaxTopics, Usage: "most topics; streams on new ones get 503 past it"},
-			// --procs N (SO_REUSEPORT processes), cross-process publish and
-			// TLS plug in through fixtures.Config.Listen and .Publish.
+			&cli.IntFlag{Name: "procs", Value: 1, Usage: "processes sharing the port (SO_REUSEPORT); each holds up to its open-file limit of streams"},
+			&cli.BoolFlag{Name: "tls", Usage: "serve HTTPS (HTTP/2 and HTTP/1.1 by ALPN) with a self-signed certificate made at start"},
+			&cli.StringFlag{Name: "tls-cert", Usage: "PEM certificate `FILE` for --tls instead of a self-signed one (needs --tls-key)"},
+			&cli.StringFlag{Name: "tls-key", Usage: "PEM private key `FILE` for --tls-cert"},
+			&cli.IntFlag{Name: "h2-max-streams", Value: fixtures.DefaultH2MaxStreams, Usage: "most concurrent streams on one HTTP/2 connection"},
+			// Set by --procs on the processes it starts.
+			&cli.StringFlag{Name: "worker", Hidden: true, Usage: "run as worker I/N of a --procs group"},
+			&cli.StringFlag{Name: "worker-dir", Hidden: true, Usage: "the --procs group's control directory"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -73,6 +99,10 @@ Examples:
 				MaxSize:      c.Int("max-size"),
 				MaxPublish:   c.Int64("max-publish"),
 				MaxTopics:    c.Int("max-topics"),
+				TLS:          c.Bool("tls"),
+				TLSCertFile:  c.String("tls-cert"),
+				TLSKeyFile:   c.String("tls-key"),
+				H2MaxStreams: c.Int("h2-max-streams"),
 			}
 			if cfg.Heartbeat == 0 {
 				cfg.Heartbeat = -1 // the flag's 0 means none; Config's 0 means the default
@@ -80,6 +110,7 @@ Examples:
 			for name, v := range map[string]int64{
 				"history": int64(cfg.History), "history-bytes": cfg.HistoryBytes, "queue": int64(cfg.Queue),
 				"max-size": int64(cfg.MaxSize), "max-publish": cfg.MaxPublish, "max-topics": int64(cfg.MaxTopics),
+				"h2-max-streams": int64(cfg.H2MaxStreams),
 			} {
 				if v <= 0 {
 					return report.Usagef("--%s %d: want a number > 0", name, v)
@@ -91,7 +122,22 @@ Examples:
 			if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
 				return report.Usagef("--addr %q: want host:port: %v", cfg.Addr, err)
 			}
-			cfg.Ready = func(addr net.Addr) { printServeBanner(c, addr) }
+			if procs := c.Int("procs"); procs < 1 || procs > fixtures.MaxProcs {
+				return report.Usagef("--procs %d: want a number of processes from 1 to %d", procs, fixtures.MaxProcs)
+			}
+			if err := cfg.Validate(); err != nil {
+				return report.Usagef("serve: %v", err)
+			}
+			if w := c.String("worker"); w != "" {
+				return serveWorker(c, cfg, w)
+			}
+			if procs := c.Int("procs"); procs > 1 {
+				return serveProcs(c, cfg, procs)
+			}
+			var srv *fixtures.Server
+			cfg.Ready = func(addr net.Addr) {
+				printServeBanner(c, scheme(cfg)+addr.String(), srv.TLSFingerprint(), "")
+			}
 			srv, err := fixtures.New(cfg)
 			if err != nil {
 				return report.Usagef("serve: %v", err)
@@ -113,10 +159,110 @@ Examples:
 	})
 }
 
-func printServeBanner(c *cli.Context, addr net.Addr) {
-	base := "http://" + addr.String()
+func scheme(cfg fixtures.Config) string {
+	if cfg.TLS || cfg.TLSCertFile != "" {
+		return "https://"
+	}
+	return "http://"
+}
+
+// serveProcs supervises a --procs group of this program's own processes.
+func serveProcs(c *cli.Context, cfg fixtures.Config, procs int) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return report.CannotRun(fmt.Errorf("serve --procs: finding this program to start workers: %w", err))
+	}
+	err = fixtures.Supervise(c.Context, cfg, fixtures.SupervisorConfig{
+		Procs: procs,
+		Command: func(w fixtures.WorkerSpec) (*exec.Cmd, error) {
+			args := append([]string{"serve"}, workerFlags(c)...)
+			args = append(args, "--addr="+w.Addr, fmt.Sprintf("--worker=%d/%d", w.Index, w.Procs), "--worker-dir="+w.Dir)
+			if w.TLSCertFile != "" {
+				args = append(args, "--tls-cert="+w.TLSCertFile, "--tls-key="+w.TLSKeyFile)
+			}
+			cmd := exec.Command(exe, args...)
+			cmd.Stderr = c.App.ErrWriter
+			return cmd, nil
+		},
+		Ready: func(g fixtures.GroupInfo) {
+			pids := make([]string, len(g.PIDs))
+			for i, p := range g.PIDs {
+				pids[i] = strconv.Itoa(p)
+			}
+			printServeBanner(c, scheme(cfg)+g.Addr.String(), g.TLSFingerprint,
+				fmt.Sprintf("%d processes sharing the port (SO_REUSEPORT), pids %s", procs, strings.Join(pids, " ")))
+		},
+		Log: c.App.ErrWriter,
+	})
+	var opErr *net.OpError
+	switch {
+	case errors.As(err, &opErr) && opErr.Op == "listen":
+		return report.CannotRun(fmt.Errorf("serve: %w", err))
+	case err != nil:
+		return report.CannotRun(fmt.Errorf("serve --procs %d: %w", procs, err))
+	}
+	fmt.Fprintf(c.App.ErrWriter, "ssebench serve: stopped %d processes\n", procs)
+	return nil
+}
+
+// workerFlags are the flags given to this command, for its workers, less
+// those the supervisor sets per worker.
+func workerFlags(c *cli.Context) []string {
+	var args []string
+	for _, f := range c.Command.Flags {
+		name := f.Names()[0]
+		switch name {
+		case "procs", "addr", "worker", "worker-dir", "tls-cert", "tls-key":
+			continue
+		}
+		if !c.IsSet(name) {
+			continue
+		}
+		switch f.(type) {
+		case *cli.StringSliceFlag:
+			for _, v := range c.StringSlice(name) {
+				args = append(args, "--"+name+"="+v)
+			}
+		case *cli.BoolFlag:
+			args = append(args, "--"+name+"="+strconv.FormatBool(c.Bool(name)))
+		case *cli.DurationFlag:
+			args = append(args, "--"+name+"="+c.Duration(name).String())
+		case *cli.Float64Flag:
+			args = append(args, "--"+name+"="+strconv.FormatFloat(c.Float64(name), 'g', -1, 64))
+		case *cli.IntFlag:
+			args = append(args, "--"+name+"="+strconv.Itoa(c.Int(name)))
+		case *cli.Int64Flag:
+			args = append(args, "--"+name+"="+strconv.FormatInt(c.Int64(name), 10))
+		default:
+			args = append(args, "--"+name+"="+c.String(name))
+		}
+	}
+	return args
+}
+
+// serveWorker runs this process as one worker of a --procs group: its
+// stdin and stdout are pipes to the supervisor.
+func serveWorker(c *cli.Context, cfg fixtures.Config, spec string) error {
+	var w fixtures.WorkerConfig
+	if _, err := fmt.Sscanf(spec, "%d/%d", &w.Index, &w.Procs); err != nil {
+		return report.Usagef("--worker %q: want INDEX/PROCS", spec)
+	}
+	w.Dir, w.Parent, w.Notify = c.String("worker-dir"), os.Stdin, os.Stdout
+	if err := fixtures.ServeWorker(c.Context, cfg, w); err != nil {
+		return report.CannotRun(err)
+	}
+	return nil
+}
+
+func printServeBanner(c *cli.Context, base, fingerprint, procs string) {
 	w := c.App.ErrWriter
 	fmt.Fprintf(w, "ssebench serve: listening on %s (Ctrl-C to stop)\n", base)
+	if procs != "" {
+		fmt.Fprintf(w, "  %s\n", procs)
+	}
+	if fingerprint != "" {
+		fmt.Fprintf(w, "  TLS certificate SHA-256 fingerprint %s\n", fingerprint)
+	}
 	if faults := c.StringSlice("fault"); len(faults) > 0 {
 		fmt.Fprintf(w, "  faults on every stream: %s\n", strings.Join(faults, ","))
 	}
@@ -126,12 +272,16 @@ func printServeBanner(c *cli.Context, addr net.Addr) {
 		hbText = "off"
 	}
 	fmt.Fprintf(w, "  history %d events per topic, queue %d per stream, heartbeat %s\n", c.Int("history"), c.Int("queue"), hbText)
+	curl := "curl"
+	if strings.HasPrefix(base, "https:") {
+		curl = "curl -k" // self-signed
+	}
 	fmt.Fprintf(w, "try:\n")
 	fmt.Fprintf(w, "  ssebench tap '%s/events?rate=5'\n", base)
-	fmt.Fprintf(w, "  curl -sN '%s/events?rate=2&count=5'\n", base)
-	fmt.Fprintf(w, "  curl -s -d 'hello' '%s/publish?topic=default'\n", base)
-	fmt.Fprintf(w, "  curl -sN '%s/events?fault=buffer'     # faults: %s/\n", base, base)
-	fmt.Fprintf(w, "  curl -s %s/stats\n", base)
+	fmt.Fprintf(w, "  %s -sN '%s/events?rate=2&count=5'\n", curl, base)
+	fmt.Fprintf(w, "  %s -s -d 'hello' '%s/publish?topic=default'\n", curl, base)
+	fmt.Fprintf(w, "  %s -sN '%s/events?fault=buffer'     # faults: %s/\n", curl, base, base)
+	fmt.Fprintf(w, "  %s -s %s/stats\n", curl, base)
 }
 
 // faultList is the known faults with their values, for the help text.
