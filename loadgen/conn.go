@@ -139,7 +139,11 @@ func (ep *endpoint) dial(ctx context.Context, d *net.Dialer, lastEventID string,
 		return fail(err)
 	}
 	c.br = bufPool.Get().(*bufio.Reader)
-	c.br.Reset(c.nc)
+	if ep.tls == nil {
+		c.br.Reset(newRawReader(c.nc))
+	} else {
+		c.br.Reset(c.nc)
+	}
 	resp, err := http.ReadResponse(c.br, &http.Request{Method: ep.method})
 	if err != nil {
 		var ne net.Error
