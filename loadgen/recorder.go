@@ -50,8 +50,8 @@ func (c *counts) add(o *counts) {
 	c.publishes += o.publishes
 	c.publishErrors += o.publishErrors
 	c.clockSkew += o.clockSkew
-	c.ends = addMap(c.ends, o.ends)
-	c.errs = addMap(c.errs, o.errs)
+	c.ends = report.AddCounts(c.ends, o.ends)
+	c.errs = report.AddCounts(c.errs, o.errs)
 	for k, v := range o.samples {
 		if _, ok := c.samples[k]; !ok {
 			if c.samples == nil {
@@ -60,19 +60,6 @@ func (c *counts) add(o *counts) {
 			c.samples[k] = v
 		}
 	}
-}
-
-func addMap(dst, src map[string]int64) map[string]int64 {
-	if len(src) == 0 {
-		return dst
-	}
-	if dst == nil {
-		dst = make(map[string]int64, len(src))
-	}
-	for k, v := range src {
-		dst[k] += v
-	}
-	return dst
 }
 
 // shard is where a group of streams records. Each stream always uses the

@@ -368,20 +368,8 @@ func appendPoint(ts []report.Point, p report.Point) []report.Point {
 	out := ts[:0]
 	for i := 0; i+1 < len(ts); i += 2 {
 		a, b := ts[i], ts[i+1]
-		a.T = b.T
-		a.Open, a.Target = b.Open, b.Target
-		a.Connects += b.Connects
-		a.Failures += b.Failures
-		a.Events += b.Events
-		a.Reconnects += b.Reconnects
-		a.Errors += b.Errors
-		a.Bytes += b.Bytes
-		a.FirstEventP50MS = max(a.FirstEventP50MS, b.FirstEventP50MS)
-		a.FirstEventP99MS = max(a.FirstEventP99MS, b.FirstEventP99MS)
-		a.DeliveryP50MS = max(a.DeliveryP50MS, b.DeliveryP50MS)
-		a.DeliveryP99MS = max(a.DeliveryP99MS, b.DeliveryP99MS)
-		a.DeliveryMaxMS = max(a.DeliveryMaxMS, b.DeliveryMaxMS)
-		a.ErrorsByKind = addMap(a.ErrorsByKind, b.ErrorsByKind)
+		a.Add(b)
+		a.T, a.Open, a.Target = b.T, b.Open, b.Target
 		out = append(out, a)
 	}
 	return out

@@ -178,16 +178,10 @@ func (m *merger) add(s *Snapshot) error {
 		m.buckets[sec] = b
 	}
 	b.shards++
-	p := &b.p
-	p.Open += s.Point.Open
-	p.Target += s.Point.Target
-	p.Connects += s.Point.Connects
-	p.Failures += s.Point.Failures
-	p.Events += s.Point.Events
-	p.Reconnects += s.Point.Reconnects
-	p.Errors += s.Point.Errors
-	p.Bytes += s.Point.Bytes
-	p.ErrorsByKind = addMap(p.ErrorsByKind, s.Point.ErrorsByKind)
+	// Percentiles come from the merged histograms below (see point).
+	b.p.Add(s.Point)
+	b.p.Open += s.Point.Open
+	b.p.Target += s.Point.Target
 	if h := hs[report.MetricFirstEvent]; h != nil {
 		report.MergeInto(b.first, h)
 	}

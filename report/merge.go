@@ -222,26 +222,7 @@ func mergeTimeseries(start time.Time, results []*Result) []Point {
 			if wall.After(s.last) {
 				s.last = wall
 			}
-			q := &s.p
-			q.Connects += p.Connects
-			q.Failures += p.Failures
-			q.Events += p.Events
-			q.Reconnects += p.Reconnects
-			q.Errors += p.Errors
-			q.Bytes += p.Bytes
-			q.FirstEventP50MS = max(q.FirstEventP50MS, p.FirstEventP50MS)
-			q.FirstEventP99MS = max(q.FirstEventP99MS, p.FirstEventP99MS)
-			q.DeliveryP50MS = max(q.DeliveryP50MS, p.DeliveryP50MS)
-			q.DeliveryP99MS = max(q.DeliveryP99MS, p.DeliveryP99MS)
-			q.DeliveryMaxMS = max(q.DeliveryMaxMS, p.DeliveryMaxMS)
-			if len(p.ErrorsByKind) > 0 {
-				if q.ErrorsByKind == nil {
-					q.ErrorsByKind = map[string]int64{}
-				}
-				for k, v := range p.ErrorsByKind {
-					q.ErrorsByKind[k] += v
-				}
-			}
+			s.p.Add(p)
 			gauges[i][sec] = [2]int64{p.Open, p.Target} // a later point in the same second wins
 		}
 	}

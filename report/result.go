@@ -93,6 +93,38 @@ type Point struct {
 	ErrorsByKind    map[string]int64 `json:"errors_by_kind,omitempty"`
 }
 
+// Add folds interval q into p: counts are summed, latency percentiles keep
+// the larger value (an upper bound: per-second histograms are not kept).
+// Open and Target are gauges, left to the caller.
+func (p *Point) Add(q Point) {
+	p.Connects += q.Connects
+	p.Failures += q.Failures
+	p.Events += q.Events
+	p.Reconnects += q.Reconnects
+	p.Errors += q.Errors
+	p.Bytes += q.Bytes
+	p.FirstEventP50MS = max(p.FirstEventP50MS, q.FirstEventP50MS)
+	p.FirstEventP99MS = max(p.FirstEventP99MS, q.FirstEventP99MS)
+	p.DeliveryP50MS = max(p.DeliveryP50MS, q.DeliveryP50MS)
+	p.DeliveryP99MS = max(p.DeliveryP99MS, q.DeliveryP99MS)
+	p.DeliveryMaxMS = max(p.DeliveryMaxMS, q.DeliveryMaxMS)
+	p.ErrorsByKind = AddCounts(p.ErrorsByKind, q.ErrorsByKind)
+}
+
+// AddCounts adds src into dst, allocating dst only when src has counts.
+func AddCounts(dst, src map[string]int64) map[string]int64 {
+	if len(src) == 0 {
+		return dst
+	}
+	if dst == nil {
+		dst = make(map[string]int64, len(src))
+	}
+	for k, v := range src {
+		dst[k] += v
+	}
+	return dst
+}
+
 // Generator is how the load generator itself fared.
 type Generator struct {
 	PeakRSSBytes int64 `json:"peak_rss_bytes"`
