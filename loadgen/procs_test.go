@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssebench/ssebench/report"
 	"github.com/ssebench/ssebench/scenarios"
 )
 
@@ -77,6 +78,35 @@ func TestSubShards(t *testing.T) {
 	}
 	if want := (Shard{Index: 1, Count: 4}).share(1000); total != want {
 		t.Fatalf("sub-shards of 1/4 hold %d streams, the shard %d", total, want)
+	}
+}
+
+func TestMergerGauges(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	m := newMerger(start)
+	at := start.Add(1500 * time.Millisecond)
+	// Two points of shard 0/2 in one wall-clock second (a tick and the
+	// final flush), one of shard 1/2: gauges are the shards' latest, summed.
+	for _, s := range []*Snapshot{
+		{Shard: "0/2", Wall: at, Point: report.Point{Open: 10, Target: 10, Events: 5}},
+		{Shard: "0/2", Wall: at.Add(100 * time.Millisecond), Point: report.Point{Open: 8, Target: 10, Events: 1}},
+		{Shard: "1/2", Wall: at, Point: report.Point{Open: 9, Target: 10, Events: 4}},
+		{Shard: "1/2", Final: true, Wall: at, Notes: []string{"same note"}},
+		{Shard: "0/2", Final: true, Wall: at, Notes: []string{"same note"}},
+	} {
+		if err := m.add(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := m.point(1)
+	if p == nil || p.Open != 17 || p.Target != 20 || p.Events != 10 {
+		t.Fatalf("merged second: %+v, want open 8+9, target 10+10, events 10", p)
+	}
+	res := &report.Result{}
+	m.fill(res)
+	if len(res.Notes) != 1 {
+		t.Fatalf("notes %v: the same note from every shard shows once", res.Notes)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -131,7 +132,9 @@ type merger struct {
 type bucket struct {
 	p          report.Point
 	first, del *hdrhistogram.Histogram
-	shards     int
+	// gauges holds each shard's latest open streams and target in this
+	// second: gauges are summed across shards, never within one.
+	gauges map[string][2]int64
 }
 
 func newMerger(start time.Time) *merger {
@@ -167,21 +170,24 @@ func (m *merger) add(s *Snapshot) error {
 		if s.Generator != nil {
 			m.gens[s.Shard] = *s.Generator
 		}
-		m.notes = append(m.notes, s.Notes...)
+		for _, n := range s.Notes {
+			if !slices.Contains(m.notes, n) {
+				m.notes = append(m.notes, n)
+			}
+		}
 		m.partial = m.partial || s.Partial
+		return nil // a final snapshot carries no point of its own
 	}
 	sec := max(0, int(s.Wall.Sub(m.start)/time.Second))
 	b := m.buckets[sec]
 	if b == nil {
-		b = &bucket{first: report.NewHist(), del: report.NewHist()}
+		b = &bucket{first: report.NewHist(), del: report.NewHist(), gauges: map[string][2]int64{}}
 		b.p.T = float64(sec + 1)
 		m.buckets[sec] = b
 	}
-	b.shards++
 	// Percentiles come from the merged histograms below (see point).
 	b.p.Add(s.Point)
-	b.p.Open += s.Point.Open
-	b.p.Target += s.Point.Target
+	b.gauges[s.Shard] = [2]int64{s.Point.Open, s.Point.Target}
 	if h := hs[report.MetricFirstEvent]; h != nil {
 		report.MergeInto(b.first, h)
 	}
@@ -200,6 +206,10 @@ func (m *merger) point(sec int) *report.Point {
 		return nil
 	}
 	p := b.p
+	for _, g := range b.gauges {
+		p.Open += g[0]
+		p.Target += g[1]
+	}
 	p.FirstEventP50MS = report.Quantile(b.first, 50)
 	p.FirstEventP99MS = report.Quantile(b.first, 99)
 	p.DeliveryP50MS = report.Quantile(b.del, 50)
