@@ -1,0 +1,214 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/ssebench/ssebench/conformance"
+	"github.com/ssebench/ssebench/report"
+)
+
+func init() {
+	commands = append(commands, &cli.Command{
+		Name:      "check",
+		Usage:     "check an SSE endpoint against the event-stream rules and the proxy pitfalls (a CI gate)",
+		ArgsUsage: "URL",
+		Description: `Opens the stream the way browsers do and runs the check catalogue against it:
+the response (status, Content-Type, caching, compression, CORS), the framing
+(UTF-8, BOMs, fields, ids, retry), streaming (first event, buffering, end),
+resumption (Last-Event-ID) and many clients (50 at once, churn). Each check
+has a stable ID, a severity and, on failure, the evidence and a fix.
+
+A default run takes about 11 s. --hold adds the long probes: streams held
+open that long show heartbeats and idle timeouts (which proxy or load
+balancer cuts quiet streams, and whether heartbeats help).
+
+Exit codes: 0 no error-severity check failed, 1 one did, 2 bad usage
+(an unknown --only or --skip ID included), 3 the target was unreachable.
+
+Check IDs: ` + strings.Join(conformance.IDs(), ", ") + `
+
+Examples:
+   ssebench check http://127.0.0.1:8080/events
+   ssebench check --json check.json --junit check.xml https://api.example.com/stream -H 'Authorization: Bearer $TOKEN'
+   ssebench check --hold 2m https://example.com/events
+   ssebench check --origin https://app.example.com --skip churn,concurrent https://api.example.com/events
+   ssebench check --publish 'http://127.0.0.1:8080/publish?topic=t' 'http://127.0.0.1:8080/events?topic=t&rate=0'
+   ssebench check -X POST --data @prompt.json --only status,content-type,buffering https://llm.example.com/v1/stream`,
+		Flags: append(probeFlags(),
+			&cli.StringFlag{Name: "origin", Usage: "check CORS for a page on this origin (e.g. https://app.example.com)"},
+			&cli.StringFlag{Name: "publish", Usage: "`URL` to POST to so the stream emits an event (the event's data must contain the posted text)"},
+			&cli.StringSliceFlag{Name: "only", Usage: "run only these check `IDs` (repeatable or comma-separated)"},
+			&cli.StringSliceFlag{Name: "skip", Usage: "leave out these check `IDs` (repeatable or comma-separated)"},
+			&cli.IntFlag{Name: "clients", Value: conformance.DefaultClients, Usage: "simultaneous streams of the concurrent check"},
+			&cli.IntFlag{Name: "churn", Value: conformance.DefaultChurn, Usage: "open/close cycles of the churn check"},
+		),
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return report.Usagef("check takes one URL, got %d arguments", c.NArg())
+			}
+			target, err := parseStreamURL(c.Args().First())
+			if err != nil {
+				return report.Usage(err)
+			}
+			o, err := readProbeFlags(c)
+			if err != nil {
+				return report.Usage(err)
+			}
+			cfg := conformance.Config{
+				URL: target, Method: o.method, Body: o.body, Header: o.header,
+				Origin: c.String("origin"), Publish: c.String("publish"),
+				Only: c.StringSlice("only"), Skip: c.StringSlice("skip"),
+				Insecure: o.insecure, Hold: o.hold, Window: o.window,
+				Clients: c.Int("clients"), Churn: c.Int("churn"), MaxSize: o.maxSize,
+			}
+			rep, err := conformance.Run(c.Context, cfg)
+			return finishCheck(c, rep, err)
+		},
+	})
+}
+
+// probeFlags are the flags check and diagnose share.
+func probeFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringSliceFlag{Name: "header", Aliases: []string{"H"}, Usage: "request header `'Name: value'` (repeatable; $VARS are expanded)"},
+		&cli.StringFlag{Name: "method", Aliases: []string{"X"}, Value: "GET", Usage: "request method"},
+		&cli.StringFlag{Name: "data", Aliases: []string{"d"}, Usage: "request body, or @FILE (sets the method to POST unless -X is given)"},
+		&cli.BoolFlag{Name: "insecure", Aliases: []string{"k"}, Usage: "skip TLS certificate verification"},
+		&cli.DurationFlag{Name: "hold", Usage: "hold streams open this long for the heartbeat and idle-timeout probes (0: off; e.g. 2m)"},
+		&cli.DurationFlag{Name: "window", Value: conformance.DefaultWindow, Usage: "how long the main probes read the stream"},
+		&cli.IntFlag{Name: "max-size", Value: 1 << 20, Usage: "largest line or event read, in bytes"},
+		&cli.StringFlag{Name: "json", Usage: "write the report as JSON (ssebench/check/v1) to `FILE` ('-' for stdout, replacing the table)"},
+		&cli.StringFlag{Name: "junit", Usage: "write the report as JUnit XML to `FILE`"},
+		&cli.StringFlag{Name: "html", Usage: "write the report as a self-contained HTML page to `FILE`"},
+		&cli.BoolFlag{Name: "no-color", Usage: "no colours in the table (also: NO_COLOR set, or output not a terminal)"},
+	}
+}
+
+// probeOpts are the parsed shared flags.
+type probeOpts struct {
+	method   string
+	body     []byte
+	header   http.Header
+	insecure bool
+	hold     time.Duration
+	window   time.Duration
+	maxSize  int
+}
+
+func readProbeFlags(c *cli.Context) (probeOpts, error) {
+	header, err := parseHeaders(c.StringSlice("header"))
+	if err != nil {
+		return probeOpts{}, err
+	}
+	o := probeOpts{
+		method: strings.ToUpper(c.String("method")), header: header, insecure: c.Bool("insecure"),
+		hold: c.Duration("hold"), window: c.Duration("window"), maxSize: c.Int("max-size"),
+	}
+	if data := c.String("data"); data != "" {
+		if name, ok := strings.CutPrefix(data, "@"); ok {
+			b, err := os.ReadFile(name)
+			if err != nil {
+				return o, fmt.Errorf("--data: %w", err)
+			}
+			o.body = b
+		} else {
+			o.body = []byte(data)
+		}
+		if !c.IsSet("method") {
+			o.method = http.MethodPost
+		}
+	}
+	return o, nil
+}
+
+// finishCheck writes a check or diagnose report (table, JSON, JUnit,
+// HTML) and maps the outcome to the exit code: 1 when an error-severity
+// check failed, 2 for bad input, 3 when the target was unreachable.
+func finishCheck(c *cli.Context, rep *report.CheckReport, runErr error) error {
+	var cfgErr *conformance.ConfigError
+	if errors.As(runErr, &cfgErr) {
+		return report.Usage(runErr)
+	}
+	if rep == nil {
+		return report.CannotRun(runErr)
+	}
+	rep.Version = version
+	jsonPath := c.String("json")
+	// An unreachable target has no table to show (stderr says why); the
+	// files are still written, for CI to keep.
+	if jsonPath != "-" && runErr == nil {
+		color := !c.Bool("no-color") && os.Getenv("NO_COLOR") == "" && isTerminal(c.App.Writer)
+		if err := conformance.WriteTable(c.App.Writer, rep, color); err != nil {
+			return report.CannotRun(err)
+		}
+	}
+	writers := []struct {
+		flag  string
+		write func(io.Writer, *report.CheckReport) error
+	}{
+		{"json", writeCheckJSON},
+		{"junit", report.WriteCheckJUnit},
+		{"html", report.WriteCheckHTML},
+	}
+	for _, wr := range writers {
+		path := c.String(wr.flag)
+		if path == "" {
+			continue
+		}
+		if err := writeOutput(c.App.Writer, path, rep, wr.write); err != nil {
+			return report.CannotRun(fmt.Errorf("--%s %s: %w", wr.flag, path, err))
+		}
+	}
+	if runErr != nil {
+		return report.CannotRun(runErr)
+	}
+	if err := c.Context.Err(); err != nil {
+		return &report.ExitError{Code: report.ExitInterrupted, Err: fmt.Errorf("%s interrupted: the results above are partial", rep.Command)}
+	}
+	if !rep.Passed {
+		// The table (or JSON) already says what failed: exit 1 quietly.
+		return &report.ExitError{Code: report.ExitGateFailed}
+	}
+	return nil
+}
+
+func writeOutput(stdout io.Writer, path string, rep *report.CheckReport, write func(io.Writer, *report.CheckReport) error) error {
+	if path == "-" {
+		return write(stdout, rep)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f, rep); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func writeCheckJSON(w io.Writer, rep *report.CheckReport) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(rep)
+}
+
+// isTerminal reports whether w is a character device (a TTY).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ssebench/ssebench/fixtures"
+	"github.com/ssebench/ssebench/report"
+)
+
+func startCheckOrigin(t *testing.T) string {
+	t.Helper()
+	srv, err := fixtures.New(fixtures.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	t.Cleanup(func() { srv.Close() })
+	return ts.URL
+}
+
+// The CLI app shares its command values, so runCLI calls run one at a time.
+func TestCheckExitCodes(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"no url", []string{"check"}, 2, "check takes one URL"},
+		{"bad url", []string{"check", "ftp://x"}, 2, `bad URL "ftp://x"`},
+		{"unknown only", []string{"check", "--only", "status,nope", "http://127.0.0.1:1/events"}, 2, `--only: unknown check "nope"`},
+		{"unknown skip", []string{"check", "--skip", "bogus", "http://127.0.0.1:1/events"}, 2, `--skip: unknown check "bogus"`},
+		{"bad hold", []string{"check", "--hold", "1s", "http://127.0.0.1:1/events"}, 2, "--hold 1s"},
+		{"bad origin", []string{"check", "--origin", "https://a.example/x", "http://127.0.0.1:1/events"}, 2, "--origin"},
+		{"unreachable", []string{"check", "--no-color", "http://127.0.0.1:1/events"}, 3, "connection refused"},
+		{"diagnose without via", []string{"diagnose", "--origin", "http://127.0.0.1:1/events"}, 2, "via"},
+		{"diagnose bad via", []string{"diagnose", "--origin", "http://127.0.0.1:1/events", "--via", "nope"}, 2, "--via"},
+		{"diagnose unreachable", []string{"diagnose", "--window", "2s", "--origin", "http://127.0.0.1:1/events", "--via", "http://127.0.0.1:1/x"}, 3, "unreachable"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errs := runCLI(tc.args...)
+			if code == 3 && out != "" {
+				t.Errorf("unreachable: stdout %q, want nothing (no table of checks that never ran)", out)
+			}
+			if code != tc.code || !strings.Contains(errs, tc.msg) {
+				t.Fatalf("exit %d (want %d), stderr %q (want it to contain %q)", code, tc.code, errs, tc.msg)
+			}
+			if tc.code == 2 && strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+				t.Errorf("usage error is not one line: %q", errs)
+			}
+		})
+	}
+}
+
+func TestCheckCommand(t *testing.T) {
+	base := startCheckOrigin(t)
+	dir := t.TempDir()
+	only := "--only=status,content-type,cache-control,utf8,ids,retry-hint"
+
+	t.Run("clean passes, JSON on stdout", func(t *testing.T) {
+		code, out, errs := runCLI("check", "--window", "2s", only, "--json", "-", base+"/events?rate=10&topic=cli-clean")
+		if code != 0 {
+			t.Fatalf("exit %d: %s\n%s", code, errs, out)
+		}
+		var rep report.CheckReport
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatalf("stdout is not the JSON report (%v):\n%s", err, out)
+		}
+		if rep.Schema != "ssebench/check/v1" || !rep.Passed || len(rep.Checks) != 6 || rep.Version == "" {
+			t.Errorf("report %+v", rep)
+		}
+	})
+
+	t.Run("fault fails with files", func(t *testing.T) {
+		jsonPath, junitPath, htmlPath := filepath.Join(dir, "c.json"), filepath.Join(dir, "c.xml"), filepath.Join(dir, "c.html")
+		code, out, errs := runCLI("check", "--window", "2s", only, "--json", jsonPath, "--junit", junitPath, "--html", htmlPath,
+			base+"/events?rate=10&topic=cli-fault&fault=content-type=text/plain")
+		if code != 1 || errs != "" {
+			t.Fatalf("exit %d, stderr %q: want 1 and a quiet stderr\n%s", code, errs, out)
+		}
+		for _, want := range []string{"content-type", "FAIL", `Content-Type "text/plain" is not text/event-stream`, "fix:", "FAIL: 4 passed, 1 failed (1 error, 0 warning, 0 info), 1 skipped"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("table lacks %q:\n%s", want, out)
+			}
+		}
+		if strings.Contains(out, "\x1b[") {
+			t.Errorf("colour codes in a non-terminal table")
+		}
+		b, err := os.ReadFile(jsonPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var raw struct {
+			Schema string           `json:"schema"`
+			Checks []map[string]any `json:"checks"`
+		}
+		if err := json.Unmarshal(b, &raw); err != nil || raw.Schema != "ssebench/check/v1" {
+			t.Fatalf("JSON %v: %s", err, b)
+		}
+		for _, c := range raw.Checks {
+			for _, k := range []string{"id", "title", "severity", "status", "ref"} {
+				if _, ok := c[k]; !ok {
+					t.Errorf("check %v lacks %q", c["id"], k)
+				}
+			}
+			if c["id"] == "content-type" && (c["status"] != "fail" || c["fix"] == nil || c["evidence"] == nil) {
+				t.Errorf("content-type: %v", c)
+			}
+		}
+		if x, err := os.ReadFile(junitPath); err != nil || !strings.Contains(string(x), "content-type") || !strings.Contains(string(x), "<failure") {
+			t.Errorf("JUnit (%v):\n%s", err, x)
+		}
+		if h, err := os.ReadFile(htmlPath); err != nil || !strings.Contains(string(h), "content-type") {
+			t.Errorf("HTML (%v): %d bytes", err, len(h))
+		}
+	})
+}

@@ -1,0 +1,169 @@
+package conformance
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Checks of the streaming: when events arrive and how streams end.
+
+func (t *target) checkFirstEvent() verdict {
+	if v, ok := t.needText(); !ok {
+		return v
+	}
+	m := t.main
+	if m.status != http.StatusOK {
+		return skip(fmt.Sprintf("answered %s (see status)", m.statusTxt))
+	}
+	evs := m.eventsOnly()
+	if len(evs) > 0 {
+		ev := fmt.Sprintf("first event after %s (headers after %s)", fmtDur(evs[0].at), fmtDur(m.headersAt))
+		if len(t.lone) > 0 && strings.Contains(evs[0].data, "ssebench-") {
+			ev += ", published by ssebench"
+		}
+		return pass(ev)
+	}
+	ev := fmt.Sprintf("%s of body, %s, %s; %s", fmtBytes(m.wire.bytes), plural(m.nComment, "comment", "comments"), plural(m.nEvents, "event", "events"), m.describeEnd())
+	for _, le := range t.lone {
+		if le.err != nil {
+			ev += "\n" + errText(le.err)
+		}
+	}
+	if m.end == endTooLarge {
+		return fail("the first event was too large to read (see event-size)", ev)
+	}
+	reason := fmt.Sprintf("no event within %s", fmtDur(m.endAt))
+	switch {
+	case m.wire.bytes == 0:
+		reason += ": nothing at all arrived after the headers (a quiet stream, or a buffer holding it back)"
+	case m.text != nil && m.text.total == 0:
+		reason += fmt.Sprintf(": %s of %s arrived and nothing decodes (see buffering)", fmtBytes(m.wire.bytes), m.encoding)
+	}
+	if t.pub == nil {
+		reason += "; if the stream is quiet, pass --publish URL so ssebench can trigger one"
+	}
+	return fail(reason, ev)
+}
+
+func (t *target) checkBuffering() verdict {
+	if v, ok := t.needBody(); !ok {
+		return v
+	}
+	if t.main.status != http.StatusOK {
+		return skip(fmt.Sprintf("answered %s (see status)", t.main.statusTxt))
+	}
+	b := analyzeBuffering(t.main, t.lone)
+	ev := strings.Join(b.evidence, "\n")
+	switch b.outcome {
+	case bufBuffered:
+		v := fail(b.reason, ev)
+		v.fix = bufferingFix(t.main.header)
+		return v
+	case bufUnknown:
+		return skip(b.reason)
+	}
+	return pass(ev)
+}
+
+// bufferingFix names the fix for the proxy the headers point at.
+func bufferingFix(h http.Header) string {
+	server := strings.ToLower(h.Get("Server"))
+	c, _ := Lookup("buffering")
+	switch {
+	case strings.Contains(server, "nginx"):
+		return "nginx (the response's Server header): in the stream's location set `proxy_buffering off;` (and `proxy_http_version 1.1; proxy_set_header Connection \"\";`), or have the origin send X-Accel-Buffering: no and remove any proxy_ignore_headers X-Accel-Buffering.\n" + c.Fix
+	case strings.Contains(server, "apache"):
+		return "Apache httpd (the response's Server header): ProxyPass /events http://origin/events flushpackets=on, and no mod_deflate on text/event-stream.\n" + c.Fix
+	}
+	return c.Fix
+}
+
+func (t *target) checkHeartbeat() verdict {
+	if v, ok := t.needText(); !ok {
+		return v
+	}
+	m := t.main
+	var held *stream
+	if t.hold != nil {
+		held = t.hold.get(holdAsIs)
+	}
+	if held != nil && held.ok() && held.wire != nil {
+		quiet := maxSilence(held)
+		ev := fmt.Sprintf("held %s: %s, %s, longest silence %s", fmtDur(held.endAt-held.headersAt), plural(held.nEvents, "event", "events"), plural(held.nComment, "comment", "comments"), fmtDur(quiet))
+		if quiet > HeartbeatMax {
+			return fail(fmt.Sprintf("the stream was silent for %s (more than %s): idle timeouts of proxies and load balancers cut such streams", fmtDur(quiet), fmtDur(HeartbeatMax)), ev)
+		}
+		if held.endAt-held.headersAt >= HeartbeatMax {
+			return pass(ev)
+		}
+	}
+	if q := maxSilence(m); q > HeartbeatMax {
+		return fail(fmt.Sprintf("the stream was silent for %s (more than %s)", fmtDur(q), fmtDur(HeartbeatMax)), fmt.Sprintf("%s, %s", plural(m.nEvents, "event", "events"), plural(m.nComment, "comment", "comments")))
+	}
+	cs := m.comments()
+	if len(cs) > 0 {
+		ev := fmt.Sprintf("%s in %s", plural(len(cs), "comment", "comments"), fmtDur(m.endAt))
+		if len(cs) >= 2 {
+			ev += fmt.Sprintf(", about every %s", fmtDur((cs[len(cs)-1].at-cs[0].at)/time.Duration(len(cs)-1)))
+		} else {
+			ev += fmt.Sprintf(", the first after %s", fmtDur(cs[0].at))
+		}
+		return pass(ev + ": the server sends heartbeat comments")
+	}
+	return skip(fmt.Sprintf("no heartbeat comment in %s (longest silence %s): run with --hold of at least %s to see whether bytes flow every %s",
+		fmtDur(m.endAt), fmtDur(maxSilence(m)), fmtDur(HeartbeatMax+10*time.Second), fmtDur(HeartbeatMax)))
+}
+
+func (t *target) checkIdleTimeout() verdict {
+	if t.cfg.Hold == 0 {
+		return skip("needs --hold DURATION (e.g. --hold 2m) to hold streams open")
+	}
+	if t.hold == nil {
+		return skip("not probed")
+	}
+	if v, ok := t.needResponse(); !ok {
+		return v
+	}
+	d := t.hold.diagnose()
+	if !d.cut {
+		ev := d.evidence
+		ev += fmt.Sprintf("\ncuts after more than %s would not show: common defaults are 30-100 s, so hold for 2m to cover them", fmtDur(t.cfg.Hold))
+		if !t.hold.refServer {
+			ev += "\n(compared: the stream as served; ssebench's reference server also gets a silent and a heartbeat-only stream)"
+		}
+		return pass(ev)
+	}
+	v := fail(d.summary, d.evidence+"\nlikely culprit: "+d.culprit())
+	v.fix = d.fix()
+	return v
+}
+
+func (t *target) checkEndKind() verdict {
+	if v, ok := t.needBody(); !ok {
+		return v
+	}
+	m := t.main
+	if m.end == endTooLarge {
+		return skip("ssebench stopped reading at a line or event over the size limit (see event-size)")
+	}
+	ev := m.describeEnd()
+	if t.reconnect != nil && t.reconnect.err == nil && t.reconnect.wire != nil {
+		ev += "\nreconnected: " + t.reconnect.describeEnd()
+	}
+	if m.abrupt() {
+		reason := "the stream was cut: " + m.describeEnd()
+		if t.cfg.Hold == 0 {
+			reason += "; run with --hold to see which timeout"
+		}
+		return fail(reason, ev)
+	}
+	if t.reconnect != nil && t.reconnect.abrupt() {
+		return fail("the reconnected stream was cut: "+t.reconnect.describeEnd(), ev)
+	}
+	if m.end == endError {
+		return fail("reading the stream failed: "+errText(m.endErr), ev)
+	}
+	return pass(ev)
+}

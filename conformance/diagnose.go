@@ -1,0 +1,336 @@
+package conformance
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ssebench/ssebench/report"
+)
+
+// DiagnoseConfig is what `ssebench diagnose` compares: the same stream
+// straight from the origin and through a proxy. Each field maps 1:1 to a
+// flag; zero values are the defaults of Config.
+type DiagnoseConfig struct {
+	Origin string // the stream at the origin (--origin)
+	Via    string // the same stream through the proxy (--via)
+	Method string
+	Body   []byte
+	Header http.Header
+	// Publish, when set, is POSTed to so both streams get an event
+	// (--publish): for quiet streams.
+	Publish  string
+	Insecure bool
+	// Hold adds the idle-timeout and lifetime probes (--hold).
+	Hold    time.Duration
+	Window  time.Duration
+	MaxSize int
+}
+
+// diagnoseIDs are the checks diagnose runs on both sides: the ones a
+// proxy can change.
+var diagnoseIDs = []string{
+	"status", "content-type", "charset", "cache-control", "content-length", "compression",
+	"headers-prompt", "h2-hop-by-hop", "first-event", "buffering", "heartbeat", "idle-timeout", "end-kind", "http2",
+}
+
+// findingKind maps a check that fails only through the proxy to the kind
+// of finding it becomes.
+var findingKind = map[string]string{
+	"status":         "proxy-error",
+	"content-type":   "header-rewrite",
+	"charset":        "header-rewrite",
+	"cache-control":  "header-rewrite",
+	"content-length": "header-rewrite",
+	"h2-hop-by-hop":  "header-rewrite",
+	"compression":    "compression",
+	"headers-prompt": "buffering",
+	"first-event":    "buffering",
+	"buffering":      "buffering",
+	"heartbeat":      "heartbeat",
+	"end-kind":       "cut",
+	"http2":          "protocol",
+}
+
+// Diagnose runs the streaming probes on the origin and through the proxy
+// at the same time and attributes each difference to the proxy, naming the
+// likely setting and a fix (report.Finding). The report's checks are the
+// stream as clients see it through the proxy, each with the origin's
+// result beside it. The error is as for Run.
+func Diagnose(ctx context.Context, dc DiagnoseConfig) (*report.CheckReport, error) {
+	base := Config{Method: dc.Method, Body: dc.Body, Header: dc.Header, Publish: dc.Publish, Insecure: dc.Insecure,
+		Hold: dc.Hold, Window: dc.Window, MaxSize: dc.MaxSize, Only: diagnoseIDs}
+	oc, vc := base, base
+	oc.URL, vc.URL = dc.Origin, dc.Via
+	var err error
+	if oc, err = oc.withDefaults(); err != nil {
+		return nil, relabel(err, "URL", "--origin")
+	}
+	if vc, err = vc.withDefaults(); err != nil {
+		return nil, relabel(err, "URL", "--via")
+	}
+	sel, err := selectChecks(diagnoseIDs, nil)
+	if err != nil {
+		return nil, &ConfigError{err}
+	}
+	start := time.Now()
+	origin, via := newTarget(oc, sel), newTarget(vc, sel)
+	defer origin.p.close()
+	defer via.p.close()
+	var wg sync.WaitGroup
+	wg.Go(func() { origin.probe(ctx) })
+	wg.Go(func() { via.probe(ctx) })
+	wg.Wait()
+
+	rep := newReport("diagnose", dc.Origin, start)
+	rep.Via = redactURL(dc.Via)
+	if err := origin.unreachable(); err != nil {
+		rep.Notes = append(rep.Notes, "origin: "+err.Error())
+		finishReport(rep, start)
+		rep.Passed = false
+		return rep, fmt.Errorf("origin: %w", err)
+	}
+	if err := via.unreachable(); err != nil {
+		rep.Notes = append(rep.Notes, "via: "+err.Error())
+		finishReport(rep, start)
+		rep.Passed = false
+		return rep, fmt.Errorf("via: %w", err)
+	}
+	ovs, vvs := origin.evaluate(), via.evaluate()
+	rep.Checks, rep.Findings, rep.Notes = compare(origin, via, ovs, vvs)
+	finishReport(rep, start)
+	return rep, nil
+}
+
+func relabel(err error, from, to string) error {
+	return &ConfigError{fmt.Errorf("%s", strings.Replace(err.Error(), from, to, 1))}
+}
+
+// compare puts the origin's verdict beside each of the proxy's and turns
+// what fails only through the proxy into findings.
+func compare(origin, via *target, ovs, vvs []report.CheckResult) ([]report.CheckResult, []report.Finding, []string) {
+	byID := map[string]report.CheckResult{}
+	for _, c := range ovs {
+		byID[c.ID] = c
+	}
+	var notes []string
+	type group struct {
+		checks   []report.CheckResult
+		evidence []string
+	}
+	groups := map[string]*group{}
+	var order []string
+	checks := make([]report.CheckResult, len(vvs))
+	for i, vc := range vvs {
+		oc := byID[vc.ID]
+		line := oc.Status
+		if detail := firstLine(oc.Reason, oc.Evidence); detail != "" {
+			line += ": " + detail
+		}
+		vc.Evidence = strings.TrimSpace(vc.Evidence + "\norigin direct: " + line)
+		checks[i] = vc
+		if vc.Status != report.StatusFail {
+			if oc.Status == report.StatusFail {
+				notes = append(notes, fmt.Sprintf("%s fails at the origin but not through the proxy (the proxy hides or fixes it): %s", vc.ID, oc.Reason))
+			}
+			continue
+		}
+		if oc.Status == report.StatusFail {
+			notes = append(notes, fmt.Sprintf("%s fails at the origin too, so it is not the proxy's doing: fix the origin first (%s)", vc.ID, oc.Reason))
+			continue
+		}
+		if vc.ID == "idle-timeout" {
+			continue // the hold diagnosis below
+		}
+		kind := findingKind[vc.ID]
+		g := groups[kind]
+		if g == nil {
+			g = &group{}
+			groups[kind] = g
+			order = append(order, kind)
+		}
+		g.checks = append(g.checks, vc)
+		g.evidence = append(g.evidence, fmt.Sprintf("%s through the proxy: %s; at the origin: %s", vc.ID, firstLine(vc.Reason, vc.Evidence), line))
+	}
+	proxy := proxyName(via.main.header)
+	var findings []report.Finding
+	for _, kind := range order {
+		g := groups[kind]
+		f := report.Finding{Kind: kind, Evidence: strings.Join(g.evidence, "\n")}
+		f.Summary, f.Culprit, f.Fix = explain(kind, g.checks, proxy, origin, via)
+		findings = append(findings, f)
+	}
+	if d, ok := holdFinding(origin, via); ok {
+		findings = append(findings, d)
+	}
+	if diff := headerDiff(origin.main.header, via.main.header); len(diff) > 0 {
+		notes = append(notes, "headers the proxy changed: "+strings.Join(diff, "; "))
+	}
+	return checks, findings, notes
+}
+
+// holdFinding is the timeout diagnosis of the proxy's held streams, when
+// the origin's were not cut.
+func holdFinding(origin, via *target) (report.Finding, bool) {
+	if via.hold == nil {
+		return report.Finding{}, false
+	}
+	d := via.hold.diagnose()
+	if !d.cut {
+		return report.Finding{}, false
+	}
+	f := d.finding()
+	if origin.hold != nil {
+		if od := origin.hold.diagnose(); od.cut {
+			f.Summary += fmt.Sprintf(" (the origin's own streams were cut too: %s)", od.summary)
+			return f, true
+		}
+		f.Summary = "through the proxy only: " + f.Summary
+		f.Evidence += "\nat the origin, the same streams stayed open for the whole hold"
+	}
+	return f, true
+}
+
+// proxyName names the proxy from its response headers ("" if unknown).
+func proxyName(h http.Header) string {
+	server := strings.ToLower(h.Get("Server"))
+	via := strings.ToLower(strings.Join(h.Values("Via"), " "))
+	switch {
+	case strings.Contains(server, "nginx"), strings.Contains(server, "openresty"):
+		return "nginx"
+	case strings.Contains(server, "apache"):
+		return "Apache httpd"
+	case strings.Contains(server, "caddy"):
+		return "Caddy"
+	case strings.Contains(server, "envoy"), h.Get("X-Envoy-Upstream-Service-Time") != "":
+		return "Envoy"
+	case strings.Contains(server, "cloudflare"), h.Get("Cf-Ray") != "":
+		return "Cloudflare"
+	case strings.Contains(server, "awselb"):
+		return "AWS ALB"
+	case strings.Contains(via, "google"):
+		return "Google Cloud Load Balancer"
+	case strings.Contains(via, "cloudfront"), h.Get("X-Amz-Cf-Id") != "":
+		return "AWS CloudFront"
+	case strings.Contains(via, "vegur"):
+		return "Heroku router"
+	}
+	return ""
+}
+
+// explain says what the proxy did, the likely setting, and a fix snippet.
+func explain(kind string, checks []report.CheckResult, proxy string, origin, via *target) (summary, culprit, fix string) {
+	ids := make([]string, len(checks))
+	for i, c := range checks {
+		ids[i] = c.ID
+	}
+	who := proxy
+	if who == "" {
+		who = "the proxy"
+	}
+	switch kind {
+	case "buffering":
+		summary = fmt.Sprintf("%s buffers the stream: events arrive late and in bursts through it, promptly at the origin (%s)", who, strings.Join(ids, ", "))
+		culprit = "response buffering in " + who
+		if proxy == "nginx" {
+			culprit = "nginx proxy_buffering (on by default)"
+			if strings.EqualFold(origin.main.header.Get("X-Accel-Buffering"), "no") {
+				culprit += "; the origin sends X-Accel-Buffering: no, so this nginx ignores it (proxy_ignore_headers X-Accel-Buffering) or a proxy in between strips it"
+			}
+		}
+		fix = bufferingSnippet(proxy)
+	case "compression":
+		summary = fmt.Sprintf("%s compresses the stream (Content-Encoding: %s), the origin does not", who, via.main.encoding)
+		culprit = "response compression in " + who
+		if proxy == "nginx" {
+			culprit = "nginx gzip with text/event-stream in gzip_types"
+		}
+		fix = compressionSnippet()
+	case "header-rewrite":
+		summary = fmt.Sprintf("%s changes headers the stream depends on (%s)", who, strings.Join(ids, ", "))
+		if diff := headerDiff(origin.main.header, via.main.header); len(diff) > 0 {
+			summary += ": " + strings.Join(diff, "; ")
+		}
+		culprit = "header rules in " + who + " (add_header / proxy_hide_header / a default Content-Type / a response-length filter)"
+		fix = "Pass the origin's Content-Type, Cache-Control and (absent) Content-Length through unchanged; nginx: remove proxy_hide_header, more_set_headers or add_header rules for the stream's location, and do not set default_type over it."
+	case "proxy-error":
+		summary = fmt.Sprintf("%s answers %s where the origin answers %s", who, via.main.statusTxt, origin.main.statusTxt)
+		culprit = who + " cannot reach or keep the origin (upstream address, TLS to the origin, or its own timeout)"
+		fix = "Check the proxy's error log for this request; nginx: proxy_pass address, proxy_connect_timeout and proxy_read_timeout."
+	case "cut":
+		summary = fmt.Sprintf("%s cuts the stream: %s", who, firstLine(checks[0].Reason, ""))
+		culprit = "a timeout in " + who + ": run with --hold 2m for the exact one"
+		fix = bufferingSnippet(proxy)
+	case "heartbeat":
+		summary = fmt.Sprintf("through %s the stream goes silent for longer than %s while the origin's does not", who, fmtDur(HeartbeatMax))
+		culprit = who + " drops or delays the origin's heartbeat comments"
+		fix = "Forward the stream unbuffered so comments pass at once (see buffering)."
+	case "protocol":
+		summary = fmt.Sprintf("%s does not offer HTTP/2", who)
+		culprit = who + "'s listener has HTTP/2 off"
+		fix = "nginx: listen 443 ssl; http2 on; (nginx 1.25+) or listen 443 ssl http2;"
+	default:
+		summary = fmt.Sprintf("%s changes %s", who, strings.Join(ids, ", "))
+	}
+	return summary, culprit, fix
+}
+
+func bufferingSnippet(proxy string) string {
+	nginx := `nginx:
+  location /events {
+      proxy_pass http://origin;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;          # or let the origin send X-Accel-Buffering: no
+      proxy_cache off;
+      proxy_read_timeout 1h;
+  }`
+	others := `Apache httpd: ProxyPass /events http://origin/events flushpackets=on
+Caddy: reverse_proxy origin { flush_interval -1 }
+HAProxy: no response buffering by default; remove compression and any http-buffer-request on this backend
+Traefik: remove the buffering middleware from the route
+IIS/ARR: responseBufferLimit="0" on the proxy rule`
+	if proxy == "nginx" || proxy == "" {
+		return nginx + "\n" + others
+	}
+	return others + "\n" + nginx
+}
+
+func compressionSnippet() string {
+	return `nginx: in the stream's location: gzip off;  (or remove text/event-stream from gzip_types)
+Apache httpd: SetEnvIfNoCase Content-Type ^text/event-stream no-gzip
+Caddy: encode { match { not header Content-Type text/event-stream* } }
+Express compression(): filter out text/event-stream, or call res.flush() after each event`
+}
+
+// headerDiff lists the stream headers the proxy changed.
+func headerDiff(o, v http.Header) []string {
+	var diff []string
+	for _, name := range []string{"Content-Type", "Cache-Control", "Content-Length", "Content-Encoding", "Access-Control-Allow-Origin", "Access-Control-Allow-Credentials"} {
+		ov, vv := strings.Join(o.Values(name), ", "), strings.Join(v.Values(name), ", ")
+		if ov == vv {
+			continue
+		}
+		show := func(s string) string {
+			if s == "" {
+				return "(absent)"
+			}
+			return s
+		}
+		diff = append(diff, fmt.Sprintf("%s: %s → %s", name, show(ov), show(vv)))
+	}
+	return diff
+}
+
+func firstLine(parts ...string) string {
+	for _, p := range parts {
+		if p != "" {
+			line, _, _ := strings.Cut(p, "\n")
+			return line
+		}
+	}
+	return ""
+}
