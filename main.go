@@ -103,8 +103,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
-		// A second Ctrl-C exits at once.
+		// A second Ctrl-C exits at once. A normal return also ends ctx
+		// (plain Canceled, no signal as its cause): nothing to watch then.
 		<-ctx.Done()
+		if context.Cause(ctx) == context.Canceled {
+			return
+		}
 		stop()
 		again := make(chan os.Signal, 1)
 		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
