@@ -91,15 +91,18 @@ func (t *target) probeConcurrent(ctx context.Context) *concurrentResult {
 	return r
 }
 
-func (r *concurrentResult) statusSummary() string {
-	keys := make([]string, 0, len(r.statuses))
-	for k := range r.statuses {
+func (r *concurrentResult) statusSummary() string { return statusSummary(r.statuses) }
+
+// statusSummary lists status counts in a stable order: "200 ×48, 503 ×2".
+func statusSummary(statuses map[string]int) string {
+	keys := make([]string, 0, len(statuses))
+	for k := range statuses {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	var parts []string
 	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s ×%d", k, r.statuses[k]))
+		parts = append(parts, fmt.Sprintf("%s ×%d", k, statuses[k]))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -218,18 +221,7 @@ func (t *target) churnCycle(ctx context.Context) (key, failure string) {
 	return strconv.Itoa(code), ""
 }
 
-func (r *churnResult) statusSummary() string {
-	keys := make([]string, 0, len(r.statuses))
-	for k := range r.statuses {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var parts []string
-	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s ×%d", k, r.statuses[k]))
-	}
-	return strings.Join(parts, ", ")
-}
+func (r *churnResult) statusSummary() string { return statusSummary(r.statuses) }
 
 // preflightResult is the answer to a CORS preflight for a resume.
 type preflightResult struct {
