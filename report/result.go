@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
+	"io"
 	"time"
 )
 
@@ -148,31 +148,17 @@ type ThresholdResult struct {
 	Note   string  `json:"note,omitempty"` // why it failed without a value (no samples)
 }
 
-// WriteJSON writes v as indented JSON to path, atomically (a temporary file
-// renamed into place) so an interrupted write never leaves half a result.
+// WriteJSON writes v as indented JSON to path, atomically (see WriteFile)
+// so an interrupted write never leaves half a result.
 func WriteJSON(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".ssebench-*.json")
-	if err != nil {
+	return WriteFile(path, func(w io.Writer) error {
+		_, err := w.Write(append(b, '\n'))
 		return err
-	}
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	})
 }
 
 // ReadResult loads a result JSON, checking its schema.
