@@ -29,6 +29,15 @@ type monitor struct {
 	hotSeconds int // consecutive seconds near full CPU
 	lagSeconds int // seconds with a scheduling lag over lagLimit
 	saturated  string
+	last       Health // the last sample's interval
+}
+
+// Health is the generator's own state over the last one-second interval,
+// so a caller (capacity) can tell a slow server from a busy generator.
+type Health struct {
+	CPUShare  float64       // CPU used, as a share of all cores (0..1)
+	Lag       time.Duration // worst timer lag in the interval
+	Saturated string        // why the run is saturated so far ("" if not)
 }
 
 const (
@@ -80,7 +89,15 @@ func (m *monitor) sample() {
 			m.saturated = fmt.Sprintf("generator timer over %v late in %d seconds", lagLimit, m.lagSeconds)
 		}
 	}
+	m.last = Health{CPUShare: share, Lag: m.ivLag, Saturated: m.saturated}
 	m.ivLag = 0
+}
+
+// health is the last sample's interval.
+func (m *monitor) health() Health {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.last
 }
 
 func (m *monitor) result() report.Generator {

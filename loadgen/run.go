@@ -48,6 +48,9 @@ type Progress struct {
 	// Metrics summarises the run's histograms so far; only filled in for
 	// Options.Check (it costs an encode per metric).
 	Metrics map[string]report.Metric
+	// Health is the generator's own state over the last interval (in a
+	// sharded run: the parent's, which does not drive streams).
+	Health Health
 }
 
 // gen is one running load test.
@@ -337,7 +340,7 @@ func (g *gen) aggregate(ctx context.Context, start time.Time, total time.Duratio
 		if snaps != nil {
 			snaps.write(g.rec.intervalSnapshot(g.shard, now, p, iv))
 		}
-		pr := Progress{Elapsed: el, Total: total, Point: p, Totals: g.rec.counters()}
+		pr := Progress{Elapsed: el, Total: total, Point: p, Totals: g.rec.counters(), Health: mon.health()}
 		if progress != nil {
 			progress(pr)
 		}

@@ -23,12 +23,24 @@ const (
 	MetricReconnect       = "reconnect"        // stream ended → first event of the next connection
 	MetricLifetime        = "lifetime"         // connected → stream ended
 	MetricLag             = "schedule_lag"     // scheduled attempt → attempt actually started (generator health)
+
+	// Request mode (one streamed answer per request).
+	MetricTTFT = "ttft" // scheduled request → first token (first event with content)
+	MetricITL  = "itl"  // gap between consecutive token-carrying events of one answer
+	MetricTPOT = "tpot" // per answer: (e2e - ttft) / (output tokens - 1)
+	MetricE2E  = "e2e"  // scheduled request → end of the answer
 )
 
 // MetricNames lists the metrics every load result carries, in report order.
 var MetricNames = []string{
 	MetricConnect, MetricHeaders, MetricFirstByte, MetricFirstEvent, MetricInterEvent,
 	MetricDelivery, MetricPublishDelivery, MetricReconnect, MetricLifetime, MetricLag,
+}
+
+// RequestMetricNames lists the metrics of a request-mode result, in report
+// order.
+var RequestMetricNames = []string{
+	MetricConnect, MetricHeaders, MetricFirstByte, MetricTTFT, MetricITL, MetricTPOT, MetricE2E, MetricLag,
 }
 
 // Result is one load run: the JSON every other output is rendered from.
@@ -38,6 +50,7 @@ type Result struct {
 	GoVersion     string            `json:"go_version"`
 	Host          string            `json:"host"`
 	Command       string            `json:"command,omitempty"`
+	Mode          string            `json:"mode,omitempty"` // "subscribe" (or empty) or "request"
 	Target        string            `json:"target"`
 	Scenario      json.RawMessage   `json:"scenario,omitempty"` // as run, secrets redacted
 	Start         time.Time         `json:"start"`
@@ -57,18 +70,23 @@ type Result struct {
 
 // Counters are the run's totals.
 type Counters struct {
-	StreamsOpened    int64            `json:"streams_opened"`    // connections answered 200 text/event-stream
-	StreamsFailed    int64            `json:"streams_failed"`    // connection attempts that did not become a stream
-	Events           int64            `json:"events"`            // events dispatched
-	Comments         int64            `json:"comments"`          // comment lines (heartbeats)
-	Bytes            int64            `json:"bytes"`             // body bytes parsed
-	Reconnects       int64            `json:"reconnects"`        // attempts made after a stream ended
-	EventsLost       int64            `json:"events_lost"`       // sequence gaps (with sequence: true)
-	EventsDuplicated int64            `json:"events_duplicated"` // sequence repeats (with sequence: true)
-	Publishes        int64            `json:"publishes"`         // publishes answered 2xx
-	PublishErrors    int64            `json:"publish_errors"`    // publishes that failed
-	ClockSkew        int64            `json:"clock_skew"`        // events stamped in the future (delivery counted as 0)
-	Ends             map[string]int64 `json:"ends"`              // why streams ended, per end class
+	StreamsOpened    int64 `json:"streams_opened"`    // connections answered 200 text/event-stream
+	StreamsFailed    int64 `json:"streams_failed"`    // connection attempts that did not become a stream
+	Events           int64 `json:"events"`            // events dispatched
+	Comments         int64 `json:"comments"`          // comment lines (heartbeats)
+	Bytes            int64 `json:"bytes"`             // body bytes parsed
+	Reconnects       int64 `json:"reconnects"`        // attempts made after a stream ended
+	EventsLost       int64 `json:"events_lost"`       // sequence gaps (with sequence: true)
+	EventsDuplicated int64 `json:"events_duplicated"` // sequence repeats (with sequence: true)
+	Publishes        int64 `json:"publishes"`         // publishes answered 2xx
+	PublishErrors    int64 `json:"publish_errors"`    // publishes that failed
+	ClockSkew        int64 `json:"clock_skew"`        // events stamped in the future (delivery counted as 0)
+	// Request mode.
+	Requests     int64            `json:"requests,omitempty"`      // requests sent (each one streamed answer)
+	RequestsOK   int64            `json:"requests_ok,omitempty"`   // answers that ended normally (sentinel, end event or clean close)
+	RequestsGood int64            `json:"requests_good,omitempty"` // answers that also met every per-request SLO (goodput)
+	Tokens       int64            `json:"tokens,omitempty"`        // output tokens counted (or reported by usage)
+	Ends         map[string]int64 `json:"ends"`                    // why streams ended, per end class
 	// ErrorSamples holds the first error message seen per abnormal end
 	// class, so "connect_error" can be told apart from its cause.
 	ErrorSamples map[string]string `json:"error_samples,omitempty"`

@@ -36,6 +36,7 @@ const (
 // Defaults that Normalize fills in for zero fields.
 const (
 	DefaultMode           = "subscribe"
+	ModeRequest           = "request"
 	DefaultMethod         = "GET"
 	DefaultPolicy         = "browser"
 	DefaultBaseDelay      = time.Second
@@ -46,6 +47,14 @@ const (
 	DefaultLatencyFormat  = "unix_ns"
 	DefaultPublishMethod  = "POST"
 	DefaultPublishBody    = "{{nonce}}"
+
+	// Request mode.
+	DefaultEndData            = "[DONE]"
+	DefaultMaxRequestDuration = 5 * time.Minute
+	DefaultMaxInFlight        = 10000
+	DefaultArrival            = "constant"
+	DefaultOrder              = "sequential"
+	DefaultTokenCount         = "words"
 
 	// DefaultMaxRamp caps the default ramp of steady, spike, soak and churn
 	// (which is Duration/6).
@@ -66,7 +75,7 @@ var DefaultChurnLifetime = Lifetime{Min: Duration(5 * time.Second), Max: Duratio
 var Profiles = []string{ProfileSteady, ProfileRamp, ProfileSpike, ProfileSoak, ProfileChurn, ProfileCustom}
 
 // Modes lists the accepted Mode values.
-var Modes = []string{DefaultMode}
+var Modes = []string{DefaultMode, ModeRequest}
 
 // Policies lists the accepted Reconnect.Policy values.
 var Policies = []string{"browser", "always", "never"}

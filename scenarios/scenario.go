@@ -12,7 +12,8 @@ import (
 // flag; the zero value of each optional field is its documented default.
 type Scenario struct {
 	Name string `yaml:"name" json:"name,omitempty"`
-	// Mode is "subscribe" (default: long-lived streams).
+	// Mode is "subscribe" (default: long-lived streams) or "request"
+	// (each stream is one request whose answer ends; see Request).
 	Mode string `yaml:"mode" json:"mode,omitempty"`
 
 	// Target.
@@ -52,6 +53,8 @@ type Scenario struct {
 	Thresholds  []string   `yaml:"thresholds" json:"thresholds,omitempty"`
 	// AbortOnFail stops the run as soon as a threshold fails (report issue).
 	AbortOnFail bool `yaml:"abort_on_fail" json:"abort_on_fail,omitempty"`
+	// Request configures mode: request; ignored in subscribe mode.
+	Request Request `yaml:"request" json:"request"`
 
 	// origin remembers where each field came from (YAML line or flag) so
 	// Validate and ExpandedHeaders can point at it. Added by the scenarios
@@ -141,6 +144,66 @@ type Publisher struct {
 	Body    string            `yaml:"body" json:"body,omitempty"`     // default "{{nonce}}"
 	Headers map[string]string `yaml:"headers" json:"headers,omitempty"`
 	Rate    float64           `yaml:"rate" json:"rate"` // publishes per second
+}
+
+// Request is mode: request. Each stream is one request (Method, URL, the
+// Body template filled per request) whose streamed answer ends by End; it
+// is never reconnected. Requests arrive open loop at Rate per second, or
+// closed loop with Concurrency requests always in flight, for Duration
+// (or Stages: a stage's rate is the request rate, its target the
+// concurrency).
+type Request struct {
+	// End says what ends one answer besides the server closing it.
+	End RequestEnd `yaml:"end" json:"end"`
+	// Rate is requests per second, open loop: each request has a scheduled
+	// time and latencies count from it, so a slow server shows as queueing
+	// in TTFT, never as a lower request rate.
+	Rate float64 `yaml:"rate" json:"rate,omitempty"`
+	// Arrival spaces open-loop requests: "constant" (default) or "poisson".
+	Arrival string `yaml:"arrival" json:"arrival,omitempty"`
+	// Concurrency is closed loop: this many requests in flight, a new one
+	// sent as soon as one ends. Exclusive with Rate.
+	Concurrency int `yaml:"concurrency" json:"concurrency,omitempty"`
+	// MaxInFlight bounds open-loop requests in flight; an arrival over it
+	// is not sent and counts as a "skipped" end. 0 means DefaultMaxInFlight.
+	MaxInFlight int `yaml:"max_in_flight" json:"max_in_flight,omitempty"`
+	// Count stops after this many requests (0: Duration decides).
+	Count int64 `yaml:"count" json:"count,omitempty"`
+	// Dataset is a JSONL file (relative to the scenario file), one JSON
+	// object per line, whose fields the body template reads.
+	Dataset string `yaml:"dataset" json:"dataset,omitempty"`
+	// Order picks dataset rows: "sequential" (default) or "random".
+	Order string `yaml:"order" json:"order,omitempty"`
+	// Tokens says how output tokens are counted (TPOT, tokens/s).
+	Tokens Tokens `yaml:"tokens" json:"tokens"`
+}
+
+// RequestEnd ends one answer. The server closing the stream always does.
+type RequestEnd struct {
+	// Data ends the answer on an event whose data is exactly this
+	// (default "[DONE]"; "none" turns it off).
+	Data string `yaml:"data" json:"data,omitempty"`
+	// Event ends the answer on an event of this type (e.g. "close").
+	Event string `yaml:"event" json:"event,omitempty"`
+	// MaxDuration ends an answer still streaming after this long, counted
+	// as an abnormal "max_duration" end. Default DefaultMaxRequestDuration.
+	MaxDuration Duration `yaml:"max_duration" json:"max_duration,omitempty"`
+}
+
+// Tokens locates output tokens in the events' JSON data.
+type Tokens struct {
+	// DeltaPath is the dotted JSON path of each event's content delta
+	// (e.g. "choices.0.delta.content"). TTFT is then the first event with a
+	// non-empty delta, and ITL the gap between such events.
+	DeltaPath string `yaml:"delta_path" json:"delta_path,omitempty"`
+	// Count is how tokens in one delta are counted: "words" (default:
+	// whitespace-separated words), "chars4" (ceil(chars/4), the common
+	// rule of thumb for BPE tokenizers) or "events" (one per delta).
+	Count string `yaml:"count" json:"count,omitempty"`
+	// UsagePath is the dotted JSON path of a token total that the server
+	// reports (e.g. "usage.completion_tokens"); when an answer carries it,
+	// it replaces the counted total for that request.
+	UsagePath string `yaml:"usage_path" json:"usage_path,omitempty"`
 }
 
 // DefaultStreamsPerConn is how many HTTP/2 streams share one connection
