@@ -46,6 +46,27 @@ owner process that numbers its events and forwards them to the others, so
 ids, history and Last-Event-ID resumption are the same on every process; a
 publish to any process reaches the streams of all; /stats adds them up.
 
+POST /v1/chat/completions imitates an OpenAI-compatible inference server
+(fixtures/LLM.md): with "stream": true it answers chat.completion.chunk
+events, the first {"role":"assistant","content":""}, then the tokens, the
+last with finish_reason "stop" (or "length" when max_tokens cut it), a
+usage chunk when stream_options.include_usage asks (or --llm-usage), then
+data: [DONE]. Token i is the word "tok<i>" and a space, so counting words
+counts tokens exactly. The first chunk comes --llm-ttft after the request
+gets a slot, the next every tokens-per-chunk/token-rate. --llm-concurrency
+limits the answers generated at once: later requests get their headers, wait
+in a FIFO queue (up to --llm-queue, then 429), and the wait shows in their
+time to first token, as on a busy vLLM or TGI server. Query parameters
+override the answer settings per request: ttft, tokens_per_s, tokens (N or
+MIN-MAX), tokens_per_chunk, usage=1. Without "stream": true the answer is
+one chat.completion JSON, sent when the last chunk would have been. Bad JSON
+or parameters get 400 with a one-line OpenAI-style error.
+
+GET or POST /progress is a finite stream: --progress-steps "event: progress"
+events with data {"step":i,"of":N,"pct":P}, one every --progress-interval,
+then an "event: close" (--progress-end-event) with data {"status":"done"},
+then the response ends. Query parameters: steps, interval, end_event.
+
 Faults imitate real proxies and servers (fixtures/FAULTS.md): pass
 ?fault=a,b=v per stream, or --fault for every stream (a stream's fault=
 adds to them; fault=none clears them). Known faults:
@@ -63,7 +84,13 @@ Examples:
    curl -sN 'http://127.0.0.1:8080/events?rate=5&count=10'
    curl -sN 'http://127.0.0.1:8080/events?fault=line-endings=crlf' | od -c | head
    curl -s -d 'hello' 'http://127.0.0.1:8080/publish?topic=default'
-   ssebench tap 'http://127.0.0.1:8080/events?rate=5'`,
+   ssebench tap 'http://127.0.0.1:8080/events?rate=5'
+   ssebench serve --llm-ttft 300ms --llm-token-rate 40 --llm-tokens 50-300 --llm-concurrency 8
+   curl -sN http://127.0.0.1:8080/v1/chat/completions -H 'Content-Type: application/json' \
+     -d '{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}'
+   curl -sN 'http://127.0.0.1:8080/v1/chat/completions?ttft=50ms&tokens=8&tokens_per_chunk=4' \
+     -d '{"stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}'
+   curl -sN 'http://127.0.0.1:8080/progress?steps=5&interval=200ms&end_event=done'`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "addr", Value: fixtures.DefaultAddr, Usage: "listen on this host:port"},
 			&cli.IntFlag{Name: "history", Value: fixtures.DefaultHistory, Usage: "events kept per topic for Last-Event-ID resumption"},
@@ -80,6 +107,18 @@ Examples:
 			&cli.StringFlag{Name: "tls-cert", Usage: "PEM certificate `FILE` for --tls instead of a self-signed one (needs --tls-key)"},
 			&cli.StringFlag{Name: "tls-key", Usage: "PEM private key `FILE` for --tls-cert"},
 			&cli.IntFlag{Name: "h2-max-streams", Value: fixtures.DefaultH2MaxStreams, Usage: "most concurrent streams on one HTTP/2 connection"},
+			&cli.IntFlag{Name: "max-streams", Usage: "most /events streams open at once; more get 503 with Retry-After (0 = no cap): a knee for capacity tests"},
+			&cli.DurationFlag{Name: "event-cost", Usage: "time the fan-out spends (asleep) per stream per event, so delivery latency grows with streams: a knee for capacity tests"},
+			&cli.DurationFlag{Name: "llm-ttft", Value: fixtures.DefaultLLMTTFT, Usage: "chat completions: time to first token, counted from getting a slot (0 = none)"},
+			&cli.Float64Flag{Name: "llm-token-rate", Value: fixtures.DefaultLLMTokenRate, Usage: "chat completions: tokens per second of one answer"},
+			&cli.StringFlag{Name: "llm-tokens", Value: fixtures.DefaultLLMTokens, Usage: "chat completions: answer length in tokens, N or MIN-MAX (uniform); max_tokens caps it"},
+			&cli.IntFlag{Name: "llm-tokens-per-chunk", Value: fixtures.DefaultLLMTokensPerChunk, Usage: "chat completions: tokens per chunk (event)"},
+			&cli.IntFlag{Name: "llm-concurrency", Usage: "chat completions: answers generated at once, per process; later requests queue and their TTFT grows (0 = no limit)"},
+			&cli.IntFlag{Name: "llm-queue", Value: fixtures.DefaultLLMQueue, Usage: "chat completions: requests waiting for a slot before 429 (0 = none wait)"},
+			&cli.BoolFlag{Name: "llm-usage", Usage: "chat completions: end every stream with a usage chunk, not only when stream_options.include_usage asks"},
+			&cli.IntFlag{Name: "progress-steps", Value: fixtures.DefaultProgressSteps, Usage: "/progress: progress events before the end event"},
+			&cli.DurationFlag{Name: "progress-interval", Value: fixtures.DefaultProgressInterval, Usage: "/progress: time between progress events"},
+			&cli.StringFlag{Name: "progress-end-event", Value: fixtures.DefaultProgressEndEvent, Usage: "/progress: type of the final event"},
 			// Set by --procs on the processes it starts.
 			&cli.StringFlag{Name: "worker", Hidden: true, Usage: "run as worker I/N of a --procs group"},
 			&cli.StringFlag{Name: "worker-dir", Hidden: true, Usage: "the --procs group's control directory"},
@@ -103,9 +142,14 @@ Examples:
 				TLSCertFile:  c.String("tls-cert"),
 				TLSKeyFile:   c.String("tls-key"),
 				H2MaxStreams: c.Int("h2-max-streams"),
+				MaxStreams:   c.Int("max-streams"),
+				EventCost:    c.Duration("event-cost"),
 			}
 			if cfg.Heartbeat == 0 {
 				cfg.Heartbeat = -1 // the flag's 0 means none; Config's 0 means the default
+			}
+			if err := serveLLMFlags(c, &cfg); err != nil {
+				return err
 			}
 			for name, v := range map[string]int64{
 				"history": int64(cfg.History), "history-bytes": cfg.HistoryBytes, "queue": int64(cfg.Queue),
@@ -157,6 +201,53 @@ Examples:
 			return nil
 		},
 	})
+}
+
+// serveLLMFlags reads the --llm-* and --progress-* flags into cfg. A
+// flag's 0 means none where Config's 0 means the default.
+func serveLLMFlags(c *cli.Context, cfg *fixtures.Config) error {
+	cfg.LLM = fixtures.LLMConfig{
+		TTFT:           c.Duration("llm-ttft"),
+		TokenRate:      c.Float64("llm-token-rate"),
+		Tokens:         c.String("llm-tokens"),
+		TokensPerChunk: c.Int("llm-tokens-per-chunk"),
+		Concurrency:    c.Int("llm-concurrency"),
+		Queue:          c.Int("llm-queue"),
+		Usage:          c.Bool("llm-usage"),
+	}
+	cfg.Progress = fixtures.ProgressConfig{
+		Steps:    c.Int("progress-steps"),
+		Interval: c.Duration("progress-interval"),
+		EndEvent: c.String("progress-end-event"),
+	}
+	switch {
+	case cfg.LLM.TTFT < 0:
+		return report.Usagef("--llm-ttft %v: want a duration >= 0", cfg.LLM.TTFT)
+	case cfg.LLM.TokenRate <= 0:
+		return report.Usagef("--llm-token-rate %g: want tokens per second > 0", cfg.LLM.TokenRate)
+	case cfg.LLM.Tokens == "":
+		return report.Usagef("--llm-tokens: want N or MIN-MAX tokens")
+	case cfg.LLM.TokensPerChunk <= 0:
+		return report.Usagef("--llm-tokens-per-chunk %d: want a number of tokens > 0", cfg.LLM.TokensPerChunk)
+	case cfg.LLM.Queue < 0:
+		return report.Usagef("--llm-queue %d: want a number of requests >= 0", cfg.LLM.Queue)
+	case cfg.Progress.Steps < 0:
+		return report.Usagef("--progress-steps %d: want a number of events >= 0", cfg.Progress.Steps)
+	case cfg.Progress.Interval <= 0:
+		return report.Usagef("--progress-interval %v: want a duration > 0", cfg.Progress.Interval)
+	case cfg.Progress.EndEvent == "":
+		return report.Usagef("--progress-end-event: want an event type")
+	}
+	if cfg.LLM.TTFT == 0 {
+		cfg.LLM.TTFT = -1
+	}
+	if cfg.LLM.Queue == 0 {
+		cfg.LLM.Queue = -1
+	}
+	if cfg.Progress.Steps == 0 {
+		cfg.Progress.Steps = -1
+	}
+	return nil
 }
 
 func scheme(cfg fixtures.Config) string {
@@ -281,6 +372,8 @@ func printServeBanner(c *cli.Context, base, fingerprint, procs string) {
 	fmt.Fprintf(w, "  %s -sN '%s/events?rate=2&count=5'\n", curl, base)
 	fmt.Fprintf(w, "  %s -s -d 'hello' '%s/publish?topic=default'\n", curl, base)
 	fmt.Fprintf(w, "  %s -sN '%s/events?fault=buffer'     # faults: %s/\n", curl, base, base)
+	fmt.Fprintf(w, "  %s -sN %s/v1/chat/completions -d '{\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}'\n", curl, base)
+	fmt.Fprintf(w, "  %s -sN '%s/progress?steps=5'\n", curl, base)
 	fmt.Fprintf(w, "  %s -s %s/stats\n", curl, base)
 }
 
