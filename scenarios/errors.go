@@ -29,7 +29,13 @@ type FieldError struct {
 	flagExact bool
 	// line orders a file's problems.
 	line int
+	// cause is the error behind Msg, if any (a dataset that cannot be
+	// opened: errors.Is(err, fs.ErrNotExist)).
+	cause error
 }
+
+// Unwrap returns the error behind the message, if any.
+func (e *FieldError) Unwrap() error { return e.cause }
 
 func (e *FieldError) Error() string {
 	var b strings.Builder

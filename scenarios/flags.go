@@ -69,6 +69,7 @@ const (
 	catLoad    = "Load shape"
 	catStreams = "Stream behaviour"
 	catPublish = "Publisher"
+	catRequest = "Request mode (--mode request)"
 	catGates   = "Gates"
 )
 
@@ -137,6 +138,16 @@ func flagSpecs() []flagSpec {
 			return nil
 		}
 	}
+	count := func(set func(s *Scenario, n int64)) func(*Scenario, flagValue) error {
+		return func(s *Scenario, v flagValue) error {
+			n, err := strconv.ParseInt(strings.TrimSpace(v.str), 10, 64)
+			if err != nil {
+				return v.errorf("%q is not a whole number", v.str)
+			}
+			set(s, n)
+			return nil
+		}
+	}
 	pub := func(s *Scenario) *Publisher {
 		if s.Publisher == nil {
 			s.Publisher = &Publisher{}
@@ -147,13 +158,13 @@ func flagSpecs() []flagSpec {
 	return []flagSpec{
 		{stringFlag("name", catTarget, "`NAME` of the run, shown in reports (default: the scenario file's name)", ""), "name",
 			str(func(s *Scenario, v string) { s.Name = v })},
-		{stringFlag("mode", catTarget, "what each connection does; `MODE` subscribe (long-lived streams) is the one so far", DefaultMode), "mode",
+		{stringFlag("mode", catTarget, "what each stream is, `MODE`: subscribe (long-lived streams) or request (one streamed answer per request, sent at --request-rate or --concurrency)", DefaultMode), "mode",
 			str(func(s *Scenario, v string) { s.Mode = v })},
 		{listFlag("url", catTarget, "stream `URL` (repeatable; several are used round-robin); replaces the file's url"), "url",
 			func(s *Scenario, v flagValue) error { s.URLs = v.list; return nil }},
-		{stringFlag("method", catTarget, "HTTP `METHOD` of the stream request", DefaultMethod, "X"), "method",
+		{stringFlag("method", catTarget, "HTTP `METHOD` of the stream request (a body does not imply POST: say -X POST)", DefaultMethod, "X"), "method",
 			str(func(s *Scenario, v string) { s.Method = v })},
-		{stringFlag("body", catTarget, "request `BODY`, or @FILE to read it from a file", ""), "body",
+		{stringFlag("body", catTarget, "request `BODY`, or @FILE to read it from a file; in mode request a template filled per request ({{.prompt}} from --dataset, {{json .prompt}}, {{.n}}, {{uuid}}, {{randInt 1 9}}, {{pick \"a\" \"b\"}}, {{env \"NAME\"}})", ""), "body",
 			func(s *Scenario, v flagValue) error {
 				b, err := readBody(v)
 				s.Body = b
@@ -182,11 +193,11 @@ func flagSpecs() []flagSpec {
 			num(func(s *Scenario, n int) { s.Connections = n })},
 		{stringFlag("ramp", catLoad, "`DURATION` to reach --connections (default: min(duration/6, 30s))", ""), "ramp",
 			dur(func(s *Scenario, d Duration) { s.Ramp = d })},
-		{stringFlag("duration", catLoad, "`DURATION` of the run, e.g. 60s, 5m, or 90 for seconds (soak default: 1h)", ""), "duration",
+		{stringFlag("duration", catLoad, "`DURATION` of the run, e.g. 60s, 5m, or 90 for seconds (soak default: 1h; in mode request, how long requests are sent)", ""), "duration",
 			dur(func(s *Scenario, d Duration) { s.Duration = d })},
 		{stringFlag("arrival-rate", catLoad, "cap on new connection attempts per second, as a `RATE` (0: none)", ""), "arrival_rate",
 			float("a rate (connection attempts per second)", func(s *Scenario, f float64) { s.ArrivalRate = f })},
-		{listFlag("stage", catLoad, "explicit stage `DURATION:TARGET[:RATE]`, e.g. 30s:1000 (repeatable, in order; replaces the file's load shape)"), "stages",
+		{listFlag("stage", catLoad, "explicit stage `DURATION:TARGET[:RATE]`, e.g. 30s:1000 (repeatable, in order; replaces the file's load shape); in mode request TARGET is requests in flight, RATE requests per second (30s:0:20)"), "stages",
 			func(s *Scenario, v flagValue) error {
 				s.Stages = nil
 				for _, t := range v.list {
@@ -254,6 +265,33 @@ func flagSpecs() []flagSpec {
 				p := pub(s)
 				return setHeaders(s, &p.Headers, "publisher.headers", v)
 			}},
+
+		{stringFlag("request-rate", catRequest, "open loop: requests per second, as a `RATE`, each at its scheduled time whatever the server does", ""), "request.rate",
+			float("a rate (requests per second)", func(s *Scenario, f float64) { s.Request.Rate = f })},
+		{stringFlag("arrival", catRequest, "spacing of open-loop requests, `ARRIVAL`: constant or poisson (exponential gaps)", DefaultArrival), "request.arrival",
+			str(func(s *Scenario, v string) { s.Request.Arrival = v })},
+		{stringFlag("concurrency", catRequest, "closed loop: `N` requests in flight, the next sent as soon as one ends", ""), "request.concurrency",
+			num(func(s *Scenario, n int) { s.Request.Concurrency = n })},
+		{stringFlag("max-in-flight", catRequest, "open loop: at most `N` requests in flight; an arrival over it is skipped and counted", strconv.Itoa(DefaultMaxInFlight)), "request.max_in_flight",
+			num(func(s *Scenario, n int) { s.Request.MaxInFlight = n })},
+		{stringFlag("requests", catRequest, "stop after `N` requests (without --duration the run is bounded by what N requests could take at --max-duration each)", ""), "request.count",
+			count(func(s *Scenario, n int64) { s.Request.Count = n })},
+		{stringFlag("dataset", catRequest, "JSONL `FILE`, one JSON object per line, whose fields fill the body template ({{.prompt}})", ""), "request.dataset",
+			str(func(s *Scenario, v string) { s.Request.Dataset = v })},
+		{stringFlag("dataset-order", catRequest, "`ORDER` of dataset rows: sequential (cycling) or random", DefaultOrder), "request.order",
+			str(func(s *Scenario, v string) { s.Request.Order = v })},
+		{stringFlag("end-data", catRequest, "an event whose data is exactly `TEXT` ends the answer (none: off)", DefaultEndData), "request.end.data",
+			str(func(s *Scenario, v string) { s.Request.End.Data = v })},
+		{stringFlag("end-event", catRequest, "an event of `TYPE` (e.g. close) ends the answer", ""), "request.end.event",
+			str(func(s *Scenario, v string) { s.Request.End.Event = v })},
+		{stringFlag("max-duration", catRequest, "an answer still streaming after `DURATION` is ended and counted as max_duration", Duration(DefaultMaxRequestDuration).String()), "request.end.max_duration",
+			dur(func(s *Scenario, d Duration) { s.Request.End.MaxDuration = d })},
+		{stringFlag("delta-path", catRequest, "dotted JSON `PATH` of each event's content delta, e.g. choices.0.delta.content (TTFT, ITL and token counts follow it)", ""), "request.tokens.delta_path",
+			str(func(s *Scenario, v string) { s.Request.Tokens.DeltaPath = v })},
+		{stringFlag("token-count", catRequest, "how a delta's tokens are counted, `HOW`: words, chars4 (ceil(chars/4)) or events (one per delta)", DefaultTokenCount), "request.tokens.count",
+			str(func(s *Scenario, v string) { s.Request.Tokens.Count = v })},
+		{stringFlag("usage-path", catRequest, "dotted JSON `PATH` of a server-reported token total, e.g. usage.completion_tokens (replaces the counted total)", ""), "request.tokens.usage_path",
+			str(func(s *Scenario, v string) { s.Request.Tokens.UsagePath = v })},
 
 		{listFlag("threshold", catGates, "pass/fail condition `EXPR`, e.g. 'first_event.p99 < 500ms' (repeatable; replaces the file's list)"), "thresholds",
 			func(s *Scenario, v flagValue) error { s.Thresholds = v.list; return nil }},
@@ -368,6 +406,23 @@ func FromCLI(c *cli.Context) (*Scenario, error) {
 		}
 	} else if set["profile"] && builtin(c.String("profile")) {
 		s.Stages = nil
+	}
+	// Likewise in mode request: --request-rate, --concurrency and --stage
+	// each replace the file's other two.
+	rate, conc := set["request-rate"], set["concurrency"]
+	if set["stage"] || rate || conc {
+		if !rate {
+			s.Request.Rate = 0
+		}
+		if !conc {
+			s.Request.Concurrency = 0
+		}
+	}
+	if (rate || conc) && !set["stage"] {
+		s.Stages = nil
+		if s.Profile == ProfileCustom && !set["profile"] {
+			s.Profile = ""
+		}
 	}
 
 	for _, sp := range specs {

@@ -55,6 +55,11 @@ const (
 	DefaultArrival            = "constant"
 	DefaultOrder              = "sequential"
 	DefaultTokenCount         = "words"
+	// EndDataNone as request.end.data turns the data sentinel off.
+	EndDataNone = "none"
+	// MaxRequestRate bounds request.rate and stage rates in mode request:
+	// above it the number is a typo, not a plan.
+	MaxRequestRate = 1_000_000
 
 	// DefaultMaxRamp caps the default ramp of steady, spike, soak and churn
 	// (which is Duration/6).
@@ -79,6 +84,14 @@ var Modes = []string{DefaultMode, ModeRequest}
 
 // Policies lists the accepted Reconnect.Policy values.
 var Policies = []string{"browser", "always", "never"}
+
+// Request mode's enumerations: Request.Arrival, Request.Order and
+// Request.Tokens.Count.
+var (
+	Arrivals    = []string{DefaultArrival, "poisson"}
+	Orders      = []string{DefaultOrder, "random"}
+	TokenCounts = []string{DefaultTokenCount, "chars4", "events"}
+)
 
 // builtin reports whether p makes its own stages from the shorthand.
 func builtin(p string) bool { return p != ProfileCustom && slices.Contains(Profiles, p) }
@@ -131,10 +144,14 @@ func expand(profile string, n int, ramp, dur time.Duration, rate float64) []Stag
 }
 
 // plan is the stages the run follows: Stages, or (before Normalize) the
-// profile's stages.
+// profile's stages, or in mode request the stages of request.rate or
+// request.concurrency.
 func (s *Scenario) plan() []Stage {
 	if len(s.Stages) > 0 || s.Profile == ProfileCustom {
 		return s.Stages
+	}
+	if s.Mode == ModeRequest {
+		return s.requestStages()
 	}
 	p, ramp, dur := s.shorthand()
 	if !builtin(p) {
@@ -160,11 +177,17 @@ func (s *Scenario) Normalize() {
 	if s.Timeout.Headers == 0 {
 		s.Timeout.Headers = Duration(DefaultHeadersTimeout)
 	}
-	if s.Reconnect.Policy == "" {
-		s.Reconnect.Policy = DefaultPolicy
-	}
 	if s.HTTP2 && s.StreamsPerConn == 0 {
 		s.StreamsPerConn = DefaultStreamsPerConn
+	}
+	if s.Mode == ModeRequest {
+		// The subscribe-only settings (reconnect, lifetime, latency field,
+		// ...) stay zero: Validate refuses them in this mode.
+		s.normalizeRequest()
+		return
+	}
+	if s.Reconnect.Policy == "" {
+		s.Reconnect.Policy = DefaultPolicy
 	}
 	if s.Reconnect.BaseDelay == 0 {
 		s.Reconnect.BaseDelay = Duration(DefaultBaseDelay)
@@ -220,6 +243,97 @@ func (s *Scenario) Normalize() {
 	}
 }
 
+// normalizeRequest fills mode request's defaults and turns request.rate
+// or request.concurrency (with duration) into Stages.
+func (s *Scenario) normalizeRequest() {
+	r := &s.Request
+	if r.End.Data == "" {
+		r.End.Data = DefaultEndData
+	}
+	if r.End.MaxDuration == 0 {
+		r.End.MaxDuration = Duration(DefaultMaxRequestDuration)
+	}
+	if r.MaxInFlight == 0 {
+		r.MaxInFlight = DefaultMaxInFlight
+	}
+	if r.Arrival == "" {
+		r.Arrival = DefaultArrival
+	}
+	if r.Order == "" {
+		r.Order = DefaultOrder
+	}
+	if r.Tokens.Count == "" {
+		r.Tokens.Count = DefaultTokenCount
+	}
+	if len(s.Stages) > 0 {
+		if r.Rate == 0 && r.Concurrency == 0 {
+			s.Profile = ProfileCustom
+		}
+		return
+	}
+	if s.Profile == ProfileCustom {
+		return
+	}
+	s.Duration = Duration(s.requestDuration())
+	s.Stages = s.requestStages()
+}
+
+// requestDuration is how long a mode request run without stages lasts:
+// Duration, or with only request.count a bound that a run of Count
+// requests cannot outlast even if every request runs to end.max_duration
+// (open loop: Count/Rate of arrivals plus one max_duration; closed loop:
+// ceil(Count/Concurrency) max_durations). The run stops at Count anyway.
+func (s *Scenario) requestDuration() time.Duration {
+	r := s.Request
+	if s.Duration > 0 || r.Count <= 0 {
+		return s.Duration.D()
+	}
+	maxDur := orDefault(r.End.MaxDuration, DefaultMaxRequestDuration)
+	var d float64 // nanoseconds, saturating below
+	switch {
+	case r.Rate > 0:
+		arrivals := math.Ceil(float64(r.Count) / r.Rate)
+		d = arrivals*float64(time.Second) + float64(maxDur)
+	case r.Concurrency > 0:
+		rounds := math.Ceil(float64(r.Count) / float64(r.Concurrency))
+		d = rounds * float64(maxDur)
+	}
+	if d >= float64(math.MaxInt64) {
+		return time.Duration(math.MaxInt64).Truncate(time.Second)
+	}
+	return time.Duration(d)
+}
+
+// requestStages is the load shape of request.rate (one stage at that rate,
+// target 0) or request.concurrency (a step to it at the start, then a
+// hold) over the duration; nil without either.
+func (s *Scenario) requestStages() []Stage {
+	r := s.Request
+	d := Duration(s.requestDuration())
+	switch {
+	case r.Rate > 0 && r.Concurrency == 0:
+		return []Stage{{Duration: d, Rate: r.Rate}}
+	case r.Concurrency > 0 && r.Rate == 0:
+		return []Stage{{Duration: 0, Target: r.Concurrency}, {Duration: d, Target: r.Concurrency}}
+	}
+	return nil
+}
+
+// OpenLoop reports whether a mode request run sends requests at a rate
+// (RateAt is requests per second, TargetAt is 0) rather than keeping
+// TargetAt requests in flight. False in mode subscribe.
+func (s *Scenario) OpenLoop() bool {
+	if s.Mode != ModeRequest {
+		return false
+	}
+	for _, st := range s.plan() {
+		if st.Rate > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // TotalDuration is how long the run lasts: the sum of its stages.
 func (s *Scenario) TotalDuration() time.Duration {
 	var total time.Duration
@@ -229,7 +343,8 @@ func (s *Scenario) TotalDuration() time.Duration {
 	return total
 }
 
-// TargetAt is the number of concurrent streams wanted t after the start:
+// TargetAt is the number of concurrent streams wanted t after the start
+// (in a closed-loop mode request run: requests in flight):
 // linear within each stage from the previous stage's target (0 at the
 // start), rounded to the nearest stream. A zero-length stage is a step, in
 // force from its start. Past the end it is the last stage's target.
@@ -254,7 +369,8 @@ func (s *Scenario) TargetAt(t time.Duration) int {
 
 // RateAt is the cap on new connection attempts per second t after the
 // start: the stage's Rate, else ArrivalRate; 0 means no cap. Past the end
-// it is the last stage's.
+// it is the last stage's. In an open-loop mode request run it is the
+// request rate (requests per second), constant within each stage.
 func (s *Scenario) RateAt(t time.Duration) float64 {
 	stages := s.plan()
 	if len(stages) == 0 {

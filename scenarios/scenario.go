@@ -1,7 +1,8 @@
 // Package scenarios owns the scenario model: what a load run does, its YAML
 // form (strict: an unknown key or wrong type is an error naming the key and
-// line), the `run` flags that map 1:1 to its fields, validation, and the
-// built-in profiles (steady, ramp, spike, soak, churn).
+// line), the `run` flags that map 1:1 to its fields, validation, the
+// built-in profiles (steady, ramp, spike, soak, churn), and mode request's
+// load shapes, body templates and datasets (Bodies).
 package scenarios
 
 import (
@@ -19,7 +20,7 @@ type Scenario struct {
 	// Target.
 	URLs     []string          `yaml:"url" json:"url"` // one or several, spread round-robin; YAML accepts a string or a list
 	Method   string            `yaml:"method" json:"method,omitempty"`
-	Body     string            `yaml:"body" json:"body,omitempty"`
+	Body     string            `yaml:"body" json:"body,omitempty"`       // in mode request a template filled per request (see Bodies); a body does not imply POST
 	Headers  map[string]string `yaml:"headers" json:"headers,omitempty"` // values may hold ${ENV}
 	Insecure bool              `yaml:"insecure" json:"insecure,omitempty"`
 	Timeout  Timeouts          `yaml:"timeout" json:"timeout"`
@@ -167,10 +168,13 @@ type Request struct {
 	// MaxInFlight bounds open-loop requests in flight; an arrival over it
 	// is not sent and counts as a "skipped" end. 0 means DefaultMaxInFlight.
 	MaxInFlight int `yaml:"max_in_flight" json:"max_in_flight,omitempty"`
-	// Count stops after this many requests (0: Duration decides).
+	// Count stops after this many requests (0: Duration decides). Without
+	// a Duration, Normalize sets one as a bound: what Count requests could
+	// take if each ran to End.MaxDuration (see PROFILES.md).
 	Count int64 `yaml:"count" json:"count,omitempty"`
-	// Dataset is a JSONL file (relative to the scenario file), one JSON
-	// object per line, whose fields the body template reads.
+	// Dataset is a JSONL file (relative to the scenario file; see
+	// DatasetPath), one JSON object per line, whose fields the body
+	// template reads. Bodies loads it; Validate does not.
 	Dataset string `yaml:"dataset" json:"dataset,omitempty"`
 	// Order picks dataset rows: "sequential" (default) or "random".
 	Order string `yaml:"order" json:"order,omitempty"`

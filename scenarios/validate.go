@@ -17,9 +17,16 @@ import (
 func (s *Scenario) Validate() error {
 	v := &validator{s: s}
 	v.target()
-	v.shape()
-	v.streams()
-	v.publisher()
+	if s.Mode == ModeRequest {
+		v.subscribeOnly()
+		v.requestShape()
+		v.request()
+	} else {
+		v.shape()
+		v.streams()
+		v.publisher()
+		v.requestOnly()
+	}
 	for i, th := range s.Thresholds {
 		if strings.TrimSpace(th) == "" {
 			v.add(fmt.Sprintf("thresholds[%d]", i), "empty; write a condition such as \"first_event.p99 < 500ms\"")

@@ -594,6 +594,10 @@ func suggestKey(key, path string, names []string) string {
 	}
 	if path == "" {
 		if a, ok := keyAliases[strings.ToLower(key)]; ok {
+			// rate, concurrency, arrival: also request mode's own keys.
+			if slices.Contains(allKeys(), "request."+strings.ToLower(key)) {
+				return fmt.Sprintf(" (did you mean %q? in mode request it belongs under \"request\")", a)
+			}
 			return fmt.Sprintf(" (did you mean %q?)", a)
 		}
 	}

@@ -16,7 +16,7 @@ import (
 
 func TestExamplesParseAndValidate(t *testing.T) {
 	t.Parallel()
-	want := []string{"churn.yaml", "custom-stages.yaml", "ramp.yaml", "serve-local.yaml", "soak.yaml", "spike.yaml", "steady.yaml"}
+	want := []string{"churn.yaml", "custom-stages.yaml", "llm.yaml", "progress.yaml", "ramp.yaml", "serve-local.yaml", "soak.yaml", "spike.yaml", "steady.yaml"}
 	ex := Examples()
 	if got := sortedKeys(ex); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Examples() = %v, want %v", got, want)
@@ -24,6 +24,8 @@ func TestExamplesParseAndValidate(t *testing.T) {
 	profiles := map[string]string{
 		"churn.yaml": ProfileChurn, "custom-stages.yaml": ProfileCustom, "ramp.yaml": ProfileRamp,
 		"serve-local.yaml": ProfileSteady, "soak.yaml": ProfileSoak, "spike.yaml": ProfileSpike, "steady.yaml": ProfileSteady,
+		// Mode request: the shape comes from request.rate or .concurrency.
+		"llm.yaml": "", "progress.yaml": "",
 	}
 	for _, name := range want {
 		t.Run(name, func(t *testing.T) {
@@ -42,8 +44,18 @@ func TestExamplesParseAndValidate(t *testing.T) {
 			if s.Profile != profiles[name] {
 				t.Errorf("profile = %q, want %q", s.Profile, profiles[name])
 			}
-			if len(s.Stages) == 0 || s.TotalDuration() <= 0 || s.MaxTarget() <= 0 {
+			if len(s.Stages) == 0 || s.TotalDuration() <= 0 || (s.MaxTarget() <= 0 && !s.OpenLoop()) {
 				t.Errorf("no usable load shape: stages %v", s.Stages)
+			}
+			if s.Mode == ModeRequest {
+				// The file on disk finds its dataset next to it and renders.
+				b, err := s.Bodies()
+				if err != nil {
+					t.Fatalf("Bodies: %v", err)
+				}
+				if _, err := b.Render(0, nil); err != nil {
+					t.Errorf("Render: %v", err)
+				}
 			}
 			if s.Name == "" || len(s.URLs) == 0 {
 				t.Errorf("name %q urls %v", s.Name, s.URLs)
