@@ -96,9 +96,22 @@ var bufPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 1024) 
 // errHeadersTimeout marks a response that did not arrive in time.
 var errHeadersTimeout = errors.New("response headers timeout")
 
-// dial opens a connection, sends the request and reads the response
-// headers. The returned conn closes itself when ctx ends.
+// dial opens a connection, sends the request with the endpoint's fixed
+// body and reads the response headers. The returned conn closes itself
+// when ctx ends.
 func (ep *endpoint) dial(ctx context.Context, d *net.Dialer, lastEventID string, headersTimeout time.Duration, tm *timings) (*conn, error) {
+	return ep.dialBody(ctx, d, lastEventID, nil, headersTimeout, tm)
+}
+
+// dialBody is dial with a body of this request's own (request mode, where
+// a template is rendered per request); nil means the endpoint's body.
+//
+// The socket is read through net.Conn. A raw reader that skips the read
+// Go's poller makes to learn a drained socket is empty would save a
+// syscall per event, but it is unsound: starting a raw read resets the
+// poller's remembered readiness, so data that arrived while nobody was
+// reading would wait for the next packet (TestDataArrivingBetweenReads).
+func (ep *endpoint) dialBody(ctx context.Context, d *net.Dialer, lastEventID string, body []byte, headersTimeout time.Duration, tm *timings) (*conn, error) {
 	nc, err := d.DialContext(ctx, "tcp", ep.addr)
 	if err != nil {
 		return nil, err
@@ -125,25 +138,32 @@ func (ep *endpoint) dial(ctx context.Context, d *net.Dialer, lastEventID string,
 		c.nc = tc
 	}
 	tm.connected = time.Now()
-	req := make([]byte, 0, len(ep.reqHead)+len(ep.bodyHead)+len(lastEventID)+len(ep.body)+40)
+	bodyHead := ep.bodyHead
+	if body == nil {
+		body = ep.body
+	} else {
+		bodyHead = nil
+	}
+	req := make([]byte, 0, len(ep.reqHead)+len(bodyHead)+len(lastEventID)+len(body)+64)
 	req = append(req, ep.reqHead...)
-	req = append(req, ep.bodyHead...)
+	req = append(req, bodyHead...)
+	if bodyHead == nil && (len(body) > 0 || ep.method == http.MethodPost || ep.method == http.MethodPut || ep.method == http.MethodPatch) {
+		req = append(req, "Content-Length: "...)
+		req = strconv.AppendInt(req, int64(len(body)), 10)
+		req = append(req, "\r\n"...)
+	}
 	if lastEventID != "" {
 		req = append(req, "Last-Event-ID: "...)
 		req = append(req, sanitizeHeaderValue(lastEventID)...)
 		req = append(req, "\r\n"...)
 	}
 	req = append(req, "\r\n"...)
-	req = append(req, ep.body...)
+	req = append(req, body...)
 	if _, err := c.nc.Write(req); err != nil {
 		return fail(err)
 	}
 	c.br = bufPool.Get().(*bufio.Reader)
-	if ep.tls == nil {
-		c.br.Reset(newRawReader(c.nc))
-	} else {
-		c.br.Reset(c.nc)
-	}
+	c.br.Reset(c.nc)
 	resp, err := http.ReadResponse(c.br, &http.Request{Method: ep.method})
 	if err != nil {
 		var ne net.Error

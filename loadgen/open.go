@@ -25,12 +25,19 @@ type opened struct {
 // open connects one stream: the lean HTTP/1.1 client, or an HTTP/2 stream
 // on a shared connection.
 func (g *gen) open(ctx context.Context, sl *slot, lastID string, tm *timings) (*opened, error) {
-	ep := g.endpoints[sl.id%len(g.endpoints)]
-	d := g.dialers[(sl.id/len(g.endpoints))%len(g.dialers)]
+	return g.openWith(ctx, sl.id, sl.id, lastID, nil, tm)
+}
+
+// openWith is open for stream id (which picks the endpoint and source
+// address) on HTTP/2 connection group h2id, with body (nil: the
+// endpoint's fixed body).
+func (g *gen) openWith(ctx context.Context, id, h2id int, lastID string, body []byte, tm *timings) (*opened, error) {
+	ep := g.endpoints[id%len(g.endpoints)]
+	d := g.dialers[(id/len(g.endpoints))%len(g.dialers)]
 	if g.h2 != nil {
-		return g.h2.open(ctx, ep, sl.id, d, lastID, tm)
+		return g.h2.open(ctx, ep, h2id, d, lastID, body, tm)
 	}
-	c, err := ep.dial(ctx, d, lastID, g.sc.Timeout.Headers.D(), tm)
+	c, err := ep.dialBody(ctx, d, lastID, body, g.sc.Timeout.Headers.D(), tm)
 	if err != nil {
 		return nil, err
 	}
@@ -93,14 +100,17 @@ func (p *h2pool) close() {
 	}
 }
 
-func (p *h2pool) open(ctx context.Context, ep *endpoint, id int, d *net.Dialer, lastID string, tm *timings) (*opened, error) {
+func (p *h2pool) open(ctx context.Context, ep *endpoint, id int, d *net.Dialer, lastID string, body []byte, tm *timings) (*opened, error) {
+	if body == nil {
+		body = p.body
+	}
 	group := id % p.n
 	t := p.transport(group*1_000_003+int(ep.hash), ep, d)
 	trace := &httptrace.ClientTrace{
 		GotConn:              func(httptrace.GotConnInfo) { tm.connected = time.Now() },
 		GotFirstResponseByte: func() { tm.headers = time.Now() },
 	}
-	req, err := sse.NewRequest(httptrace.WithClientTrace(ctx, trace), p.method, ep.url.String(), p.body, p.header, lastID)
+	req, err := sse.NewRequest(httptrace.WithClientTrace(ctx, trace), p.method, ep.url.String(), body, p.header, lastID)
 	if err != nil {
 		return nil, err
 	}

@@ -101,11 +101,14 @@ func RunProcs(ctx context.Context, s *scenarios.Scenario, po ProcOptions, opt Op
 		Target: s.Redacted().URLs[0], Start: time.Now(),
 	}
 	res.Host, _ = os.Hostname()
+	if s.Mode == scenarios.ModeRequest {
+		res.Mode = s.Mode
+	}
 	if b, err := json.Marshal(s.Redacted()); err == nil {
 		res.Scenario = b
 	}
 	start := res.Start
-	m := newMerger(start)
+	m := newModeMerger(start, s.Mode)
 	var (
 		mu     sync.Mutex
 		latest = make([]int, n) // latest second each worker reported
@@ -193,7 +196,7 @@ func RunProcs(ctx context.Context, s *scenarios.Scenario, po ProcOptions, opt Op
 			if p == nil {
 				continue
 			}
-			pr := Progress{Elapsed: time.Duration(sec+1) * time.Second, Total: total, Point: *p, Totals: m.totals()}
+			pr := Progress{Elapsed: time.Duration(sec+1) * time.Second, Total: total, Point: *p, Totals: m.totals(), Mode: s.Mode}
 			if opt.Progress != nil {
 				opt.Progress(pr)
 			}

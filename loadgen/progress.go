@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ssebench/ssebench/scenarios"
 )
 
 // ProgressPrinter writes the live progress: one updating line on a
@@ -49,9 +51,19 @@ func (p *ProgressPrinter) Done() {
 func FormatProgress(pr Progress) string {
 	pt := pr.Point
 	var b strings.Builder
-	fmt.Fprintf(&b, "[%5s/%s] open %d/%d  conn/s %d  ev/s %s  first_event p50 %s p99 %s  delivery p50 %s p99 %s",
-		pr.Elapsed.Round(time.Second), pr.Total.Round(time.Second), pt.Open, pt.Target, pt.Connects,
-		human(pt.Events), msText(pt.FirstEventP50MS), msText(pt.FirstEventP99MS), msText(pt.DeliveryP50MS), msText(pt.DeliveryP99MS))
+	if pr.Mode == scenarios.ModeRequest {
+		fmt.Fprintf(&b, "[%5s/%s] in flight %d", pr.Elapsed.Round(time.Second), pr.Total.Round(time.Second), pt.Open)
+		if pt.Target > 0 {
+			fmt.Fprintf(&b, "/%d", pt.Target)
+		}
+		fmt.Fprintf(&b, "  req/s %s  tok/s %s  ttft p50 %s p99 %s  itl p99 %s  sent %s ok %s",
+			human(pt.Requests), human(pt.Tokens), msText(pt.TTFTP50MS), msText(pt.TTFTP99MS), msText(pt.ITLP99MS),
+			human(pr.Totals.Requests), human(pr.Totals.RequestsOK))
+	} else {
+		fmt.Fprintf(&b, "[%5s/%s] open %d/%d  conn/s %d  ev/s %s  first_event p50 %s p99 %s  delivery p50 %s p99 %s",
+			pr.Elapsed.Round(time.Second), pr.Total.Round(time.Second), pt.Open, pt.Target, pt.Connects,
+			human(pt.Events), msText(pt.FirstEventP50MS), msText(pt.FirstEventP99MS), msText(pt.DeliveryP50MS), msText(pt.DeliveryP99MS))
+	}
 	if len(pt.ErrorsByKind) > 0 {
 		keys := make([]string, 0, len(pt.ErrorsByKind))
 		for k := range pt.ErrorsByKind {

@@ -9,9 +9,10 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/ssebench/ssebench/report"
+	"github.com/ssebench/ssebench/scenarios"
 )
 
-// metric indexes report.MetricNames.
+// metric indexes metricNames.
 type metric int
 
 const (
@@ -25,14 +26,47 @@ const (
 	mReconnect
 	mLifetime
 	mLag
+	// Request mode only.
+	mTTFT
+	mITL
+	mTPOT
+	mE2E
 	numMetrics
 )
+
+// metricNames names each metric index in the result.
+var metricNames = [numMetrics]string{
+	mConnect: report.MetricConnect, mHeaders: report.MetricHeaders, mFirstByte: report.MetricFirstByte,
+	mFirstEvent: report.MetricFirstEvent, mInterEvent: report.MetricInterEvent, mDelivery: report.MetricDelivery,
+	mPublishDelivery: report.MetricPublishDelivery, mReconnect: report.MetricReconnect, mLifetime: report.MetricLifetime,
+	mLag: report.MetricLag, mTTFT: report.MetricTTFT, mITL: report.MetricITL, mTPOT: report.MetricTPOT, mE2E: report.MetricE2E,
+}
+
+// metricIndex is the index of a metric name, or -1.
+func metricIndex(name string) metric {
+	for m, n := range metricNames {
+		if n == name {
+			return metric(m)
+		}
+	}
+	return -1
+}
+
+// modeMetrics is the metrics a result of the given mode carries, in
+// report order: subscribe results keep exactly their historical set.
+func modeMetrics(mode string) []string {
+	if mode == scenarios.ModeRequest {
+		return report.RequestMetricNames
+	}
+	return report.MetricNames
+}
 
 // counts are additive totals; a shard holds the current interval's, the
 // aggregator the run's.
 type counts struct {
 	opened, failed, events, comments, bytes, reconnects int64
 	lost, dup, publishes, publishErrors, clockSkew      int64
+	requests, requestsOK, requestsGood, tokens          int64
 	ends                                                map[string]int64
 	errs                                                map[string]int64  // failures and abnormal ends, per class
 	samples                                             map[string]string // first error text per class
@@ -50,6 +84,10 @@ func (c *counts) add(o *counts) {
 	c.publishes += o.publishes
 	c.publishErrors += o.publishErrors
 	c.clockSkew += o.clockSkew
+	c.requests += o.requests
+	c.requestsOK += o.requestsOK
+	c.requestsGood += o.requestsGood
+	c.tokens += o.tokens
 	c.ends = report.AddCounts(c.ends, o.ends)
 	c.errs = report.AddCounts(c.errs, o.errs)
 	for k, v := range o.samples {
@@ -64,14 +102,21 @@ func (c *counts) add(o *counts) {
 
 // shard is where a group of streams records. Each stream always uses the
 // same shard, so a shard's lock is contended only by its own streams; the
-// aggregator drains every shard once a second.
+// aggregator drains every shard once a second. Only the metrics of the
+// run's mode have a histogram; the others are nil and never recorded.
 type shard struct {
 	mu sync.Mutex
 	h  [numMetrics]*hdrhistogram.Histogram
 	c  counts
 }
 
-func (s *shard) record(m metric, d time.Duration) { report.RecordDuration(s.h[m], d) }
+// record adds d to metric m; a metric the run's mode does not report has
+// no histogram and is skipped.
+func (s *shard) record(m metric, d time.Duration) {
+	if h := s.h[m]; h != nil {
+		report.RecordDuration(h, d)
+	}
+}
 
 func (s *shard) end(class string, abnormal bool) {
 	if s.c.ends == nil {
@@ -107,27 +152,48 @@ func (s *shard) fail(class string) {
 // recorder owns the shards and the aggregated totals. Only the aggregator
 // goroutine calls drain.
 type recorder struct {
+	names  []string // the metrics this run reports (modeMetrics)
 	shards []*shard
 	total  [numMetrics]*hdrhistogram.Histogram
 	ival   [numMetrics]*hdrhistogram.Histogram
 	tot    counts
 	open   atomic.Int64 // streams open right now
+	// inFlight is requests started and not yet ended (request mode):
+	// connecting, waiting for headers or streaming.
+	inFlight atomic.Int64
 }
 
-func newRecorder(nshards int) *recorder {
-	r := &recorder{shards: make([]*shard, nshards)}
+// newRecorder records a subscribe-mode run.
+func newRecorder(nshards int) *recorder { return newModeRecorder(nshards, scenarios.DefaultMode) }
+
+// newModeRecorder records a run of the given mode. Each histogram costs
+// ~230 KB per shard, so only the mode's metrics get one.
+func newModeRecorder(nshards int, mode string) *recorder {
+	r := &recorder{names: modeMetrics(mode), shards: make([]*shard, nshards)}
+	used := make([]metric, 0, len(r.names))
+	for _, n := range r.names {
+		used = append(used, metricIndex(n))
+	}
 	for i := range r.shards {
 		s := &shard{}
-		for m := range s.h {
+		for _, m := range used {
 			s.h[m] = report.NewHist()
 		}
 		r.shards[i] = s
 	}
-	for m := range r.total {
+	for _, m := range used {
 		r.total[m] = report.NewHist()
 		r.ival[m] = report.NewHist()
 	}
 	return r
+}
+
+// quantile of an interval histogram; 0 for a metric this mode lacks.
+func (r *recorder) quantile(m metric, q float64) float64 {
+	if r.ival[m] == nil {
+		return 0
+	}
+	return report.Quantile(r.ival[m], q)
 }
 
 func (r *recorder) shard(id int) *shard { return r.shards[id%len(r.shards)] }
@@ -137,13 +203,15 @@ func (r *recorder) shard(id int) *shard { return r.shards[id%len(r.shards)] }
 // drain.
 func (r *recorder) drain() counts {
 	for _, h := range r.ival {
-		h.Reset()
+		if h != nil {
+			h.Reset()
+		}
 	}
 	var iv counts
 	for _, s := range r.shards {
 		s.mu.Lock()
 		for m, h := range s.h {
-			if h.TotalCount() > 0 {
+			if h != nil && h.TotalCount() > 0 {
 				_ = report.MergeInto(r.ival[m], h) // same bounds everywhere: nothing drops
 				h.Reset()
 			}
@@ -153,7 +221,7 @@ func (r *recorder) drain() counts {
 		s.mu.Unlock()
 	}
 	for m, h := range r.ival {
-		if h.TotalCount() > 0 {
+		if h != nil && h.TotalCount() > 0 {
 			_ = report.MergeInto(r.total[m], h)
 		}
 	}
@@ -166,11 +234,15 @@ func (r *recorder) point(t time.Duration, target int, iv counts) report.Point {
 	p := report.Point{
 		T: t.Seconds(), Open: r.open.Load(), Target: int64(target),
 		Connects: iv.opened, Failures: iv.failed, Events: iv.events, Reconnects: iv.reconnects, Bytes: iv.bytes,
-		FirstEventP50MS: report.Quantile(r.ival[mFirstEvent], 50),
-		FirstEventP99MS: report.Quantile(r.ival[mFirstEvent], 99),
-		DeliveryP50MS:   report.Quantile(r.ival[mDelivery], 50),
-		DeliveryP99MS:   report.Quantile(r.ival[mDelivery], 99),
-		DeliveryMaxMS:   report.Quantile(r.ival[mDelivery], 100),
+		FirstEventP50MS: r.quantile(mFirstEvent, 50),
+		FirstEventP99MS: r.quantile(mFirstEvent, 99),
+		DeliveryP50MS:   r.quantile(mDelivery, 50),
+		DeliveryP99MS:   r.quantile(mDelivery, 99),
+		DeliveryMaxMS:   r.quantile(mDelivery, 100),
+	}
+	if r.total[mTTFT] != nil {
+		p.Open = r.inFlight.Load()
+		setRequestPoint(&p, iv, r.quantile(mTTFT, 50), r.quantile(mTTFT, 99), r.quantile(mITL, 99))
 	}
 	for _, v := range iv.errs {
 		p.Errors += v
@@ -183,24 +255,18 @@ func (r *recorder) point(t time.Duration, target int, iv counts) report.Point {
 
 // counters is the run's totals in result form.
 func (r *recorder) counters() report.Counters {
-	t := r.tot
-	ends := maps.Clone(t.ends)
-	if ends == nil {
-		ends = map[string]int64{}
+	c := r.tot.counters()
+	if c.Ends == nil {
+		c.Ends = map[string]int64{}
 	}
-	return report.Counters{
-		StreamsOpened: t.opened, StreamsFailed: t.failed, Events: t.events, Comments: t.comments,
-		Bytes: t.bytes, Reconnects: t.reconnects, EventsLost: t.lost, EventsDuplicated: t.dup,
-		Publishes: t.publishes, PublishErrors: t.publishErrors, ClockSkew: t.clockSkew, Ends: ends,
-		ErrorSamples: maps.Clone(t.samples),
-	}
+	return c
 }
 
-// metrics summarises the totals.
+// metrics summarises the totals of the run's metrics.
 func (r *recorder) metrics() map[string]report.Metric {
-	out := make(map[string]report.Metric, numMetrics)
-	for m, h := range r.total {
-		out[report.MetricNames[m]] = report.Summarize(h)
+	out := make(map[string]report.Metric, len(r.names))
+	for _, n := range r.names {
+		out[n] = report.Summarize(r.total[metricIndex(n)])
 	}
 	return out
 }

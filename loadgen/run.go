@@ -51,6 +51,8 @@ type Progress struct {
 	// Health is the generator's own state over the last interval (in a
 	// sharded run: the parent's, which does not drive streams).
 	Health Health
+	// Mode is the scenario's mode ("request" shows a request line).
+	Mode string
 }
 
 // gen is one running load test.
@@ -68,6 +70,7 @@ type gen struct {
 	stampFormat    string
 
 	shard Shard
+	req   *reqConfig // request mode; nil in subscribe mode
 
 	mu    sync.Mutex
 	slots map[int]*slot
@@ -102,8 +105,20 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*report.Resul
 		g.stampField, g.stampFormat = lf.Field, lf.Format
 	}
 	ua := "ssebench/" + opt.Version
+	body := []byte(s.Body)
+	maxStreams := opt.Shard.share(s.MaxTarget())
+	request := s.Mode == scenarios.ModeRequest
+	if request {
+		if g.req, err = newReqConfig(s, opt.Shard); err != nil {
+			return nil, err
+		}
+		body = g.req.static
+		if !g.req.closed {
+			maxStreams = int(g.req.maxInFlight)
+		}
+	}
 	for _, u := range s.URLs {
-		ep, err := newEndpoint(u, s.Method, header, []byte(s.Body), s.Insecure, ua)
+		ep, err := newEndpoint(u, s.Method, header, body, s.Insecure, ua)
 		if err != nil {
 			return nil, err
 		}
@@ -113,18 +128,21 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*report.Resul
 		return nil, fmt.Errorf("no target url")
 	}
 	if s.HTTP2 {
-		g.h2 = newH2Pool(opt.Shard.share(s.MaxTarget()), s.StreamsPerConn, s.Insecure, s.Timeout.Headers.D(), ua, s.Method, header, []byte(s.Body))
+		g.h2 = newH2Pool(maxStreams, s.StreamsPerConn, s.Insecure, s.Timeout.Headers.D(), ua, s.Method, header, body)
 		defer g.h2.close()
 	}
 	nshards := opt.Shards
 	if nshards <= 0 {
 		nshards = 2 * runtime.GOMAXPROCS(0)
 	}
-	g.rec = newRecorder(nshards)
+	g.rec = newModeRecorder(nshards, s.Mode)
 
 	res := &report.Result{
 		Schema: report.ResultSchema, Version: opt.Version, GoVersion: runtime.Version(),
 		Target: s.Redacted().URLs[0], Start: time.Now(), Shard: opt.Shard.String(),
+	}
+	if request {
+		res.Mode = s.Mode // subscribe results stay as they were
 	}
 	res.Host, _ = os.Hostname()
 	res.Notes = append(res.Notes, notes...)
@@ -134,7 +152,15 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*report.Resul
 
 	total := s.TotalDuration()
 	runCtx, stopRun := context.WithTimeout(ctx, total)
+	if request && total <= 0 {
+		stopRun()
+		runCtx, stopRun = context.WithCancel(ctx) // request.count alone bounds the run
+	}
 	defer stopRun()
+	// Requests in flight when the schedule ends finish (each bounded by
+	// end.max_duration); only an interrupt or an abort cuts them.
+	reqCtx, cancelReqs := context.WithCancel(ctx)
+	defer cancelReqs()
 	start := time.Now()
 	mon := newMonitor()
 	g.matchPublishes = s.Publisher != nil
@@ -165,6 +191,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*report.Resul
 		p.Metrics = g.rec.metrics()
 		if abort = opt.Check(p); abort != nil {
 			stopRun()
+			cancelReqs()
 		}
 	}
 	var snaps *snapshotWriter
@@ -174,7 +201,11 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*report.Resul
 	bg.Go(func() { g.aggregate(runCtx, start, total, mon, res, opt.Progress, check, snaps, aggDone) })
 
 	var streams sync.WaitGroup
-	g.control(runCtx, start, total, &streams, mon)
+	if request {
+		g.requests(runCtx, reqCtx, start, total, &streams, mon)
+	} else {
+		g.control(runCtx, start, total, &streams, mon)
+	}
 	stopRun()
 	streams.Wait()
 	close(aggDone)
@@ -340,7 +371,7 @@ func (g *gen) aggregate(ctx context.Context, start time.Time, total time.Duratio
 		if snaps != nil {
 			snaps.write(g.rec.intervalSnapshot(g.shard, now, p, iv))
 		}
-		pr := Progress{Elapsed: el, Total: total, Point: p, Totals: g.rec.counters(), Health: mon.health()}
+		pr := Progress{Elapsed: el, Total: total, Point: p, Totals: g.rec.counters(), Health: mon.health(), Mode: g.sc.Mode}
 		if progress != nil {
 			progress(pr)
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/ssebench/ssebench/report"
+	"github.com/ssebench/ssebench/scenarios"
 )
 
 // Shard is one process's share of a run: Index in [0, Count). The zero
@@ -84,11 +85,11 @@ func (sw *snapshotWriter) write(s *Snapshot) {
 func (r *recorder) intervalSnapshot(sh Shard, wall time.Time, p report.Point, iv counts) *Snapshot {
 	s := &Snapshot{Shard: sh.String(), Wall: wall, Point: p, Counters: iv.counters(), HDR: map[string]string{}}
 	for m, h := range r.ival {
-		if h.TotalCount() == 0 {
+		if h == nil || h.TotalCount() == 0 {
 			continue
 		}
 		if b, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err == nil {
-			s.HDR[report.MetricNames[m]] = string(b)
+			s.HDR[metricNames[m]] = string(b)
 		}
 	}
 	return s
@@ -100,6 +101,7 @@ func (c *counts) counters() report.Counters {
 		StreamsOpened: c.opened, StreamsFailed: c.failed, Events: c.events, Comments: c.comments,
 		Bytes: c.bytes, Reconnects: c.reconnects, EventsLost: c.lost, EventsDuplicated: c.dup,
 		Publishes: c.publishes, PublishErrors: c.publishErrors, ClockSkew: c.clockSkew,
+		Requests: c.requests, RequestsOK: c.requestsOK, RequestsGood: c.requestsGood, Tokens: c.tokens,
 		Ends: maps.Clone(c.ends), ErrorSamples: maps.Clone(c.samples),
 	}
 }
@@ -110,6 +112,7 @@ func fromCounters(c report.Counters, errs map[string]int64) counts {
 		opened: c.StreamsOpened, failed: c.StreamsFailed, events: c.Events, comments: c.Comments,
 		bytes: c.Bytes, reconnects: c.Reconnects, lost: c.EventsLost, dup: c.EventsDuplicated,
 		publishes: c.Publishes, publishErrors: c.PublishErrors, clockSkew: c.ClockSkew,
+		requests: c.Requests, requestsOK: c.RequestsOK, requestsGood: c.RequestsGood, tokens: c.Tokens,
 		ends: c.Ends, errs: errs, samples: c.ErrorSamples,
 	}
 }
@@ -119,6 +122,7 @@ func fromCounters(c report.Counters, errs map[string]int64) counts {
 // concurrent use.
 type merger struct {
 	mu      sync.Mutex
+	names   []string // the metrics the merged result reports (modeMetrics)
 	start   time.Time
 	total   [numMetrics]*hdrhistogram.Histogram
 	tot     counts
@@ -132,13 +136,18 @@ type merger struct {
 type bucket struct {
 	p          report.Point
 	first, del *hdrhistogram.Histogram
+	ttft, itl  *hdrhistogram.Histogram // request mode
 	// gauges holds each shard's latest open streams and target in this
 	// second: gauges are summed across shards, never within one.
 	gauges map[string][2]int64
 }
 
-func newMerger(start time.Time) *merger {
-	m := &merger{start: start, buckets: map[int]*bucket{}, gens: map[string]report.Generator{}}
+// newMerger merges a subscribe-mode run.
+func newMerger(start time.Time) *merger { return newModeMerger(start, scenarios.DefaultMode) }
+
+// newModeMerger merges a run of the given mode.
+func newModeMerger(start time.Time, mode string) *merger {
+	m := &merger{names: modeMetrics(mode), start: start, buckets: map[int]*bucket{}, gens: map[string]report.Generator{}}
 	for i := range m.total {
 		m.total[i] = report.NewHist()
 	}
@@ -157,7 +166,7 @@ func (m *merger) add(s *Snapshot) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for i, name := range report.MetricNames {
+	for i, name := range metricNames {
 		if h := hs[name]; h != nil {
 			if err := report.MergeInto(m.total[i], h); err != nil {
 				return err
@@ -181,7 +190,7 @@ func (m *merger) add(s *Snapshot) error {
 	sec := max(0, int(s.Wall.Sub(m.start)/time.Second))
 	b := m.buckets[sec]
 	if b == nil {
-		b = &bucket{first: report.NewHist(), del: report.NewHist(), gauges: map[string][2]int64{}}
+		b = &bucket{first: report.NewHist(), del: report.NewHist(), ttft: report.NewHist(), itl: report.NewHist(), gauges: map[string][2]int64{}}
 		b.p.T = float64(sec + 1)
 		m.buckets[sec] = b
 	}
@@ -193,6 +202,12 @@ func (m *merger) add(s *Snapshot) error {
 	}
 	if h := hs[report.MetricDelivery]; h != nil {
 		report.MergeInto(b.del, h)
+	}
+	if h := hs[report.MetricTTFT]; h != nil {
+		report.MergeInto(b.ttft, h)
+	}
+	if h := hs[report.MetricITL]; h != nil {
+		report.MergeInto(b.itl, h)
 	}
 	return nil
 }
@@ -215,6 +230,9 @@ func (m *merger) point(sec int) *report.Point {
 	p.DeliveryP50MS = report.Quantile(b.del, 50)
 	p.DeliveryP99MS = report.Quantile(b.del, 99)
 	p.DeliveryMaxMS = report.Quantile(b.del, 100)
+	if b.ttft.TotalCount() > 0 || b.itl.TotalCount() > 0 {
+		setRequestQuantiles(&p, report.Quantile(b.ttft, 50), report.Quantile(b.ttft, 99), report.Quantile(b.itl, 99))
+	}
 	return &p
 }
 
@@ -222,9 +240,9 @@ func (m *merger) point(sec int) *report.Point {
 func (m *merger) metrics() map[string]report.Metric {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make(map[string]report.Metric, numMetrics)
-	for i, h := range m.total {
-		out[report.MetricNames[i]] = report.Summarize(h)
+	out := make(map[string]report.Metric, len(m.names))
+	for _, n := range m.names {
+		out[n] = report.Summarize(m.total[metricIndex(n)])
 	}
 	return out
 }

@@ -1,0 +1,917 @@
+package loadgen
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/ssebench/ssebench/report"
+	"github.com/ssebench/ssebench/scenarios"
+	"github.com/ssebench/ssebench/sse"
+)
+
+// End classes of request mode (besides the subscribe classes for errors).
+const (
+	EndSentinel    = "sentinel"     // an event whose data is end.data ("[DONE]")
+	EndEventType   = "end_event"    // an event of type end.event ("close")
+	EndMaxDuration = "max_duration" // still streaming after end.max_duration
+	EndSkipped     = "skipped"      // an open-loop arrival over max_in_flight: not sent
+	EndBodyError   = "body_error"   // the body template could not be rendered
+)
+
+// requestOK reports whether an answer ended normally.
+func requestOK(class string) bool {
+	return class == EndSentinel || class == EndEventType || class == EndEOF
+}
+
+// requestAbnormal reports whether a request-mode end class counts as an
+// error: everything but a normal end, or the run ending under it.
+func requestAbnormal(class string) bool {
+	return !requestOK(class) && class != EndCancelled
+}
+
+// errMaxDuration is the cause of a request's context ending at
+// end.max_duration.
+var errMaxDuration = errors.New("request max_duration reached")
+
+// reqConfig is what every request of a run shares, prepared once.
+type reqConfig struct {
+	endData   string
+	endDataOn bool
+	endEvent  string
+	maxDur    time.Duration
+	delta     *jsonPath // nil: every event but the end is a token event
+	usage     *jsonPath
+	count     func([]byte) int64
+	// Per-request SLOs from the thresholds (0: none), for goodput.
+	ttftMax, tpotMax, e2eMax time.Duration
+	bodies                   *scenarios.Bodies // nil: the endpoint's fixed body
+	static                   []byte            // that fixed body, when the template does not vary
+	closed                   bool              // closed loop (concurrency), else open loop (rate)
+	poisson                  bool
+	maxInFlight              int64
+	limit                    int64 // this process's share of request.count; 0 = none
+
+	seq    atomic.Int64 // requests issued (arrivals, skipped included)
+	active int          // closed-loop workers; guarded by gen.mu
+	h2ids  idPool
+}
+
+func newReqConfig(s *scenarios.Scenario, sh Shard) (*reqConfig, error) {
+	r := s.Request
+	rc := &reqConfig{endData: r.End.Data, endEvent: r.End.Event, maxDur: r.End.MaxDuration.D()}
+	if rc.endData == "" {
+		rc.endData = scenarios.DefaultEndData
+	}
+	rc.endDataOn = rc.endData != "none"
+	if rc.maxDur <= 0 {
+		rc.maxDur = scenarios.DefaultMaxRequestDuration
+	}
+	var err error
+	if rc.delta, err = parseJSONPath(r.Tokens.DeltaPath); err != nil {
+		return nil, fmt.Errorf("request.tokens.delta_path: %w", err)
+	}
+	if rc.usage, err = parseJSONPath(r.Tokens.UsagePath); err != nil {
+		return nil, fmt.Errorf("request.tokens.usage_path: %w", err)
+	}
+	switch r.Tokens.Count {
+	case "", "words":
+		rc.count = countWords
+	case "chars4":
+		rc.count = countChars4
+	case "events":
+		rc.count = func([]byte) int64 { return 1 }
+	default:
+		return nil, fmt.Errorf("request.tokens.count %q: want words, chars4 or events", r.Tokens.Count)
+	}
+	slo, err := report.GoodputSLOs(s.Thresholds)
+	if err != nil {
+		return nil, err
+	}
+	rc.ttftMax, rc.tpotMax, rc.e2eMax = slo[report.MetricTTFT], slo[report.MetricTPOT], slo[report.MetricE2E]
+	b, err := s.Bodies()
+	if err != nil {
+		return nil, err
+	}
+	if b.Static() {
+		if rc.static, err = b.Render(0, nil); err != nil {
+			return nil, err
+		}
+	} else {
+		rc.bodies = b
+	}
+	rc.closed = r.Concurrency > 0 || (r.Rate <= 0 && !hasStageRate(s))
+	rc.poisson = r.Arrival == "poisson"
+	inflight := r.MaxInFlight
+	if inflight <= 0 {
+		inflight = scenarios.DefaultMaxInFlight
+	}
+	rc.maxInFlight = int64(max(1, sh.share(inflight)))
+	if r.Count > 0 {
+		rc.limit = shareInt64(sh, r.Count)
+	}
+	return rc, nil
+}
+
+func hasStageRate(s *scenarios.Scenario) bool {
+	for _, st := range s.Stages {
+		if st.Rate > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// shareInt64 is Shard.share for counts that may exceed an int.
+func shareInt64(sh Shard, total int64) int64 {
+	if sh.Count <= 1 {
+		return total
+	}
+	n, i := int64(sh.Count), int64(sh.Index)
+	return total*(i+1)/n - total*i/n
+}
+
+// next claims the next request number; false once request.count is spent.
+func (rc *reqConfig) next() (int64, bool) {
+	n := rc.seq.Add(1) - 1
+	if rc.limit > 0 && n >= rc.limit {
+		return 0, false
+	}
+	return n, true
+}
+
+// spent reports whether request.count has been issued.
+func (rc *reqConfig) spent() bool { return rc.limit > 0 && rc.seq.Load() >= rc.limit }
+
+// idPool hands out the smallest free small integer, so concurrent HTTP/2
+// requests pack onto as few connection groups as their number needs.
+// Safe for concurrent use.
+type idPool struct {
+	mu   sync.Mutex
+	free []int
+	next int
+}
+
+func (p *idPool) get() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n := len(p.free); n > 0 {
+		id := p.free[n-1]
+		p.free = p.free[:n-1]
+		return id
+	}
+	p.next++
+	return p.next - 1
+}
+
+func (p *idPool) put(id int) {
+	p.mu.Lock()
+	p.free = append(p.free, id)
+	p.mu.Unlock()
+}
+
+// requests runs request mode's arrivals until the schedule or
+// request.count ends or ctx (the run's schedule) is done. Each request
+// runs under reqCtx, which outlives ctx so answers in flight at the end
+// of the schedule complete (each bounded by end.max_duration); wg
+// tracks them.
+func (g *gen) requests(ctx, reqCtx context.Context, start time.Time, total time.Duration, wg *sync.WaitGroup, mon *monitor) {
+	if g.req.closed {
+		g.closedLoop(ctx, reqCtx, start, total, wg, mon)
+		return
+	}
+	g.openLoop(ctx, reqCtx, start, total, wg, mon)
+}
+
+// openLoop sends requests on a schedule computed from the start, never
+// from "now": a slow server cannot slow the arrivals (its queueing shows
+// in TTFT), and a late generator shows as schedule_lag.
+func (g *gen) openLoop(ctx, reqCtx context.Context, start time.Time, total time.Duration, wg *sync.WaitGroup, mon *monitor) {
+	rc := g.req
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	// The schedule is kept in float seconds from the start, so rounding
+	// never accumulates: at 3/s for 1s the fourth arrival falls at 1s,
+	// outside the run, not a nanosecond inside it.
+	off := 0.0
+	first := true
+	for {
+		el := time.Duration(math.Round(off * float64(time.Second)))
+		if total > 0 && el >= total-time.Microsecond {
+			return
+		}
+		rate := g.rateAt(el)
+		if rate <= 0 {
+			if total <= 0 {
+				return // nothing would ever arrive
+			}
+			off += 0.01 // a stage without arrivals
+			continue
+		}
+		if first && rc.poisson {
+			off += rand.ExpFloat64() / rate
+			first = false
+			continue
+		}
+		first = false
+		due := start.Add(el)
+		if wait := time.Until(due); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-ctx.Done():
+				return
+			case <-timer.C:
+			}
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		mon.lag(time.Since(due))
+		n, ok := rc.next()
+		if !ok {
+			return
+		}
+		if g.rec.inFlight.Load() >= rc.maxInFlight {
+			sh := g.rec.shard(int(n))
+			sh.mu.Lock()
+			sh.c.requests++
+			sh.end(EndSkipped, true)
+			sh.mu.Unlock()
+		} else {
+			g.rec.inFlight.Add(1)
+			wg.Go(func() {
+				defer g.rec.inFlight.Add(-1)
+				g.runRequest(reqCtx, n, due)
+			})
+		}
+		if rc.poisson {
+			off += rand.ExpFloat64() / rate
+		} else {
+			off += 1 / rate
+		}
+	}
+}
+
+// closedLoop keeps targetAt(t) requests in flight: each worker sends its
+// next request as soon as its previous answer ends.
+func (g *gen) closedLoop(ctx, reqCtx context.Context, start time.Time, total time.Duration, wg *sync.WaitGroup, mon *monitor) {
+	rc := g.req
+	const tick = 10 * time.Millisecond
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	prev := start
+	worker := func() {
+		for ctx.Err() == nil {
+			n, ok := rc.next()
+			if !ok {
+				break
+			}
+			g.rec.inFlight.Add(1)
+			g.runRequest(reqCtx, n, time.Now())
+			g.rec.inFlight.Add(-1)
+			g.mu.Lock()
+			over := rc.active > g.targetAt(time.Since(start))
+			if over {
+				rc.active--
+			}
+			g.mu.Unlock()
+			if over {
+				return
+			}
+		}
+		g.mu.Lock()
+		rc.active--
+		g.mu.Unlock()
+	}
+	for {
+		now := time.Now()
+		mon.lag(now.Sub(prev) - tick)
+		prev = now
+		el := now.Sub(start)
+		if (total > 0 && el >= total) || ctx.Err() != nil || rc.spent() {
+			return
+		}
+		target := g.targetAt(el)
+		g.mu.Lock()
+		for ; rc.active < target; rc.active++ {
+			wg.Go(worker)
+		}
+		g.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// reqState is one request's reusable buffers.
+type reqState struct {
+	dec     *sse.Decoder
+	body    []byte
+	scratch []byte
+}
+
+var reqStatePool = sync.Pool{New: func() any {
+	return &reqState{dec: sse.NewDecoder(nil, sse.Config{BufSize: 2048})}
+}}
+
+// answer is what one request measured.
+type answer struct {
+	class            string
+	err              error
+	firstTok, prevTk time.Time
+	tokens, usage    int64
+	haveUsage        bool
+}
+
+// runRequest sends request n, scheduled at due, and reads its answer to
+// the end. It is never retried.
+func (g *gen) runRequest(ctx context.Context, n int64, due time.Time) {
+	rc := g.req
+	sh := g.rec.shard(int(n))
+	started := time.Now()
+	sh.mu.Lock()
+	sh.record(mLag, started.Sub(due))
+	sh.c.requests++
+	sh.mu.Unlock()
+
+	st := reqStatePool.Get().(*reqState)
+	defer reqStatePool.Put(st)
+	var body []byte
+	if rc.bodies != nil {
+		b, err := rc.bodies.Render(n, st.body[:0])
+		if b != nil {
+			st.body = b[:0]
+		}
+		if err != nil {
+			g.endRequest(sh, due, &answer{class: EndBodyError, err: err})
+			return
+		}
+		body = b
+		switch {
+		case body == nil:
+			body = []byte{}
+		case g.h2 != nil:
+			// The HTTP/2 transport writes the body from its own goroutine,
+			// which may outlive this request: it gets its own copy.
+			body = bytes.Clone(body)
+		}
+	}
+	h2id := 0
+	if g.h2 != nil {
+		// Requests in flight fill one connection's streams_per_conn
+		// before the next connection is used.
+		slot := rc.h2ids.get()
+		defer rc.h2ids.put(slot)
+		h2id = slot / max(1, g.sc.StreamsPerConn)
+	}
+	rctx, cancel := context.WithTimeoutCause(ctx, rc.maxDur, errMaxDuration)
+	defer cancel()
+	a := &answer{}
+	g.readAnswer(rctx, sh, st, int(n), h2id, body, due, a)
+	if a.class == "" {
+		a.class = EndReadError
+	}
+	g.endRequest(sh, due, a)
+}
+
+// readAnswer opens the request and reads its events until the answer ends.
+func (g *gen) readAnswer(ctx context.Context, sh *shard, st *reqState, id, h2id int, body []byte, due time.Time, a *answer) {
+	rc := g.req
+	var tm timings
+	op, err := g.openWith(ctx, id, h2id, "", body, &tm)
+	if err != nil {
+		a.class, a.err = classifyDialErr(ctx, err), err
+		if context.Cause(ctx) == errMaxDuration {
+			a.class = EndMaxDuration
+		}
+		if requestAbnormal(a.class) {
+			sh.mu.Lock()
+			sh.c.failed++
+			sh.mu.Unlock()
+		}
+		return
+	}
+	defer op.cleanup()
+	resp := op.resp
+	sh.mu.Lock()
+	sh.record(mConnect, tm.connected.Sub(due))
+	sh.record(mHeaders, tm.headers.Sub(due))
+	sh.mu.Unlock()
+	if resp.StatusCode != http.StatusOK || !sse.IsEventStream(resp.Header.Get("Content-Type")) {
+		a.class = "http_" + strconv.Itoa(resp.StatusCode)
+		if resp.StatusCode == http.StatusOK {
+			a.class = EndContentType
+		}
+		a.err = fmt.Errorf("HTTP %d %s: %s", resp.StatusCode, resp.Header.Get("Content-Type"), errorBody(resp.Body, op.kill))
+		sh.mu.Lock()
+		sh.c.failed++
+		sh.mu.Unlock()
+		return
+	}
+	g.rec.open.Add(1)
+	defer g.rec.open.Add(-1)
+	sh.mu.Lock()
+	sh.c.opened++
+	sh.mu.Unlock()
+
+	fb := newFirstByteReader(resp.Body, op.nc, g.sc.Timeout.Read.D(), op.kill)
+	defer fb.stop()
+	defer func() {
+		if !fb.first.IsZero() {
+			sh.mu.Lock()
+			sh.record(mFirstByte, fb.first.Sub(due))
+			sh.mu.Unlock()
+		}
+	}()
+	var r io.Reader = fb
+	if strings.EqualFold(resp.Header.Get("Content-Encoding"), "gzip") {
+		zr, err := gzip.NewReader(fb)
+		if err != nil {
+			a.class, a.err = EndProtocolError, err
+			return
+		}
+		r = zr
+	}
+	dec := st.dec
+	dec.Reset(r)
+	defer dec.Reset(nil) // let the pooled decoder drop this body
+	var consumed int64
+	for dec.Next() {
+		now := time.Now()
+		nb := dec.Consumed() - consumed
+		consumed += nb
+		switch dec.Kind() {
+		case sse.KindEvent:
+			data := dec.Data()
+			end := ""
+			switch {
+			case rc.endDataOn && string(data) == rc.endData:
+				end = EndSentinel
+			case rc.endEvent != "" && dec.EventType() == rc.endEvent:
+				end = EndEventType
+			}
+			var ntok int64
+			tok := false
+			if end != EndSentinel {
+				if rc.usage != nil {
+					if v, ok := rc.usage.number(data); ok {
+						a.usage, a.haveUsage = v, true
+					}
+				}
+				if rc.delta != nil {
+					var d []byte
+					if d, st.scratch = rc.delta.str(data, st.scratch); len(d) > 0 {
+						tok, ntok = true, rc.count(d)
+					}
+				} else if end == "" {
+					tok, ntok = true, rc.count(data)
+				}
+			}
+			sh.mu.Lock()
+			sh.c.events++
+			sh.c.bytes += nb
+			if tok {
+				if a.firstTok.IsZero() {
+					sh.record(mTTFT, now.Sub(due))
+				} else {
+					sh.record(mITL, now.Sub(a.prevTk))
+				}
+				sh.c.tokens += ntok
+			}
+			sh.mu.Unlock()
+			if tok {
+				if a.firstTok.IsZero() {
+					a.firstTok = now
+				}
+				a.prevTk = now
+				a.tokens += ntok
+			}
+			if end != "" {
+				a.class = end
+				return
+			}
+		case sse.KindComment:
+			sh.mu.Lock()
+			sh.c.comments++
+			sh.c.bytes += nb
+			sh.mu.Unlock()
+		}
+	}
+	err = dec.Err()
+	sh.mu.Lock()
+	sh.c.bytes += dec.Consumed() - consumed
+	sh.mu.Unlock()
+	var dummy slot
+	a.class, a.err = g.classifyEnd(ctx, &dummy, err), err
+	if context.Cause(ctx) == errMaxDuration {
+		a.class = EndMaxDuration
+		a.err = fmt.Errorf("answer still streaming after %v (end.max_duration)", g.req.maxDur)
+	}
+}
+
+// endRequest records a request's end: its class, e2e and TPOT, its token
+// total (usage replacing the count) and whether it was good.
+func (g *gen) endRequest(sh *shard, due time.Time, a *answer) {
+	rc := g.req
+	now := time.Now()
+	e2e := now.Sub(due)
+	ok := requestOK(a.class)
+	tokens, adjust := a.tokens, int64(0)
+	if a.haveUsage {
+		adjust = a.usage - a.tokens
+		tokens = a.usage
+	}
+	var ttft, tpot time.Duration
+	hasTTFT := !a.firstTok.IsZero()
+	if hasTTFT {
+		ttft = a.firstTok.Sub(due)
+	}
+	hasTPOT := ok && hasTTFT && tokens > 1
+	if hasTPOT {
+		tpot = now.Sub(a.firstTok) / time.Duration(tokens-1)
+	}
+	good := ok &&
+		(rc.ttftMax == 0 || (hasTTFT && ttft <= rc.ttftMax)) &&
+		(rc.tpotMax == 0 || !hasTPOT || tpot <= rc.tpotMax) &&
+		(rc.e2eMax == 0 || e2e <= rc.e2eMax)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.c.tokens += adjust
+	if ok || a.class == EndMaxDuration {
+		sh.record(mE2E, e2e)
+	}
+	if hasTPOT {
+		sh.record(mTPOT, tpot)
+	}
+	if ok {
+		sh.c.requestsOK++
+	}
+	if good {
+		sh.c.requestsGood++
+	}
+	abn := requestAbnormal(a.class)
+	sh.end(a.class, abn)
+	if abn {
+		sh.sample(a.class, a.err)
+	}
+}
+
+// errorBody reads the start of an error response for the error sample
+// (an LLM API says why it refused there), bounded in size and time.
+func errorBody(body io.Reader, kill io.Closer) string {
+	t := time.AfterFunc(time.Second, func() { kill.Close() })
+	defer t.Stop()
+	b, _ := io.ReadAll(io.LimitReader(body, 300))
+	s := strings.Join(strings.Fields(strings.ToValidUTF8(string(b), "?")), " ")
+	if s == "" {
+		return "(empty body)"
+	}
+	return s
+}
+
+// countWords counts whitespace-separated words, as strings.Fields would,
+// without allocating.
+func countWords(b []byte) int64 {
+	var n int64
+	in := false
+	for i := 0; i < len(b); {
+		c := b[i]
+		var space bool
+		if c < utf8.RuneSelf {
+			space = asciiSpace[c]
+			i++
+		} else {
+			r, size := utf8.DecodeRune(b[i:])
+			space = unicode.IsSpace(r)
+			i += size
+		}
+		if !space && !in {
+			n++
+		}
+		in = !space
+	}
+	return n
+}
+
+var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
+
+// countChars4 is ceil(runes/4), the usual rule of thumb for BPE tokens.
+func countChars4(b []byte) int64 { return int64(utf8.RuneCount(b)+3) / 4 }
+
+// jsonPath is a dotted path into JSON data ("choices.0.delta.content"): a
+// segment is an object key or, in an array, a decimal index. It is
+// evaluated by scanning the raw bytes, skipping everything off the path,
+// so a token event costs no map or allocation.
+type jsonPath struct {
+	segs []pathSeg
+}
+
+type pathSeg struct {
+	key   string
+	index int // -1 when the segment is not a number
+}
+
+func parseJSONPath(p string) (*jsonPath, error) {
+	if p == "" {
+		return nil, nil
+	}
+	jp := &jsonPath{}
+	for _, s := range strings.Split(p, ".") {
+		if s == "" {
+			return nil, fmt.Errorf("%q: empty segment", p)
+		}
+		idx := -1
+		if n, err := strconv.Atoi(s); err == nil && n >= 0 {
+			idx = n
+		}
+		jp.segs = append(jp.segs, pathSeg{key: s, index: idx})
+	}
+	return jp, nil
+}
+
+// find returns the raw JSON value at the path (a string with its quotes).
+func (jp *jsonPath) find(data []byte) ([]byte, bool) {
+	i := skipWS(data, 0)
+	for _, seg := range jp.segs {
+		if i >= len(data) {
+			return nil, false
+		}
+		switch data[i] {
+		case '{':
+			j, ok := objectField(data, i, seg.key)
+			if !ok {
+				return nil, false
+			}
+			i = j
+		case '[':
+			if seg.index < 0 {
+				return nil, false
+			}
+			j, ok := arrayElem(data, i, seg.index)
+			if !ok {
+				return nil, false
+			}
+			i = j
+		default:
+			return nil, false
+		}
+	}
+	end, ok := skipValue(data, i)
+	if !ok {
+		return nil, false
+	}
+	return data[i:end], true
+}
+
+// str is the string at the path, unescaped (into scratch when it has
+// escapes); nil when absent, null or not a string. It returns scratch for
+// reuse.
+func (jp *jsonPath) str(data, scratch []byte) ([]byte, []byte) {
+	raw, ok := jp.find(data)
+	if !ok || len(raw) < 2 || raw[0] != '"' {
+		return nil, scratch
+	}
+	raw = raw[1 : len(raw)-1]
+	for _, c := range raw {
+		if c == '\\' {
+			scratch = unescapeJSON(scratch[:0], raw)
+			return scratch, scratch
+		}
+	}
+	return raw, scratch
+}
+
+// number is the non-negative integer at the path (a JSON number, or a
+// string holding one); fractions are rounded.
+func (jp *jsonPath) number(data []byte) (int64, bool) {
+	raw, ok := jp.find(data)
+	if !ok {
+		return 0, false
+	}
+	if len(raw) >= 2 && raw[0] == '"' {
+		raw = raw[1 : len(raw)-1]
+	}
+	if n, ok := atoi(raw); ok {
+		return n, true
+	}
+	f, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil || f < 0 || f > 1<<62 {
+		return 0, false
+	}
+	return int64(f + 0.5), true
+}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the string starting at b[i] == '"'.
+func skipString(b []byte, i int) (int, bool) {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1, true
+		}
+	}
+	return 0, false
+}
+
+// skipValue returns the index after the value starting at b[i]. Nested
+// containers are skipped by depth without validation: the data is only
+// searched, never trusted.
+func skipValue(b []byte, i int) (int, bool) {
+	if i >= len(b) {
+		return 0, false
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				e, ok := skipString(b, j)
+				if !ok {
+					return 0, false
+				}
+				j = e - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1, true
+				}
+			}
+		}
+		return 0, false
+	}
+	j := i
+	for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\t' && b[j] != '\n' && b[j] != '\r' {
+		j++
+	}
+	return j, j > i
+}
+
+// objectField returns the index of key's value in the object at b[i].
+func objectField(b []byte, i int, key string) (int, bool) {
+	i = skipWS(b, i+1)
+	for i < len(b) && b[i] != '}' {
+		if b[i] != '"' {
+			return 0, false
+		}
+		end, ok := skipString(b, i)
+		if !ok {
+			return 0, false
+		}
+		k := b[i+1 : end-1]
+		i = skipWS(b, end)
+		if i >= len(b) || b[i] != ':' {
+			return 0, false
+		}
+		i = skipWS(b, i+1)
+		if keyEqual(k, key) {
+			return i, i < len(b)
+		}
+		if i, ok = skipValue(b, i); !ok {
+			return 0, false
+		}
+		i = skipWS(b, i)
+		if i < len(b) && b[i] == ',' {
+			i = skipWS(b, i+1)
+		}
+	}
+	return 0, false
+}
+
+// arrayElem returns the index of element n of the array at b[i].
+func arrayElem(b []byte, i, n int) (int, bool) {
+	i = skipWS(b, i+1)
+	for k := 0; i < len(b) && b[i] != ']'; k++ {
+		if k == n {
+			return i, true
+		}
+		var ok bool
+		if i, ok = skipValue(b, i); !ok {
+			return 0, false
+		}
+		i = skipWS(b, i)
+		if i < len(b) && b[i] == ',' {
+			i = skipWS(b, i+1)
+		}
+	}
+	return 0, false
+}
+
+func keyEqual(raw []byte, key string) bool {
+	for _, c := range raw {
+		if c == '\\' {
+			return string(unescapeJSON(nil, raw)) == key
+		}
+	}
+	return string(raw) == key
+}
+
+// unescapeJSON appends the JSON string body raw (without quotes) to dst
+// with its escapes resolved; invalid escapes become U+FFFD.
+func unescapeJSON(dst, raw []byte) []byte {
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if c != '\\' || i+1 >= len(raw) {
+			dst = append(dst, c)
+			continue
+		}
+		i++
+		switch raw[i] {
+		case 'n':
+			dst = append(dst, '\n')
+		case 't':
+			dst = append(dst, '\t')
+		case 'r':
+			dst = append(dst, '\r')
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'u':
+			r, n := hex4(raw[i+1:])
+			if n == 0 {
+				dst = utf8.AppendRune(dst, utf8.RuneError)
+				continue
+			}
+			i += n
+			if utf16.IsSurrogate(r) {
+				if i+2 < len(raw) && raw[i+1] == '\\' && raw[i+2] == 'u' {
+					if r2, n2 := hex4(raw[i+3:]); n2 > 0 {
+						if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+							dst = utf8.AppendRune(dst, d)
+							i += 2 + n2
+							continue
+						}
+					}
+				}
+				r = utf8.RuneError
+			}
+			dst = utf8.AppendRune(dst, r)
+		default: // \" \\ \/ and anything unknown: the character itself
+			dst = append(dst, raw[i])
+		}
+	}
+	return dst
+}
+
+// hex4 reads four hex digits; n is 4, or 0 when they are not there.
+func hex4(b []byte) (r rune, n int) {
+	if len(b) < 4 {
+		return 0, 0
+	}
+	for _, c := range b[:4] {
+		var v byte
+		switch {
+		case c >= '0' && c <= '9':
+			v = c - '0'
+		case c >= 'a' && c <= 'f':
+			v = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			v = c - 'A' + 10
+		default:
+			return 0, 0
+		}
+		r = r<<4 | rune(v)
+	}
+	return r, 4
+}
+
+// setRequestPoint fills a time-series point's request-mode fields from an
+// interval.
+func setRequestPoint(p *report.Point, iv counts, ttftP50, ttftP99, itlP99 float64) {
+	p.Requests = iv.requests
+	p.Tokens = iv.tokens
+	setRequestQuantiles(p, ttftP50, ttftP99, itlP99)
+}
+
+func setRequestQuantiles(p *report.Point, ttftP50, ttftP99, itlP99 float64) {
+	p.TTFTP50MS, p.TTFTP99MS, p.ITLP99MS = ttftP50, ttftP99, itlP99
+}
