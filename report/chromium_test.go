@@ -77,6 +77,8 @@ func TestReportInChromium(t *testing.T) {
 		"load.html":     func(b *bytes.Buffer) error { return WriteHTML(b, res) },
 		"check.html":    func(b *bytes.Buffer) error { return WriteCheckHTML(b, checkFixture(t, "check-report.json")) },
 		"diagnose.html": func(b *bytes.Buffer) error { return WriteCheckHTML(b, checkFixture(t, "diagnose-report.json")) },
+		// Request mode, from a simulated LLM run built from histograms.
+		"request.html": func(b *bytes.Buffer) error { return WriteHTML(b, requestFixtureEvaluated(t)) },
 	}
 	for name, f := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), render(t, f), 0o644); err != nil {
@@ -86,7 +88,14 @@ func TestReportInChromium(t *testing.T) {
 	b := startBrowser(t)
 	shots := os.Getenv("SSEBENCH_SCREENSHOTS")
 
-	for _, name := range []string{"load.html", "check.html", "diagnose.html"} {
+	charts := map[string][]string{
+		"load.html": {"open-streams", "connects-failures", "events", "first-event-latency", "delivery-latency", "reconnects-errors",
+			"dist-connect", "dist-headers", "dist-first_byte", "dist-first_event", "dist-inter_event", "dist-delivery",
+			"dist-publish_delivery", "dist-reconnect", "dist-lifetime", "dist-schedule_lag"},
+		"request.html": {"in-flight", "requests-rate", "tokens-rate", "ttft-latency", "itl-latency",
+			"dist-ttft", "dist-itl", "dist-tpot", "dist-e2e"},
+	}
+	for _, name := range []string{"load.html", "check.html", "diagnose.html", "request.html"} {
 		t.Run(name, func(t *testing.T) {
 			u := "file://" + filepath.Join(dir, name)
 			p := b.openPage(u, 1366, 768) // a common laptop screen
@@ -109,10 +118,11 @@ func TestReportInChromium(t *testing.T) {
 				t.Error("the page is wider than a 1366 px screen")
 			}
 			switch name {
-			case "load.html":
-				want := []string{"open-streams", "connects-failures", "events", "first-event-latency", "delivery-latency", "reconnects-errors",
-					"dist-connect", "dist-headers", "dist-first_byte", "dist-first_event", "dist-inter_event", "dist-delivery",
-					"dist-publish_delivery", "dist-reconnect", "dist-lifetime", "dist-schedule_lag"}
+			case "load.html", "request.html":
+				want := charts[name]
+				if len(pr.Charts) != len(want) {
+					t.Errorf("%d charts, want %d", len(pr.Charts), len(want))
+				}
 				got := map[string]bool{}
 				for _, c := range pr.Charts {
 					got[c.ID] = true

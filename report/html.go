@@ -95,7 +95,20 @@ type loadView struct {
 	Run         []kv
 	Notes       []string
 	SeriesNotes []string
+	Words       wordsView
 }
+
+// wordsView names what a run's streams are: long-lived streams in
+// subscribe mode, requests (one streamed answer each) in request mode.
+type wordsView struct {
+	Section, SectionID, EndsTitle, EndsUnit, NoEnds string
+}
+
+var streamWords = wordsView{Section: "Streams and events", SectionID: "streams", EndsTitle: "Why streams ended",
+	EndsUnit: "Streams", NoEnds: "No stream ended during the run."}
+
+var requestWords = wordsView{Section: "Requests and tokens", SectionID: "requests", EndsTitle: "Why answers ended",
+	EndsUnit: "Requests", NoEnds: "No answer ended during the run."}
 
 // WriteHTML renders a load result as a self-contained HTML page.
 func WriteHTML(w io.Writer, r *Result) error {
@@ -104,7 +117,7 @@ func WriteHTML(w io.Writer, r *Result) error {
 }
 
 func buildLoadView(r *Result) *loadView {
-	v := &loadView{R: r, Title: "ssebench load report: " + r.Target}
+	v := &loadView{R: r, Title: "ssebench load report: " + r.Target, Words: streamWords}
 	c := r.Counters
 	failedTh := 0
 	for _, t := range r.Thresholds {
@@ -120,14 +133,14 @@ func buildLoadView(r *Result) *loadView {
 
 	// Verdict: a failed gate first, then an incomplete run, then success.
 	vd := verdictView{}
-	noStreams := c.StreamsOpened == 0
+	noStreams := noAnswer(r)
 	switch {
 	case failedTh > 0:
 		vd.Class, vd.Label = "fail", "FAILED"
 		vd.Headline = fmt.Sprintf("%d of %d thresholds failed", failedTh, len(r.Thresholds))
 	case noStreams:
 		vd.Class, vd.Label = "fail", "FAILED"
-		vd.Headline = "no stream could be opened"
+		vd.Headline = noAnswerText(r)
 		if top := topClass(c.Ends); top != "" {
 			vd.Headline += " (mostly " + top + ")"
 		}
@@ -192,6 +205,12 @@ func buildLoadView(r *Result) *loadView {
 
 	v.TimeCharts = timeCharts(r)
 	v.Metrics, v.DistCharts = metricViews(r)
+	if r.IsRequestMode() {
+		v.Words = requestWords
+		v.Facts = requestFacts(r)
+		v.TimeCharts = requestTimeCharts(r)
+		v.Metrics, v.DistCharts = requestMetricViews(r)
+	}
 	if r.Merged > 1 {
 		v.SeriesNotes = append(v.SeriesNotes, "Per-second latency percentiles of a merged result are the highest of the inputs' values for that second: an upper bound, since per-second histograms are not kept.")
 	}
@@ -221,18 +240,31 @@ func buildLoadView(r *Result) *loadView {
 		}
 		return fmtPercent(float64(num) / float64(den))
 	}
-	v.Counters = []kv{
-		{Key: "streams_opened", Value: groupDigits(c.StreamsOpened)},
-		{Key: "streams_failed", Value: groupDigits(c.StreamsFailed), Class: rate(c.StreamsFailed, attempts)},
-		{Key: "reconnects", Value: groupDigits(c.Reconnects)},
-		{Key: "events", Value: groupDigits(c.Events)},
-		{Key: "events_lost", Value: groupDigits(c.EventsLost), Class: rate(c.EventsLost, c.Events+c.EventsLost)},
-		{Key: "events_duplicated", Value: groupDigits(c.EventsDuplicated), Class: rate(c.EventsDuplicated, c.Events)},
-		{Key: "comments", Value: groupDigits(c.Comments)},
-		{Key: "bytes", Value: groupDigits(c.Bytes) + " (" + fmtBytes(c.Bytes) + ")"},
-		{Key: "publishes", Value: groupDigits(c.Publishes)},
-		{Key: "publish_errors", Value: groupDigits(c.PublishErrors), Class: rate(c.PublishErrors, c.Publishes+c.PublishErrors)},
-		{Key: "clock_skew", Value: groupDigits(c.ClockSkew)},
+	if r.IsRequestMode() {
+		v.Counters = []kv{
+			{Key: "requests", Value: groupDigits(c.Requests)},
+			{Key: "requests_ok", Value: groupDigits(c.RequestsOK), Class: rate(c.RequestsOK, c.Requests)},
+			{Key: "requests_good", Value: groupDigits(c.RequestsGood), Class: rate(c.RequestsGood, c.Requests)},
+			{Key: "requests_failed", Value: groupDigits(c.Requests - c.RequestsOK), Class: rate(c.Requests-c.RequestsOK, c.Requests)},
+			{Key: "tokens", Value: groupDigits(c.Tokens)},
+			{Key: "events", Value: groupDigits(c.Events)},
+			{Key: "comments", Value: groupDigits(c.Comments)},
+			{Key: "bytes", Value: groupDigits(c.Bytes) + " (" + fmtBytes(c.Bytes) + ")"},
+		}
+	} else {
+		v.Counters = []kv{
+			{Key: "streams_opened", Value: groupDigits(c.StreamsOpened)},
+			{Key: "streams_failed", Value: groupDigits(c.StreamsFailed), Class: rate(c.StreamsFailed, attempts)},
+			{Key: "reconnects", Value: groupDigits(c.Reconnects)},
+			{Key: "events", Value: groupDigits(c.Events)},
+			{Key: "events_lost", Value: groupDigits(c.EventsLost), Class: rate(c.EventsLost, c.Events+c.EventsLost)},
+			{Key: "events_duplicated", Value: groupDigits(c.EventsDuplicated), Class: rate(c.EventsDuplicated, c.Events)},
+			{Key: "comments", Value: groupDigits(c.Comments)},
+			{Key: "bytes", Value: groupDigits(c.Bytes) + " (" + fmtBytes(c.Bytes) + ")"},
+			{Key: "publishes", Value: groupDigits(c.Publishes)},
+			{Key: "publish_errors", Value: groupDigits(c.PublishErrors), Class: rate(c.PublishErrors, c.Publishes+c.PublishErrors)},
+			{Key: "clock_skew", Value: groupDigits(c.ClockSkew)},
+		}
 	}
 
 	g := r.Generator
@@ -312,8 +344,13 @@ func intervals(ts []Point) []float64 {
 	return out
 }
 
-func timeCharts(r *Result) []chartView {
-	ts := r.Timeseries
+// timeSeries turns a result's time series into chart lines.
+type timeSeries struct {
+	ts, gaugeTS []Point
+	dts         []float64
+}
+
+func newTimeSeries(ts []Point) timeSeries {
 	dts := intervals(ts)
 	// Gauges (open, target): the final flush comes after every stream was
 	// closed, so its "open" is always 0; a short last interval is left out
@@ -322,40 +359,56 @@ func timeCharts(r *Result) []chartView {
 	if n := len(ts); n > 1 && dts[n-1] < 0.95 {
 		gaugeTS = ts[:n-1]
 	}
-	series := func(name string, f func(Point) float64) Series {
-		s := Series{Name: name}
-		for _, p := range gaugeTS {
-			s.Points = append(s.Points, XY{p.T, f(p)})
-		}
-		return s
+	return timeSeries{ts: ts, gaugeTS: gaugeTS, dts: dts}
+}
+
+// gauge is a value sampled each second.
+func (t timeSeries) gauge(name string, f func(Point) float64) Series {
+	s := Series{Name: name}
+	for _, p := range t.gaugeTS {
+		s.Points = append(s.Points, XY{p.T, f(p)})
 	}
-	// Per-second rates; a short last interval (the final flush) would
-	// read as a spike or a dip, so it is left out of rate lines.
-	perSec := func(name string, f func(Point) int64) Series {
-		s := Series{Name: name}
-		for i, p := range ts {
-			if dts[i] < 0.5 {
-				continue
-			}
-			s.Points = append(s.Points, XY{p.T, float64(f(p)) / dts[i]})
+	return s
+}
+
+// perSec is a count per second; a short last interval (the final flush)
+// would read as a spike or a dip, so it is left out of rate lines.
+func (t timeSeries) perSec(name string, f func(Point) int64) Series {
+	s := Series{Name: name}
+	for i, p := range t.ts {
+		if t.dts[i] < 0.5 {
+			continue
 		}
-		return s
+		s.Points = append(s.Points, XY{p.T, float64(f(p)) / t.dts[i]})
 	}
-	// Latency lines skip seconds with no sample rather than dropping to 0.
-	lat := func(name string, f func(Point) float64) Series {
-		s := Series{Name: name}
-		for _, p := range ts {
-			if y := f(p); y > 0 {
-				s.Points = append(s.Points, XY{p.T, y})
-			}
+	return s
+}
+
+// lat is a latency line; it skips seconds with no sample rather than
+// dropping to 0.
+func (t timeSeries) lat(name string, f func(Point) float64) Series {
+	s := Series{Name: name}
+	for _, p := range t.ts {
+		if y := f(p); y > 0 {
+			s.Points = append(s.Points, XY{p.T, y})
 		}
-		return s
 	}
-	// Every time chart spans the whole run, so they line up by eye.
+	return s
+}
+
+// xAxis spans the whole run on every time chart, so they line up by eye.
+func (t timeSeries) xAxis() Axis {
 	x := Axis{Scale: Time, Label: "time since start"}
-	if n := len(ts); n > 0 && ts[n-1].T > 0 {
-		x.Max = ts[n-1].T
+	if n := len(t.ts); n > 0 && t.ts[n-1].T > 0 {
+		x.Max = t.ts[n-1].T
 	}
+	return x
+}
+
+func timeCharts(r *Result) []chartView {
+	tsr := newTimeSeries(r.Timeseries)
+	series, perSec, lat := tsr.gauge, tsr.perSec, tsr.lat
+	x := tsr.xAxis()
 	count := Axis{Label: "streams"}
 	msAxis := Axis{Label: "latency", Format: FormatAxisMS}
 	target := series("target", func(p Point) float64 { return float64(p.Target) })
@@ -421,9 +474,15 @@ func thresholdLines(r *Result, metric string) []RefLine {
 }
 
 func metricViews(r *Result) ([]metricView, []chartView) {
+	return metricViewsOf(r, metricOrder(r.Metrics), func(string) bool { return true })
+}
+
+// metricViewsOf gives a table row for each of names and a percentile
+// chart for those with samples that dist accepts.
+func metricViewsOf(r *Result, names []string, dist func(string) bool) ([]metricView, []chartView) {
 	var rows []metricView
 	var charts []chartView
-	for _, name := range metricOrder(r.Metrics) {
+	for _, name := range names {
 		m := r.Metrics[name]
 		row := metricView{Name: name, Desc: metricDesc[name], Count: m.Count}
 		if m.Count == 0 {
@@ -434,6 +493,9 @@ func metricViews(r *Result) ([]metricView, []chartView) {
 		row.Min, row.Mean, row.P50, row.P90 = fmtMS(m.MinMS), fmtMS(m.MeanMS), fmtMS(m.P50MS), fmtMS(m.P90MS)
 		row.P99, row.P999, row.Max = fmtMS(m.P99MS), fmtMS(m.P999MS), fmtMS(m.MaxMS)
 		rows = append(rows, row)
+		if !dist(name) {
+			continue
+		}
 		cv := chartView{ID: "dist-" + name, Title: name, Desc: metricDesc[name]}
 		h, err := m.Hist()
 		if err != nil || m.HDR == "" {
@@ -484,6 +546,10 @@ var metricDesc = map[string]string{
 	MetricReconnect:       "stream ended → first event of the next connection",
 	MetricLifetime:        "connected → stream ended",
 	MetricLag:             "scheduled attempt → attempt started (generator health)",
+	MetricTTFT:            "scheduled request → first token (first event with content)",
+	MetricITL:             "gap between consecutive token events of one answer",
+	MetricTPOT:            "per answer: (e2e − ttft) / (output tokens − 1)",
+	MetricE2E:             "scheduled request → end of the answer",
 }
 
 // End classes a run produces (see loadgen); the JSON names are the contract.
@@ -503,6 +569,11 @@ var endDesc = map[string]string{
 	"protocol_error":  "not a readable HTTP response",
 	"content_type":    "200 but not text/event-stream",
 	"http_204":        "204 No Content: browsers stop reconnecting",
+	// Request mode.
+	"sentinel":     "the end-of-answer data (e.g. [DONE]) arrived",
+	"end_event":    "the end event type (e.g. close) arrived",
+	"max_duration": "still streaming after request.end.max_duration",
+	"skipped":      "not sent: max_in_flight requests were already waiting",
 }
 
 func endClassDesc(k string) string {
@@ -518,7 +589,7 @@ func endClassDesc(k string) string {
 // normalEnd is an end the run itself caused, or a clean close by the
 // server: the rest are errors.
 func normalEnd(k string) bool {
-	return k == "cancelled" || k == "lifetime" || k == "chaos_drop" || k == "eof"
+	return k == "cancelled" || k == "lifetime" || k == "chaos_drop" || k == "eof" || k == "sentinel" || k == "end_event"
 }
 
 func sortedByCount(m map[string]int64) []string {
@@ -582,6 +653,27 @@ type scenarioJSON struct {
 	} `json:"publisher"`
 	Thresholds  []string `json:"thresholds"`
 	AbortOnFail bool     `json:"abort_on_fail"`
+	Mode        string   `json:"mode"`
+	Duration    string   `json:"duration"`
+	Request     struct {
+		Rate        float64 `json:"rate"`
+		Arrival     string  `json:"arrival"`
+		Concurrency int     `json:"concurrency"`
+		MaxInFlight int     `json:"max_in_flight"`
+		Count       int64   `json:"count"`
+		Dataset     string  `json:"dataset"`
+		Order       string  `json:"order"`
+		End         struct {
+			Data        string `json:"data"`
+			Event       string `json:"event"`
+			MaxDuration string `json:"max_duration"`
+		} `json:"end"`
+		Tokens struct {
+			DeltaPath string `json:"delta_path"`
+			Count     string `json:"count"`
+			UsagePath string `json:"usage_path"`
+		} `json:"tokens"`
+	} `json:"request"`
 }
 
 func scenarioSummary(raw json.RawMessage) []kv {
@@ -612,6 +704,12 @@ func scenarioSummary(raw json.RawMessage) []kv {
 	}
 	for _, h := range sortedKeys(s.Headers) {
 		add("Header", h+": "+s.Headers[h])
+	}
+	if s.Mode == ModeRequest {
+		add("Mode", "request (one streamed answer per request)")
+		requestScenarioSummary(&s, add)
+		addThresholds(&s, add)
+		return out
 	}
 	var shape []string
 	prev := 0
@@ -654,6 +752,11 @@ func scenarioSummary(raw json.RawMessage) []kv {
 	if p := s.Publisher; p != nil {
 		add("Publisher", fmt.Sprintf("%g/s to %s", p.Rate, p.URL))
 	}
+	addThresholds(&s, add)
+	return out
+}
+
+func addThresholds(s *scenarioJSON, add func(k, v string)) {
 	if len(s.Thresholds) > 0 {
 		th := strings.Join(s.Thresholds, "; ")
 		if s.AbortOnFail {
@@ -661,7 +764,6 @@ func scenarioSummary(raw json.RawMessage) []kv {
 		}
 		add("Thresholds", th)
 	}
-	return out
 }
 
 // Check reports.

@@ -152,6 +152,9 @@ func WriteJUnit(w io.Writer, r *Result) error {
 	props := &junitProperties{List: []junitProperty{
 		{"target", r.Target}, {"ssebench", r.Version}, {"go", r.GoVersion},
 	}}
+	if r.Mode != "" {
+		props.List = append(props.List, junitProperty{"mode", r.Mode})
+	}
 	if r.Shard != "" {
 		props.List = append(props.List, junitProperty{"shard", r.Shard})
 	}
@@ -162,8 +165,8 @@ func WriteJUnit(w io.Writer, r *Result) error {
 	switch {
 	case r.Partial:
 		c.Failure = failure("partial", "the run stopped early: "+r.PartialReason, runFacts(r))
-	case r.Counters.StreamsOpened == 0:
-		c.Failure = failure("no-streams", "no stream could be opened", runFacts(r))
+	case noAnswer(r):
+		c.Failure = failure("no-streams", noAnswerText(r), runFacts(r))
 	}
 	if c.Failure != nil {
 		c.SystemOut = nil
@@ -195,8 +198,18 @@ func runFacts(r *Result) string {
 	c := r.Counters
 	var b strings.Builder
 	fmt.Fprintf(&b, "target: %s\nduration: %.1fs\n", r.Target, r.DurationS)
-	fmt.Fprintf(&b, "streams: opened %d, failed %d, reconnects %d\n", c.StreamsOpened, c.StreamsFailed, c.Reconnects)
-	fmt.Fprintf(&b, "events: %d, lost %d, duplicated %d\n", c.Events, c.EventsLost, c.EventsDuplicated)
+	if r.IsRequestMode() {
+		fmt.Fprintf(&b, "requests: sent %d, ok %d, good %d\n", c.Requests, c.RequestsOK, c.RequestsGood)
+		fmt.Fprintf(&b, "tokens: %d, events: %d\n", c.Tokens, c.Events)
+		for _, name := range []string{MetricTTFT, MetricITL, MetricTPOT, MetricE2E} {
+			if m := r.Metrics[name]; m.Count > 0 {
+				fmt.Fprintf(&b, "%s: p50 %s, p99 %s\n", name, fmtMS(m.P50MS), fmtMS(m.P99MS))
+			}
+		}
+	} else {
+		fmt.Fprintf(&b, "streams: opened %d, failed %d, reconnects %d\n", c.StreamsOpened, c.StreamsFailed, c.Reconnects)
+		fmt.Fprintf(&b, "events: %d, lost %d, duplicated %d\n", c.Events, c.EventsLost, c.EventsDuplicated)
+	}
 	for _, k := range sortedKeys(c.ErrorSamples) {
 		fmt.Fprintf(&b, "%s e.g.: %s\n", k, clip(c.ErrorSamples[k], 512))
 	}

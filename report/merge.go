@@ -28,6 +28,7 @@ import (
 //   - generator: peak RSS and lag are the maxima, CPU seconds, GOMAXPROCS
 //     and goroutines are summed, saturated if any input was (with reasons).
 //
+// Every input must be of the same mode (subscribe or request).
 // Thresholds are dropped: evaluate them again on the merged result.
 // The inputs are not changed.
 func Merge(results ...*Result) (*Result, error) {
@@ -43,11 +44,17 @@ func Merge(results ...*Result) (*Result, error) {
 		}
 	}
 	first := results[0]
+	for i, r := range results[1:] {
+		if modeOf(r) != modeOf(first) {
+			return nil, fmt.Errorf("merge: result %d is a %s-mode run but result 1 is %s mode: they measure different things", i+2, modeOf(r), modeOf(first))
+		}
+	}
 	out := &Result{
 		Schema: ResultSchema, Version: joinUnique(results, func(r *Result) string { return r.Version }),
 		GoVersion: joinUnique(results, func(r *Result) string { return r.GoVersion }),
 		Host:      joinUnique(results, func(r *Result) string { return r.Host }),
 		Command:   first.Command,
+		Mode:      first.Mode,
 		Target:    joinUnique(results, func(r *Result) string { return r.Target }),
 		Scenario:  slices.Clone(first.Scenario),
 	}
@@ -180,6 +187,10 @@ func mergeCounters(results []*Result) Counters {
 		c.Publishes += o.Publishes
 		c.PublishErrors += o.PublishErrors
 		c.ClockSkew += o.ClockSkew
+		c.Requests += o.Requests
+		c.RequestsOK += o.RequestsOK
+		c.RequestsGood += o.RequestsGood
+		c.Tokens += o.Tokens
 		for k, v := range o.Ends {
 			c.Ends[k] += v
 		}

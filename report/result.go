@@ -109,6 +109,13 @@ type Point struct {
 	DeliveryP99MS   float64          `json:"delivery_p99_ms"`
 	DeliveryMaxMS   float64          `json:"delivery_max_ms"`
 	ErrorsByKind    map[string]int64 `json:"errors_by_kind,omitempty"`
+	// Request mode: requests sent and output tokens counted in the
+	// interval, and the TTFT and ITL percentiles of the interval.
+	Requests  int64   `json:"requests,omitempty"`
+	Tokens    int64   `json:"tokens,omitempty"`
+	TTFTP50MS float64 `json:"ttft_p50_ms,omitempty"`
+	TTFTP99MS float64 `json:"ttft_p99_ms,omitempty"`
+	ITLP99MS  float64 `json:"itl_p99_ms,omitempty"`
 }
 
 // Add folds interval q into p: counts are summed, latency percentiles keep
@@ -127,6 +134,11 @@ func (p *Point) Add(q Point) {
 	p.DeliveryP99MS = max(p.DeliveryP99MS, q.DeliveryP99MS)
 	p.DeliveryMaxMS = max(p.DeliveryMaxMS, q.DeliveryMaxMS)
 	p.ErrorsByKind = AddCounts(p.ErrorsByKind, q.ErrorsByKind)
+	p.Requests += q.Requests
+	p.Tokens += q.Tokens
+	p.TTFTP50MS = max(p.TTFTP50MS, q.TTFTP50MS)
+	p.TTFTP99MS = max(p.TTFTP99MS, q.TTFTP99MS)
+	p.ITLP99MS = max(p.ITLP99MS, q.ITLP99MS)
 }
 
 // AddCounts adds src into dst, allocating dst only when src has counts.
@@ -193,4 +205,23 @@ func ReadResult(path string) (*Result, error) {
 		return nil, fmt.Errorf("%s: schema %q, want %q", path, r.Schema, ResultSchema)
 	}
 	return &r, nil
+}
+
+// Result modes.
+const (
+	ModeSubscribe = "subscribe"
+	ModeRequest   = "request"
+)
+
+// IsRequestMode reports whether the result is a request-mode run (one
+// streamed answer per request), which reports requests, tokens, TTFT and
+// ITL rather than long-lived streams.
+func (r *Result) IsRequestMode() bool { return r.Mode == ModeRequest }
+
+// modeOf is the result's mode, "subscribe" when unset (older results).
+func modeOf(r *Result) string {
+	if r.Mode == "" {
+		return ModeSubscribe
+	}
+	return r.Mode
 }

@@ -27,7 +27,24 @@ func WriteSummary(w io.Writer, r *Result) error {
 		fmt.Fprintf(&b, "merged from %d results\n", r.Merged)
 	}
 	b.WriteString("\n")
+	if r.IsRequestMode() {
+		writeRequestSummary(&b, r)
+	} else {
+		writeStreamSummary(&b, r)
+	}
+	writeGeneratorSummary(&b, r)
+	writeThresholdSummary(&b, r)
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "  note: %s\n", n)
+	}
+	fmt.Fprintf(&b, "\n%s\n", summaryVerdict(r))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
 
+// writeStreamSummary is the subscribe-mode body: every latency metric,
+// then streams, events and why streams ended.
+func writeStreamSummary(b *strings.Builder, r *Result) {
 	names := metricOrder(r.Metrics)
 	width := len("metric")
 	for _, n := range names {
@@ -63,36 +80,45 @@ func WriteSummary(w io.Writer, r *Result) error {
 	if r.DurationS > 0 {
 		evRate = float64(c.Events) / r.DurationS
 	}
-	fmt.Fprintf(&b, "\n  streams  opened %d  failed %d (%s)  reconnects %d\n", c.StreamsOpened, c.StreamsFailed, fmtPercent(failRate), c.Reconnects)
-	fmt.Fprintf(&b, "  events   %d (%.0f/s)  lost %d  duplicated %d  comments %d  bytes %s\n",
+	fmt.Fprintf(b, "\n  streams  opened %d  failed %d (%s)  reconnects %d\n", c.StreamsOpened, c.StreamsFailed, fmtPercent(failRate), c.Reconnects)
+	fmt.Fprintf(b, "  events   %d (%.0f/s)  lost %d  duplicated %d  comments %d  bytes %s\n",
 		c.Events, evRate, c.EventsLost, c.EventsDuplicated, c.Comments, fmtBytes(c.Bytes))
 	if c.Publishes+c.PublishErrors > 0 {
-		fmt.Fprintf(&b, "  publish  ok %d  failed %d\n", c.Publishes, c.PublishErrors)
+		fmt.Fprintf(b, "  publish  ok %d  failed %d\n", c.Publishes, c.PublishErrors)
 	}
 	if len(c.Ends) > 0 {
 		b.WriteString("  ends    ")
 		for _, k := range sortedByCount(c.Ends) {
-			fmt.Fprintf(&b, " %s %d", k, c.Ends[k])
+			fmt.Fprintf(b, " %s %d", k, c.Ends[k])
 		}
 		b.WriteString("\n")
 	}
-	for _, k := range sortedKeys(c.ErrorSamples) {
-		fmt.Fprintf(&b, "           %s e.g.: %s\n", k, oneLine(clip(c.ErrorSamples[k], 300)))
-	}
+	writeErrorSamples(b, c)
 	if c.ClockSkew > 0 {
-		fmt.Fprintf(&b, "  warning  %d events were stamped in the future (clock skew); their delivery latency counts as 0\n", c.ClockSkew)
+		fmt.Fprintf(b, "  warning  %d events were stamped in the future (clock skew); their delivery latency counts as 0\n", c.ClockSkew)
 	}
+}
+
+func writeErrorSamples(b *strings.Builder, c Counters) {
+	for _, k := range sortedKeys(c.ErrorSamples) {
+		fmt.Fprintf(b, "           %s e.g.: %s\n", k, oneLine(clip(c.ErrorSamples[k], 300)))
+	}
+}
+
+func writeGeneratorSummary(b *strings.Builder, r *Result) {
 	g := r.Generator
 	cpu := fmt.Sprintf("%.1fs", g.CPUSeconds)
 	if r.DurationS > 0 && g.Procs > 0 {
 		cpu += fmt.Sprintf(" (%.0f%% of %d cores)", 100*g.CPUSeconds/(r.DurationS*float64(g.Procs)), g.Procs)
 	}
-	fmt.Fprintf(&b, "  generator  CPU %s  peak RSS %s  max timer lag %s  peak goroutines %d\n",
+	fmt.Fprintf(b, "  generator  CPU %s  peak RSS %s  max timer lag %s  peak goroutines %d\n",
 		cpu, fmtBytes(g.PeakRSSBytes), fmtMS(g.MaxLagMS), g.PeakGoroutines)
 	if g.Saturated {
-		fmt.Fprintf(&b, "           SATURATED: %s (latencies may reflect the generator, not the server)\n", g.SaturatedReason)
+		fmt.Fprintf(b, "           SATURATED: %s (latencies may reflect the generator, not the server)\n", g.SaturatedReason)
 	}
+}
 
+func writeThresholdSummary(b *strings.Builder, r *Result) {
 	if len(r.Thresholds) > 0 {
 		b.WriteString("\n  thresholds\n")
 		ew := 0
@@ -109,15 +135,9 @@ func WriteSummary(w io.Writer, r *Result) error {
 				val = t.Note
 			}
 			pad := strings.Repeat(" ", ew-len([]rune(t.Expr)))
-			fmt.Fprintf(&b, "    %s %s%s  %s\n", mark, t.Expr, pad, val)
+			fmt.Fprintf(b, "    %s %s%s  %s\n", mark, t.Expr, pad, val)
 		}
 	}
-	for _, n := range r.Notes {
-		fmt.Fprintf(&b, "  note: %s\n", n)
-	}
-	fmt.Fprintf(&b, "\n%s\n", summaryVerdict(r))
-	_, err := io.WriteString(w, b.String())
-	return err
 }
 
 // summaryVerdict is the last line: what a person or a CI log wants first.
@@ -127,8 +147,8 @@ func summaryVerdict(r *Result) string {
 	switch {
 	case failed > 0:
 		parts = append(parts, fmt.Sprintf("✗ FAILED: %d of %d thresholds failed", failed, len(r.Thresholds)))
-	case r.Counters.StreamsOpened == 0:
-		parts = append(parts, "✗ FAILED: no stream could be opened")
+	case noAnswer(r):
+		parts = append(parts, "✗ FAILED: "+noAnswerText(r))
 	case len(r.Thresholds) > 0:
 		parts = append(parts, "✓ PASSED: "+allPassed(len(r.Thresholds)))
 	default:

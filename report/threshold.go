@@ -14,27 +14,39 @@ import (
 //
 //	SUBJECT OP VALUE
 //
-//	SUBJECT  METRIC.AGG    a latency metric (MetricNames) and an aggregate:
+//	SUBJECT  METRIC.AGG    a latency metric (MetricNames, or in request
+//	                       mode ttft, itl, tpot, e2e) and an aggregate:
 //	                       count, min, mean (or avg), max, or a percentile
 //	                       pNN: p50, p90, p95, p99, p999 (= p99.9), p9999,
 //	                       p99.9 (digits after the first two are decimals)
 //	         COUNTER       a Counters field: streams_opened, streams_failed,
 //	                       events, comments, bytes, reconnects, events_lost,
 //	                       events_duplicated, publishes, publish_errors,
-//	                       clock_skew
+//	                       clock_skew; in request mode requests,
+//	                       requests_ok, requests_good, requests_failed
+//	                       (= requests - requests_ok), tokens
 //	         COUNTER.rate  a share from 0 to 1: streams_failed.rate =
 //	                       failed/(opened+failed), publish_errors.rate =
 //	                       errors/(publishes+errors), events_lost.rate =
 //	                       lost/(events+lost), events_duplicated.rate =
-//	                       duplicated/events
+//	                       duplicated/events, requests_failed.rate =
+//	                       1 - requests_ok/requests
+//	         goodput       the share of requests that ended normally and
+//	                       met every per-request SLO (see GoodputSLOs)
+//	         tokens_per_s  output tokens per second over the whole run
+//	                       (its duration, answers in flight at the end
+//	                       included, as vLLM's output throughput)
 //	         ends.CLASS    how many streams ended with that end class
 //	OP       <  <=  >  >=  ==  !=
 //	VALUE    a latency needs a unit: 500ms, 1.5s, 750us (or µs), 2m, 1m30s;
-//	         a rate takes a percentage (0.1%) or a fraction (0.001);
-//	         a count is a plain number (1000, 1e6).
+//	         a rate or goodput takes a percentage (0.1%) or a fraction
+//	         (0.001); a count is a plain number (1000, 1e6); a per-second
+//	         figure is a plain number, optionally followed by /s.
 //
 // Examples: "first_event.p99 < 500ms", "delivery.p999 <= 2s",
-// "streams_failed.rate < 0.1%", "events_lost == 0", "reconnects < 100".
+// "streams_failed.rate < 0.1%", "events_lost == 0", "reconnects < 100",
+// "ttft.p99 < 1s", "tpot.p50 < 50ms", "goodput >= 95%",
+// "requests_failed.rate < 1%", "tokens_per_s >= 500".
 
 // Threshold is one parsed condition. Its zero value is not useful: build
 // it with ParseThreshold. Safe for concurrent use (it is never changed).
@@ -57,6 +69,8 @@ const (
 	UnitMS    = "ms"
 	UnitRatio = "ratio"
 	UnitCount = "count"
+	// UnitPerSecond is a throughput over the whole run (tokens_per_s).
+	UnitPerSecond = "per_s"
 )
 
 type subjectKind uint8
@@ -66,7 +80,30 @@ const (
 	kindCounter
 	kindRate
 	kindEnds
+	kindGoodput
+	kindPerSecond
 )
+
+// thresholdMetrics are the latency metrics a threshold can name: those of
+// both modes.
+var thresholdMetrics = func() []string {
+	out := slices.Clone(MetricNames)
+	for _, n := range RequestMetricNames {
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}()
+
+// perSecondFields maps the throughput subjects to the counter they divide
+// by the run's duration.
+var perSecondFields = map[string]func(c *Counters) int64{
+	"tokens_per_s": func(c *Counters) int64 { return c.Tokens },
+}
+
+// goodputSubject is the share of requests that were good.
+const goodputSubject = "goodput"
 
 // ThresholdOps lists the comparison operators, longest first so that
 // "<=" is never read as "<".
@@ -85,6 +122,11 @@ var counterFields = map[string]func(c *Counters) int64{
 	"publishes":         func(c *Counters) int64 { return c.Publishes },
 	"publish_errors":    func(c *Counters) int64 { return c.PublishErrors },
 	"clock_skew":        func(c *Counters) int64 { return c.ClockSkew },
+	"requests":          func(c *Counters) int64 { return c.Requests },
+	"requests_ok":       func(c *Counters) int64 { return c.RequestsOK },
+	"requests_good":     func(c *Counters) int64 { return c.RequestsGood },
+	"requests_failed":   func(c *Counters) int64 { return c.Requests - c.RequestsOK },
+	"tokens":            func(c *Counters) int64 { return c.Tokens },
 }
 
 // rateFields maps COUNTER.rate to its numerator and denominator.
@@ -93,6 +135,7 @@ var rateFields = map[string]func(c *Counters) (num, den int64){
 	"publish_errors":    func(c *Counters) (int64, int64) { return c.PublishErrors, c.Publishes + c.PublishErrors },
 	"events_lost":       func(c *Counters) (int64, int64) { return c.EventsLost, c.Events + c.EventsLost },
 	"events_duplicated": func(c *Counters) (int64, int64) { return c.EventsDuplicated, c.Events },
+	"requests_failed":   func(c *Counters) (int64, int64) { return c.Requests - c.RequestsOK, c.Requests },
 }
 
 // ParseThreshold parses one expression. The error is one line that quotes
@@ -190,7 +233,21 @@ func (t *Threshold) parseSubject() error {
 		return nil
 	}
 	head, tail, dotted := strings.Cut(s, ".")
-	if slices.Contains(MetricNames, head) {
+	if head == goodputSubject {
+		if dotted {
+			return fmt.Errorf("goodput is already a share of requests: write goodput >= 95%%, not goodput.%s", tail)
+		}
+		t.kind, t.Unit = kindGoodput, UnitRatio
+		return nil
+	}
+	if _, ok := perSecondFields[head]; ok {
+		if dotted {
+			return fmt.Errorf("%s is a throughput over the run: write %s >= 100, not %s", head, head, s)
+		}
+		t.kind, t.counter, t.Unit = kindPerSecond, head, UnitPerSecond
+		return nil
+	}
+	if slices.Contains(thresholdMetrics, head) {
 		if !dotted {
 			return fmt.Errorf("%s is a latency metric: add an aggregate, e.g. %s.p99 (count, min, mean, p50, p90, p95, p99, p999, max)", head, head)
 		}
@@ -227,15 +284,17 @@ func (t *Threshold) parseSubject() error {
 		}
 		return nil
 	}
-	if near := closest(head, append(slices.Clone(MetricNames), counterNames()...)); near != "" && !dotted {
-		return fmt.Errorf("unknown subject %q: did you mean %s? (metrics: %s; counters: %s)",
-			s, near, strings.Join(MetricNames, ", "), strings.Join(counterNames(), ", "))
+	others := append([]string{goodputSubject}, sortedKeys(perSecondFields)...)
+	candidates := append(append(slices.Clone(thresholdMetrics), counterNames()...), others...)
+	if near := closest(head, candidates); near != "" && (!dotted || slices.Contains(others, near)) {
+		return fmt.Errorf("unknown subject %q: did you mean %s? (metrics: %s; counters: %s; also %s)",
+			s, near, strings.Join(thresholdMetrics, ", "), strings.Join(counterNames(), ", "), strings.Join(others, ", "))
 	} else if near != "" {
-		return fmt.Errorf("unknown subject %q: did you mean %s.%s? (metrics: %s; counters: %s)",
-			s, near, tail, strings.Join(MetricNames, ", "), strings.Join(counterNames(), ", "))
+		return fmt.Errorf("unknown subject %q: did you mean %s.%s? (metrics: %s; counters: %s; also %s)",
+			s, near, tail, strings.Join(thresholdMetrics, ", "), strings.Join(counterNames(), ", "), strings.Join(others, ", "))
 	}
-	return fmt.Errorf("unknown subject %q: want METRIC.AGG (metrics: %s), a counter (%s), COUNTER.rate or ends.CLASS",
-		s, strings.Join(MetricNames, ", "), strings.Join(counterNames(), ", "))
+	return fmt.Errorf("unknown subject %q: want METRIC.AGG (metrics: %s), a counter (%s), COUNTER.rate, ends.CLASS, or one of %s",
+		s, strings.Join(thresholdMetrics, ", "), strings.Join(counterNames(), ", "), strings.Join(others, ", "))
 }
 
 // parsePercentile reads "p99", "p999" (99.9), "p99.9", "p50".
@@ -294,6 +353,13 @@ func (t *Threshold) parseBound(v string) error {
 		}
 		if n < 0 || n > 1 {
 			return fmt.Errorf("%s is a share: %s is not between 0%% and 100%%", t.Subject, v)
+		}
+		t.Bound = n
+	case UnitPerSecond:
+		text := strings.TrimSpace(strings.TrimSuffix(v, "/s"))
+		n, err := strconv.ParseFloat(text, 64)
+		if err != nil || math.IsNaN(n) || math.IsInf(n, 0) || n < 0 {
+			return fmt.Errorf("%s is a rate per second: %q is not a number (e.g. 500 or 500/s)", t.Subject, v)
 		}
 		t.Bound = n
 	default:
@@ -375,7 +441,7 @@ func (t Threshold) compare(v float64) bool {
 
 // value reads the subject. ok is false when a latency aggregate has no
 // samples: "p99 < 500ms" over nothing measured must not pass a gate.
-func (t Threshold) value(metrics map[string]Metric, c *Counters) (v float64, ok bool, err error) {
+func (t Threshold) value(metrics map[string]Metric, c *Counters, seconds float64) (v float64, ok bool, err error) {
 	switch t.kind {
 	case kindCounter:
 		return float64(counterFields[t.counter](c)), true, nil
@@ -387,6 +453,18 @@ func (t Threshold) value(metrics map[string]Metric, c *Counters) (v float64, ok 
 		return float64(num) / float64(den), true, nil
 	case kindEnds:
 		return float64(c.Ends[t.counter]), true, nil
+	case kindGoodput:
+		// No request means no goodput to speak of: fail the gate rather
+		// than pass "goodput >= 95%" on nothing.
+		if c.Requests == 0 {
+			return 0, false, nil
+		}
+		return float64(c.RequestsGood) / float64(c.Requests), true, nil
+	case kindPerSecond:
+		if seconds <= 0 {
+			return 0, false, nil
+		}
+		return float64(perSecondFields[t.counter](c)) / seconds, true, nil
 	}
 	m := metrics[t.metric]
 	if t.agg == "count" {
@@ -424,14 +502,29 @@ func (t Threshold) value(metrics map[string]Metric, c *Counters) (v float64, ok 
 }
 
 // Evaluate checks the threshold against a run's metrics and counters.
+// A throughput (tokens_per_s) needs the run's length:
+// use EvaluateOver for those; here they fail with a note.
 func (t Threshold) Evaluate(metrics map[string]Metric, c Counters) (ThresholdResult, error) {
-	v, ok, err := t.value(metrics, &c)
+	return t.EvaluateOver(metrics, c, 0)
+}
+
+// EvaluateOver is Evaluate for a run (or window) of the given length in
+// seconds, which throughputs divide by.
+func (t Threshold) EvaluateOver(metrics map[string]Metric, c Counters, seconds float64) (ThresholdResult, error) {
+	v, ok, err := t.value(metrics, &c, seconds)
 	if err != nil {
 		return ThresholdResult{}, err
 	}
 	r := ThresholdResult{Expr: t.Expr, Value: v, Unit: t.Unit, Passed: ok && t.compare(v)}
 	if !ok {
-		r.Note = "no " + t.metric + " samples were measured"
+		switch t.kind {
+		case kindGoodput:
+			r.Note = "no request was sent"
+		case kindPerSecond:
+			r.Note = "the run's duration is unknown"
+		default:
+			r.Note = "no " + t.metric + " samples were measured"
+		}
 	}
 	return r, nil
 }
@@ -468,7 +561,7 @@ func EvaluateThresholds(res *Result, exprs []string) ([]ThresholdResult, error) 
 	}
 	out := make([]ThresholdResult, 0, len(ths))
 	for _, t := range ths {
-		r, err := t.Evaluate(res.Metrics, res.Counters)
+		r, err := t.EvaluateOver(res.Metrics, res.Counters, res.DurationS)
 		if err != nil {
 			return nil, err
 		}
@@ -494,7 +587,16 @@ func NewLiveGate(exprs []string) (*LiveGate, error) {
 
 // Check returns an error naming the first threshold that has failed for
 // good (see FailedForGood) on the run's totals so far, or nil.
+//
+// In request mode, requests still in flight have neither failed nor been
+// good yet, so goodput and requests_failed.rate are read over the
+// requests that have ended (the sum of Ends) rather than every request
+// sent: otherwise "goodput >= 95%" would abort every run in its first
+// second. Throughputs (tokens_per_s) are not checked live.
 func (g *LiveGate) Check(metrics map[string]Metric, c Counters) error {
+	if ended := sumCounts(c.Ends); c.Requests > 0 && ended < c.Requests {
+		c.Requests = ended
+	}
 	for _, t := range g.ths {
 		r, err := t.Evaluate(metrics, c)
 		if err != nil {
@@ -542,6 +644,8 @@ func FormatValue(v float64, unit string) string {
 		return fmtMS(v)
 	case UnitRatio:
 		return fmtPercent(v)
+	case UnitPerSecond:
+		return fmtRate(v) + "/s"
 	}
 	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
 		return strconv.FormatInt(int64(v), 10)
@@ -561,4 +665,57 @@ func fmtPercent(f float64) string {
 		return strconv.FormatFloat(p, 'f', 2, 64) + "%"
 	}
 	return strconv.FormatFloat(p, 'f', 1, 64) + "%"
+}
+
+func sumCounts(m map[string]int64) int64 {
+	var n int64
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// fmtRate renders a per-second figure: whole numbers from 100 up, three
+// significant digits below.
+func fmtRate(v float64) string {
+	if math.Abs(v) >= 100 || v == math.Trunc(v) {
+		return strconv.FormatFloat(math.Round(v), 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64)
+}
+
+// goodputMetrics are the per-request metrics whose thresholds define what
+// a good request is. ITL is left out: it is one value per token gap, not
+// per request, and its tail is what TPOT already averages per request.
+var goodputMetrics = []string{MetricTTFT, MetricTPOT, MetricE2E}
+
+// GoodputSLOs returns the per-request bounds that goodput counts against:
+// each threshold on ttft, tpot or e2e (any statistic: "ttft.p99 < 1s"
+// and "ttft.max <= 1s" both mean a request is good only if its own TTFT is
+// at most 1s) gives its bound. When several thresholds name one metric,
+// the loosest bound is kept: "ttft.p50 < 200ms" and "ttft.p99 < 1s"
+// together say a request within 1s is acceptable, with most well under.
+// Thresholds that are not upper bounds on those metrics (ttft.min > 1ms,
+// ttft.count >= 10, anything else) say nothing about one request and are
+// ignored. The error is ParseThresholds' for a bad expression. No bound
+// at all gives an empty map: every request that ended normally is good.
+//
+// A request is good when it ended normally (sentinel, end event or clean
+// close) and each of its metrics named here is within its bound.
+func GoodputSLOs(thresholds []string) (map[string]time.Duration, error) {
+	ths, err := ParseThresholds(thresholds)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]time.Duration{}
+	for _, t := range ths {
+		if t.kind != kindMetric || t.Unit != UnitMS || !slices.Contains(goodputMetrics, t.metric) || (t.Op != "<" && t.Op != "<=") {
+			continue
+		}
+		d := time.Duration(math.Round(t.Bound * float64(time.Millisecond)))
+		if cur, ok := out[t.metric]; !ok || d > cur {
+			out[t.metric] = d
+		}
+	}
+	return out, nil
 }

@@ -1,0 +1,187 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// requestSummaryMetrics are the request-mode metrics in the order the
+// summary shows them: what an LLM benchmark reports first, then the
+// connection phases and the generator's own lag.
+var requestSummaryMetrics = []string{
+	MetricTTFT, MetricITL, MetricTPOT, MetricE2E, MetricConnect, MetricHeaders, MetricFirstByte, MetricLag,
+}
+
+// writeRequestSummary is the request-mode body: requests and goodput,
+// output tokens, the per-request latencies, and why answers ended.
+func writeRequestSummary(b *strings.Builder, r *Result) {
+	var tb strings.Builder
+	tw := tabwriter.NewWriter(&tb, 0, 0, 2, ' ', tabwriter.AlignRight)
+	width := len("schedule_lag")
+	fmt.Fprintf(tw, "%-*s\tcount\tp50\tp90\tp99\tmax\tmean\t\n", width, "metric")
+	rows := 0
+	for _, name := range requestMetricOrder(r.Metrics) {
+		m := r.Metrics[name]
+		if m.Count == 0 {
+			continue
+		}
+		rows++
+		fmt.Fprintf(tw, "%-*s\t%d\t%s\t%s\t%s\t%s\t%s\t\n", width, name, m.Count,
+			fmtMS(m.P50MS), fmtMS(m.P90MS), fmtMS(m.P99MS), fmtMS(m.MaxMS), fmtMS(m.MeanMS))
+	}
+	tw.Flush()
+	if rows > 0 {
+		b.WriteString(tb.String())
+	} else {
+		b.WriteString("  no latency was measured\n")
+	}
+
+	c := r.Counters
+	share := func(n int64) string {
+		if c.Requests == 0 {
+			return "—"
+		}
+		return fmtPercent(float64(n) / float64(c.Requests))
+	}
+	win := sendWindow(r)
+	fmt.Fprintf(b, "\n  requests  sent %d in %s (%s/s)  ok %d (%s)  failed %d\n",
+		c.Requests, fmtSeconds(win), fmtRate(perSecond(c.Requests, win)), c.RequestsOK, share(c.RequestsOK), c.Requests-c.RequestsOK)
+	fmt.Fprintf(b, "  goodput   %d good (%s)%s\n", c.RequestsGood, share(c.RequestsGood), sloText(r))
+	if c.Tokens > 0 {
+		line := fmt.Sprintf("  tokens    %d output (%s/s)", c.Tokens, fmtRate(perSecond(c.Tokens, r.DurationS)))
+		if c.Requests > 0 {
+			line += fmt.Sprintf("  %s per request", fmtRate(float64(c.Tokens)/float64(c.Requests)))
+		}
+		if m := r.Metrics[MetricTPOT]; m.Count > 0 && m.P50MS > 0 {
+			line += fmt.Sprintf("  per answer %s/s (1/tpot p50)", fmtRate(1000/m.P50MS))
+		}
+		b.WriteString(line + "\n")
+	} else {
+		b.WriteString("  tokens    none counted (set request.tokens.delta_path or usage_path)\n")
+	}
+	fmt.Fprintf(b, "  events    %d  comments %d  bytes %s\n", c.Events, c.Comments, fmtBytes(c.Bytes))
+	if len(c.Ends) > 0 {
+		b.WriteString("  ends     ")
+		for _, k := range sortedByCount(c.Ends) {
+			fmt.Fprintf(b, " %s %d", k, c.Ends[k])
+		}
+		b.WriteString("\n")
+	}
+	writeErrorSamples(b, c)
+}
+
+// requestMetricOrder is requestSummaryMetrics, then any other metric with
+// samples (a subscribe-mode metric in a request result is unexpected but
+// is shown rather than hidden).
+func requestMetricOrder(ms map[string]Metric) []string {
+	var out []string
+	for _, n := range requestSummaryMetrics {
+		if _, ok := ms[n]; ok {
+			out = append(out, n)
+		}
+	}
+	for _, n := range sortedKeys(ms) {
+		if !slices.Contains(requestSummaryMetrics, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// sloText says what "good" meant in this run, from its thresholds.
+func sloText(r *Result) string {
+	exprs := make([]string, 0, len(r.Thresholds))
+	for _, t := range r.Thresholds {
+		exprs = append(exprs, t.Expr)
+	}
+	slos, err := GoodputSLOs(exprs)
+	if err != nil || len(slos) == 0 {
+		return "  (no ttft/tpot/e2e threshold: good = ok)"
+	}
+	var parts []string
+	for _, m := range goodputMetrics {
+		if d, ok := slos[m]; ok {
+			parts = append(parts, fmt.Sprintf("%s ≤ %s", m, fmtDuration(d)))
+		}
+	}
+	return "  within " + strings.Join(parts, ", ")
+}
+
+// fmtDuration renders an SLO bound as it is usually written: 1s, 50ms.
+func fmtDuration(d time.Duration) string { return d.String() }
+
+func perSecond(n int64, seconds float64) float64 {
+	if seconds <= 0 {
+		return 0
+	}
+	return float64(n) / seconds
+}
+
+// noAnswer reports whether the run produced nothing usable: no stream
+// opened, or in request mode no request answered normally.
+func noAnswer(r *Result) bool {
+	if r.IsRequestMode() {
+		return r.Counters.RequestsOK == 0
+	}
+	return r.Counters.StreamsOpened == 0
+}
+
+// noAnswerText says what noAnswer found.
+func noAnswerText(r *Result) string {
+	if r.IsRequestMode() {
+		if r.Counters.Requests == 0 {
+			return "no request was sent"
+		}
+		return "no request was answered normally"
+	}
+	return "no stream could be opened"
+}
+
+// sendWindow is how long requests were being sent, in seconds: the
+// scenario's schedule, or up to the last second in which a request was
+// sent, whichever is shorter (a request.count run ends its schedule
+// early), and never more than the run. The run itself lasts longer: the
+// answers in flight when the schedule ends are read to their end, so a
+// request rate over the whole run would understate the rate requests
+// were sent at.
+func sendWindow(r *Result) float64 {
+	win := r.DurationS
+	if d := scheduledSeconds(r.Scenario); d > 0 {
+		win = min(win, d)
+	}
+	last := 0.0
+	for _, p := range r.Timeseries {
+		if p.Requests > 0 {
+			last = p.T
+		}
+	}
+	if last > 0 {
+		win = min(win, last)
+	}
+	return win
+}
+
+// scheduledSeconds is the total of a scenario's stages, 0 when unknown.
+func scheduledSeconds(raw json.RawMessage) float64 {
+	var s struct {
+		Stages []struct {
+			Duration string `json:"duration"`
+		} `json:"stages"`
+	}
+	if len(raw) == 0 || json.Unmarshal(raw, &s) != nil {
+		return 0
+	}
+	var total time.Duration
+	for _, st := range s.Stages {
+		d, err := time.ParseDuration(st.Duration)
+		if err != nil {
+			return 0
+		}
+		total += d
+	}
+	return total.Seconds()
+}
