@@ -16,8 +16,8 @@ func init() {
 		Name:      "report",
 		Usage:     "re-render saved results as HTML, JUnit or a summary; merge the results of several generators",
 		ArgsUsage: "RESULT.json...",
-		Description: `Reads result JSON written by run, demo, check or diagnose (told apart by
-their schema) and renders it again: the summary on stdout, and --html,
+		Description: `Reads result JSON written by run, demo, check, diagnose or capacity (told
+apart by their schema) and renders it again: the summary on stdout, and --html,
 --junit and --json files. Several load results (the shards of one test, or
 the same test run from several machines) are merged exactly: every latency
 histogram is merged (so p99 is the p99 of all streams, not an average of
@@ -46,6 +46,7 @@ Examples:
    ssebench report --json merged.json --html merged.html --junit junit.xml shard-*.json
    ssebench report --threshold 'delivery.p99 < 250ms' merged.json
    ssebench report --junit check.xml check.json
+   ssebench report --html capacity.html ssebench-capacity.json
 
 Flags come before the files.`,
 		Flags: []cli.Flag{
@@ -69,6 +70,9 @@ func reportAction(c *cli.Context) error {
 	for _, p := range paths {
 		if strings.HasPrefix(p, "-") && len(p) > 1 {
 			return report.Usagef("%s after the files: flags come before them (ssebench report [flags] RESULT.json...)", p)
+		}
+		if report.IsCapacityFile(p) {
+			return renderCapacity(c, paths, p)
 		}
 		res, chk, err := report.ReadAny(p)
 		if err != nil {
@@ -130,6 +134,31 @@ func renderLoad(c *cli.Context, loads []*report.Result) error {
 		return report.GateFailed(fmt.Errorf("%d of %d thresholds failed: %s", len(failed), len(res.Thresholds), strings.Join(failed, "; ")))
 	}
 	return nil
+}
+
+// renderCapacity re-renders one capacity result: the steps and verdict on
+// stdout, --html and --json files. Its exit code is 0: the verdict was
+// decided when the search ran.
+func renderCapacity(c *cli.Context, paths []string, path string) error {
+	switch {
+	case len(paths) > 1:
+		return report.Usagef("%s is a capacity result: render it alone (%d files given)", path, len(paths))
+	case len(c.StringSlice("threshold")) > 0:
+		return report.Usagef("--threshold applies to load results; a capacity result's SLOs were judged per step when it ran")
+	case c.String("junit") != "":
+		return report.Usagef("--junit applies to load results and check reports, not to a capacity result")
+	}
+	r, err := report.ReadCapacity(path)
+	if err != nil {
+		return report.Usage(oneLineErr(err))
+	}
+	if !c.Bool("quiet") {
+		if err := report.WriteCapacitySummary(c.App.Writer, r); err != nil {
+			return report.CannotRun(err)
+		}
+		fmt.Fprintln(c.App.Writer)
+	}
+	return writeRendered(c, r, func(w io.Writer) error { return report.WriteCapacityHTML(w, r) }, nil)
 }
 
 func renderCheck(c *cli.Context, r *report.CheckReport) error {

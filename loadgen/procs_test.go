@@ -17,6 +17,9 @@ import (
 // TestMain lets this test binary act as a shard worker: RunProcs starts it
 // again with workerEnv set and the worker arguments.
 func TestMain(m *testing.M) {
+	if os.Getenv(observeChildEnv) == "1" { // observe_test.go
+		os.Exit(observeChild())
+	}
 	if os.Getenv(workerEnv) == "1" && len(os.Args) == 3 {
 		os.Exit(testWorker(os.Args[1], os.Args[2]))
 	}

@@ -1,0 +1,662 @@
+package loadgen
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ssebench/ssebench/report"
+	"github.com/ssebench/ssebench/scenarios"
+)
+
+// CapacityConfig is a capacity search: a staircase of concurrent streams
+// from Start, adding Step (or multiplying by Factor) per step up to Max,
+// each step opened over Ramp and held for Hold, judged on SLOs over its
+// hold. Zero values are not defaults: the command fills them in.
+type CapacityConfig struct {
+	Start  int
+	Step   int     // streams added per step; exclusive with Factor
+	Factor float64 // streams multiplied per step (> 1); exclusive with Step
+	Max    int     // the last step is at most this (and is this when the staircase passes it)
+	Hold   time.Duration
+	Ramp   time.Duration
+	// Refine is how many steps a second run tries between the last good
+	// step and the first bad one; 0 turns refinement off.
+	Refine int
+	// SLOs are threshold expressions (report's grammar), judged per step.
+	SLOs []string
+
+	// Observer, when set, samples the server under test every
+	// ObserveEvery (default 1s) for the whole search. ServerPID and
+	// ServerMetrics are only recorded in the result.
+	Observer      Observer
+	ObserveEvery  time.Duration
+	ServerPID     int
+	ServerMetrics string
+
+	Version string
+	// Progress gets every second of both runs (as Options.Progress).
+	Progress func(Progress)
+	// OnStep gets each step as soon as it is judged.
+	OnStep func(report.CapacityStep)
+	// Shards is Options.Shards.
+	Shards int
+
+	// health, in tests, replaces each second's generator health, so a
+	// saturated generator can be shown without saturating the machine.
+	health func(Progress) Health
+}
+
+// Defaults the capacity command uses.
+const (
+	DefaultCapacityStart  = 1000
+	DefaultCapacityHold   = 30 * time.Second
+	DefaultCapacityRamp   = 5 * time.Second
+	DefaultCapacityRefine = 2
+	// capacityTail keeps the run going past the last hold so the second
+	// that ends it is still judged; the judge stops the run before it ends.
+	capacityTail = 5 * time.Second
+	// stepGap holds each step's streams one second past its judged hold
+	// before the next ramp starts: the second that ends the hold is
+	// measured a few ms after it ends, and must not hold any of the next
+	// step's connections.
+	stepGap   = time.Second
+	maxRefine = 20
+	maxSteps  = 1000
+)
+
+// DefaultCapacitySLOs are the SLOs when none are given.
+var DefaultCapacitySLOs = []string{"delivery.p99 < 250ms", "streams_failed.rate < 0.1%"}
+
+// setupMetrics are judged over a whole step, ramp included: they measure
+// the connections the step opened. Every other metric is judged over the
+// hold only, so opening connections does not pollute delivery.
+var setupMetrics = []string{report.MetricConnect, report.MetricHeaders, report.MetricFirstByte, report.MetricFirstEvent, report.MetricLag}
+
+// Validate reports the first bad setting, naming it as its flag.
+func (cfg CapacityConfig) Validate() error {
+	switch {
+	case cfg.Start < 1:
+		return fmt.Errorf("--start %d: want at least 1 stream", cfg.Start)
+	case cfg.Max < cfg.Start:
+		return fmt.Errorf("--max %d: want at least --start (%d)", cfg.Max, cfg.Start)
+	case cfg.Step != 0 && cfg.Factor != 0:
+		return fmt.Errorf("--step %d and --factor %g: give one or the other", cfg.Step, cfg.Factor)
+	case cfg.Step < 0:
+		return fmt.Errorf("--step %d: want a number of streams > 0", cfg.Step)
+	case cfg.Factor != 0 && (cfg.Factor <= 1 || math.IsNaN(cfg.Factor) || cfg.Factor > 100):
+		return fmt.Errorf("--factor %g: want a multiplier above 1 (e.g. 1.5), at most 100", cfg.Factor)
+	case cfg.Step == 0 && cfg.Factor == 0:
+		return fmt.Errorf("give --step N or --factor F")
+	case cfg.Hold < time.Second:
+		return fmt.Errorf("--hold %v: want at least 1s (each step is judged on whole seconds of its hold)", cfg.Hold)
+	case cfg.Hold%time.Second != 0:
+		return fmt.Errorf("--hold %v: want whole seconds (steps are judged on the once-a-second measurements)", cfg.Hold)
+	case cfg.Ramp < 0 || cfg.Ramp%time.Second != 0:
+		return fmt.Errorf("--ramp %v: want 0 or whole seconds (steps are judged on the once-a-second measurements)", cfg.Ramp)
+	case cfg.Refine < 0 || cfg.Refine > maxRefine:
+		return fmt.Errorf("--refine %d: want 0 (off) to %d steps", cfg.Refine, maxRefine)
+	case len(cfg.SLOs) == 0:
+		return fmt.Errorf("--slo: give at least one SLO, e.g. 'delivery.p99 < 250ms'")
+	}
+	if _, err := report.ParseThresholds(cfg.SLOs); err != nil {
+		return fmt.Errorf("--slo: %w", err)
+	}
+	if n := len(cfg.Staircase()); n > maxSteps {
+		return fmt.Errorf("--start %d to --max %d makes more than %d steps; use a larger --step or --factor", cfg.Start, cfg.Max, maxSteps)
+	}
+	return nil
+}
+
+// Staircase is the search's steps: Start, then +Step or ×Factor (always at
+// least one stream more), and Max itself as the last step.
+func (cfg CapacityConfig) Staircase() []int {
+	var out []int
+	for n := cfg.Start; n < cfg.Max && len(out) <= maxSteps; {
+		out = append(out, n)
+		next := n + cfg.Step
+		if cfg.Factor > 0 {
+			next = max(n+1, int(math.Round(float64(n)*cfg.Factor)))
+		}
+		n = next
+	}
+	return append(out, cfg.Max)
+}
+
+// refinePoints are the steps between good and bad, evenly spaced.
+func refinePoints(good, bad, n int) []int {
+	var out []int
+	for k := 1; k <= n; k++ {
+		p := good + int(math.Round(float64(bad-good)*float64(k)/float64(n+1)))
+		if p > good && p < bad && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// MaxCapacityStreams is the most streams one process can hold for s: a
+// capacity search runs in one process.
+func MaxCapacityStreams(s *scenarios.Scenario) int {
+	n := FDStreamsPerProcess()
+	if s != nil && s.HTTP2 {
+		n *= max(1, s.StreamsPerConn)
+	}
+	return n
+}
+
+// errStepJudged stops a run once its last step is judged (or one broke).
+var errStepJudged = errors.New("capacity: the step was judged")
+
+// window is one judged step of a run, in time since the run started.
+type window struct {
+	streams                       int
+	refine                        bool
+	rampStart, holdStart, holdEnd time.Duration
+}
+
+// stairs builds a run's stages and the windows of its judged steps.
+// prelude stages (refinement: ramp to the last good step and settle) come
+// first and are not judged.
+func stairs(prelude []scenarios.Stage, points []int, ramp, hold time.Duration, refine bool) ([]scenarios.Stage, []window) {
+	stages := slices.Clone(prelude)
+	var at time.Duration
+	for _, st := range prelude {
+		at += st.Duration.D()
+	}
+	var ws []window
+	for _, n := range points {
+		w := window{streams: n, refine: refine, rampStart: at, holdStart: at + ramp, holdEnd: at + ramp + hold}
+		stages = append(stages,
+			scenarios.Stage{Duration: scenarios.Duration(ramp), Target: n},
+			scenarios.Stage{Duration: scenarios.Duration(hold + stepGap), Target: n})
+		ws = append(ws, w)
+		at = w.holdEnd + stepGap
+	}
+	last := 0
+	if len(points) > 0 {
+		last = points[len(points)-1]
+	}
+	stages = append(stages, scenarios.Stage{Duration: scenarios.Duration(capacityTail), Target: last})
+	return stages, ws
+}
+
+// Capacity runs the search: one continuous run up the staircase, judging
+// each step's SLOs on its hold, stopping at the first step that breaks
+// one (or at Max); then, when a knee was found and Refine > 0, a second
+// run that ramps straight to the last good step and climbs a finer
+// staircase to the first bad one. It returns the result even when ctx is
+// cancelled part way (marked partial). The error is non-nil only when the
+// search could not start (bad settings, a scenario that cannot run).
+func Capacity(ctx context.Context, base *scenarios.Scenario, cfg CapacityConfig) (*report.CapacityResult, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if base.Mode == scenarios.ModeRequest {
+		return nil, errors.New("mode request: capacity measures concurrent subscribe streams; use run for request mode")
+	}
+	if limit := MaxCapacityStreams(base); cfg.Max > limit {
+		return nil, fmt.Errorf("--max %d: one process holds about %d streams here (its open-file limit) and capacity runs in one process", cfg.Max, limit)
+	}
+	ths, _ := report.ParseThresholds(cfg.SLOs) // validated above
+	red := base.Redacted()
+	res := &report.CapacityResult{
+		Schema: report.CapacitySchema, Version: cfg.Version, GoVersion: runtime.Version(), Target: red.URLs[0],
+		Start: time.Now(), SLOs: slices.Clone(cfg.SLOs),
+		Config: report.CapacityConfig{Start: cfg.Start, Step: cfg.Step, Factor: cfg.Factor, Max: cfg.Max,
+			HoldS: cfg.Hold.Seconds(), RampS: cfg.Ramp.Seconds(), Refine: cfg.Refine,
+			ServerPID: cfg.ServerPID, ServerMetrics: cfg.ServerMetrics},
+		Steps: []report.CapacityStep{}, Runs: []report.CapacityRun{},
+	}
+	res.Host, _ = os.Hostname()
+	if b, err := json.Marshal(red); err == nil {
+		res.Scenario = b
+	}
+	t0 := res.Start
+
+	var sw *serverWatch
+	if cfg.Observer != nil {
+		sw = startServerWatch(ctx, cfg.Observer, cfg.ObserveEvery, t0)
+	}
+
+	// The search.
+	stages, ws := stairs(nil, cfg.Staircase(), cfg.Ramp, cfg.Hold, false)
+	if err := runJudged(ctx, base, cfg, ths, stages, ws, "search", t0, sw, res); err != nil {
+		if sw != nil {
+			sw.stop()
+		}
+		return nil, err
+	}
+
+	// Refinement between the last good and the first bad step.
+	if v := report.CapacityVerdictOf(res.Steps, cfg.SLOs, cfg.Max, nil); cfg.Refine > 0 && v.Found && v.Holds > 0 && ctx.Err() == nil {
+		if pts := refinePoints(v.Holds, v.BreaksAt, cfg.Refine); len(pts) > 0 {
+			k := slices.Index(cfg.Staircase(), v.Holds) + 1
+			preRamp := cfg.Ramp * time.Duration(min(max(k, 1), 4))
+			settle := min(cfg.Hold, 5*time.Second)
+			prelude := []scenarios.Stage{
+				{Duration: scenarios.Duration(preRamp), Target: v.Holds},
+				{Duration: scenarios.Duration(settle), Target: v.Holds},
+			}
+			stages, ws := stairs(prelude, pts, cfg.Ramp, cfg.Hold, true)
+			if err := runJudged(ctx, base, cfg, ths, stages, ws, "refine", t0, sw, res); err != nil {
+				res.Notes = append(res.Notes, "refinement could not run: "+err.Error())
+			}
+		}
+	}
+
+	if sw != nil {
+		sw.stop()
+		res.ServerSamples = sw.points()
+		res.Notes = append(res.Notes, sw.notes()...)
+		res.ServerCost = report.FitServerCost(cfg.Observer.Source(), res.Steps, res.ServerSamples)
+	}
+	if ctx.Err() != nil {
+		res.Partial = true
+		res.PartialReason = "interrupted after " + time.Since(t0).Round(time.Second).String()
+	}
+	res.Verdict = report.CapacityVerdictOf(res.Steps, cfg.SLOs, cfg.Max, res.ServerCost)
+	if v := &res.Verdict; res.Partial && v.Reason == report.ReasonStoppedEarly {
+		v.Reason = "interrupted"
+		v.Sentence = strings.Replace(v.Sentence, report.ReasonStoppedEarly, "interrupted before a step failed or --max was reached", 1)
+	}
+	if res.Verdict.Inconclusive && strings.Contains(res.Verdict.Reason, "generator") {
+		res.Notes = append(res.Notes, "The generator, not the server, ran out of room: give it more cores (GOMAXPROCS, a bigger machine), keep it off the server's cores (taskset -c on both), or run capacity from another machine against the server.")
+	}
+	res.End = time.Now()
+	res.DurationS = res.End.Sub(res.Start).Seconds()
+	return res, nil
+}
+
+// runJudged makes one load run over stages, judging the windows' steps
+// live, and appends the steps and the run to res.
+func runJudged(ctx context.Context, base *scenarios.Scenario, cfg CapacityConfig, ths []report.Threshold,
+	stages []scenarios.Stage, ws []window, kind string, t0 time.Time, sw *serverWatch, res *report.CapacityResult) error {
+	s := *base
+	s.Stages = stages
+	s.Profile = scenarios.ProfileCustom
+	s.Connections, s.Ramp, s.Duration, s.ArrivalRate = 0, 0, 0, 0
+	s.Thresholds, s.AbortOnFail = nil, false
+
+	runStart := time.Now()
+	j := &judge{cfg: &cfg, ths: ths, windows: ws, offset: runStart.Sub(t0).Seconds(), sw: sw, first: len(res.Steps) == 0}
+	opt := Options{Version: cfg.Version, Progress: cfg.Progress, Shards: cfg.Shards, Check: j.check}
+	rr, err := Run(ctx, &s, opt)
+	if err != nil {
+		return err
+	}
+	res.Steps = append(res.Steps, j.steps...)
+	run := report.CapacityRun{Kind: kind, StartS: j.offset, DurationS: rr.DurationS, Generator: rr.Generator}
+	switch {
+	case j.stopped:
+		run.StoppedReason = j.stopReason
+	case rr.Partial:
+		run.StoppedReason = rr.PartialReason
+	}
+	res.Runs = append(res.Runs, run)
+	for _, n := range rr.Notes {
+		if !slices.Contains(res.Notes, n) {
+			res.Notes = append(res.Notes, n)
+		}
+	}
+	if !j.stopped && ctx.Err() == nil && j.i < len(ws) {
+		res.Notes = append(res.Notes, fmt.Sprintf("%s run: the step at %d streams was not judged: the run ended before its hold did (the generator was too late)", kind, ws[j.i].streams))
+	}
+	return nil
+}
+
+// snap is the run's cumulative state at one second.
+type snap struct {
+	el        time.Duration
+	open      int64
+	wall      time.Time
+	metrics   map[string]report.Metric
+	totals    report.Counters
+	saturated string
+}
+
+func snapOf(p Progress) snap {
+	return snap{el: p.Elapsed, open: p.Point.Open, wall: time.Now(), metrics: p.Metrics, totals: p.Totals, saturated: p.Health.Saturated}
+}
+
+// judge follows one run second by second (Options.Check), judging each
+// step when its hold ends. It runs on the aggregator goroutine only.
+type judge struct {
+	cfg     *CapacityConfig
+	ths     []report.Threshold
+	windows []window
+	offset  float64 // seconds from the search's start to this run's
+	sw      *serverWatch
+	first   bool // the search's first run: a first step with no stream is "cannot run"
+
+	i      int   // the step being followed
+	base   snap  // at the step's ramp start (the previous step's end)
+	hold   *snap // at its hold start
+	last   *snap // the latest second within its hold
+	errs   map[string]int64
+	health report.StepGenerator // summed over the hold until judged
+	late   int                  // hold seconds with a timer lag over lagLimit
+	steps  []report.CapacityStep
+
+	stopped    bool
+	stopReason string
+}
+
+// tickSlack is how far before a step boundary a once-a-second tick may
+// fall and still count as on it (the ticks run a few ms late).
+const tickSlack = 100 * time.Millisecond
+
+// check follows the run's seconds. A hold ends at the first second at or
+// after its end that comes before the next ramp (stepGap later); a tick
+// later than that (a stalled machine) is not used, since its second holds
+// the next step's connections: the step then ends at the tick before, a
+// shorter but clean window.
+func (j *judge) check(p Progress) error {
+	if j.cfg.health != nil {
+		p.Health = j.cfg.health(p)
+	}
+	for j.i < len(j.windows) {
+		w := j.windows[j.i]
+		if j.i == 0 && p.Elapsed <= w.rampStart+tickSlack {
+			// Refinement's prelude: the first step counts from its end.
+			j.base = snapOf(p)
+			return nil
+		}
+		if j.hold == nil {
+			j.errs = report.AddCounts(j.errs, p.Point.ErrorsByKind)
+			if p.Elapsed < w.holdStart-tickSlack {
+				return nil
+			}
+			// This second was still the ramp's; the hold starts now.
+			h := snapOf(p)
+			j.hold, j.last = &h, nil
+			return nil
+		}
+		if p.Elapsed < w.holdEnd+stepGap-tickSlack {
+			j.errs = report.AddCounts(j.errs, p.Point.ErrorsByKind)
+			j.addHealth(p.Health)
+			s := snapOf(p)
+			j.last = &s
+			if p.Elapsed < w.holdEnd-tickSlack {
+				return nil
+			}
+			return j.finish(w)
+		}
+		// p came after the hold ended: the step ends at the last second
+		// within it, and p's second belongs to the next step.
+		if err := j.finish(w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// finish judges the followed step, ending at j.last.
+func (j *judge) finish(w window) error {
+	end := *j.hold // no second inside the hold: an empty window
+	if j.last != nil {
+		end = *j.last
+	}
+	st := j.judgeStep(w, end)
+	j.steps = append(j.steps, st)
+	if j.cfg.OnStep != nil {
+		j.cfg.OnStep(st)
+	}
+	j.base, j.hold, j.last, j.errs, j.health, j.late = end, nil, nil, nil, report.StepGenerator{}, 0
+	j.i++
+	switch {
+	case st.Inconclusive:
+		j.stopped, j.stopReason = true, fmt.Sprintf("step at %d streams inconclusive: %s", st.Streams, st.Reason)
+		return errStepJudged
+	case !st.Passed:
+		j.stopped, j.stopReason = true, fmt.Sprintf("step at %d streams broke an SLO", st.Streams)
+		return errStepJudged
+	case j.i == len(j.windows):
+		j.stopped, j.stopReason = true, "every step judged"
+		return errStepJudged
+	}
+	return nil
+}
+
+func (j *judge) addHealth(h Health) {
+	g := &j.health
+	g.Seconds++
+	g.CPUShare += h.CPUShare // a sum until judged
+	g.MaxCPUShare = max(g.MaxCPUShare, h.CPUShare)
+	if h.CPUShare >= cpuHotShare {
+		g.HotSeconds++
+	}
+	g.MaxLagMS = max(g.MaxLagMS, float64(h.Lag.Microseconds())/1000)
+	if h.Lag > lagLimit {
+		j.late++
+	}
+	if h.Saturated != "" && j.base.saturated == "" && g.Saturated == "" {
+		g.Saturated = h.Saturated
+	}
+}
+
+func (j *judge) judgeStep(w window, end snap) report.CapacityStep {
+	hold := *j.hold
+	st := report.CapacityStep{
+		Streams: w.streams, Open: end.open, Refine: w.refine,
+		StartS: j.offset + w.rampStart.Seconds(), HoldStartS: j.offset + w.holdStart.Seconds(), EndS: j.offset + w.holdEnd.Seconds(),
+		Metrics: map[string]report.Metric{},
+	}
+	var notes []string
+	for name, m := range end.metrics {
+		from := hold.metrics[name]
+		if slices.Contains(setupMetrics, name) {
+			from = j.base.metrics[name]
+		}
+		d, err := report.MetricDelta(m, from)
+		if err != nil {
+			notes = append(notes, name+": "+err.Error())
+			continue
+		}
+		st.Metrics[name] = d
+	}
+	c := report.CountersDelta(end.totals, j.base.totals)
+	holdS := (end.el - hold.el).Seconds()
+	st.Counters = report.StepCounters{
+		Opened: c.StreamsOpened, Failed: c.StreamsFailed, Events: c.Events, Reconnects: c.Reconnects, EventsLost: c.EventsLost,
+		Ends: c.Ends, ErrorsByKind: maps.Clone(j.errs),
+	}
+	if len(st.Counters.Ends) == 0 {
+		st.Counters.Ends = nil
+	}
+	if holdS > 0 {
+		st.Counters.EventsPerS = float64(end.totals.Events-hold.totals.Events) / holdS
+	}
+
+	st.Passed = true
+	noSamples, realFail := []string{}, false
+	for _, t := range j.ths {
+		r, err := t.Evaluate(st.Metrics, c)
+		if err != nil {
+			r = report.ThresholdResult{Expr: t.Expr, Unit: t.Unit, Note: err.Error()}
+		}
+		st.SLOs = append(st.SLOs, r)
+		if r.Passed {
+			continue
+		}
+		st.Passed = false
+		if r.Note != "" {
+			noSamples = append(noSamples, r.Note)
+		} else {
+			realFail = true
+		}
+	}
+
+	g := j.health
+	if g.Seconds > 0 {
+		g.CPUShare /= float64(g.Seconds)
+	}
+	st.Generator = g
+	var why []string
+	if g.Seconds > 0 && 2*g.HotSeconds > g.Seconds {
+		why = append(why, fmt.Sprintf("generator CPU at %.0f%% or more of %d cores for %d of %d s", cpuHotShare*100, runtime.GOMAXPROCS(0), g.HotSeconds, g.Seconds))
+	}
+	if g.MaxLagMS > 1000 || (g.Seconds > 0 && 2*j.late > g.Seconds) {
+		why = append(why, fmt.Sprintf("generator timer up to %s late", fmtLag(g.MaxLagMS)))
+	}
+	if g.Saturated != "" {
+		why = append(why, "generator saturated: "+g.Saturated)
+	}
+	switch {
+	case j.first && j.i == 0 && c.StreamsOpened == 0 && c.StreamsFailed > 0:
+		st.Inconclusive = true
+		st.Reason = "no stream could be opened (" + topClassText(c.Ends) + "): is the target up?"
+	case len(why) > 0:
+		st.Inconclusive = true
+		st.Reason = strings.Join(why, "; ")
+	case !realFail && len(noSamples) > 0:
+		st.Inconclusive = true
+		st.Reason = strings.Join(noSamples, "; ") + " in the hold (do the events carry a send timestamp? is the hold long enough for the event rate?)"
+	}
+	if len(notes) > 0 {
+		st.Reason = strings.TrimPrefix(st.Reason+"; "+strings.Join(notes, "; "), "; ")
+	}
+	if j.sw != nil {
+		st.Server = j.sw.step(hold.wall, end.wall, st.Counters.EventsPerS)
+	}
+	return st
+}
+
+func fmtLag(ms float64) string {
+	return time.Duration(ms * float64(time.Millisecond)).Round(time.Millisecond).String()
+}
+
+// topClassText names the most frequent end class: "connect_error ×100".
+func topClassText(ends map[string]int64) string {
+	best, n := "", int64(-1)
+	for k, v := range ends {
+		if v > n || (v == n && k < best) {
+			best, n = k, v
+		}
+	}
+	if best == "" {
+		return "no answer"
+	}
+	return fmt.Sprintf("%s ×%d", best, n)
+}
+
+// serverWatch samples the server under test for the whole search. Safe
+// for concurrent use: Watch's goroutine writes, the judge reads.
+type serverWatch struct {
+	src    string
+	t0     time.Time
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu       sync.Mutex
+	samples  []ServerSample
+	firstErr string
+	errs     int
+	okAfter  int // good samples after the first error
+}
+
+func startServerWatch(ctx context.Context, o Observer, every time.Duration, t0 time.Time) *serverWatch {
+	wctx, cancel := context.WithCancel(ctx)
+	w := &serverWatch{src: o.Source(), t0: t0, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		Watch(wctx, o, every, w.add)
+	}()
+	return w
+}
+
+func (w *serverWatch) add(s ServerSample, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err != nil {
+		if w.errs == 0 {
+			w.firstErr = fmt.Sprintf("%.0fs into the search: %v", time.Since(w.t0).Seconds(), err)
+		}
+		w.errs++
+		return
+	}
+	if w.errs > 0 {
+		w.okAfter++
+	}
+	w.samples = append(w.samples, s)
+}
+
+func (w *serverWatch) stop() {
+	w.cancel()
+	<-w.done
+}
+
+func (w *serverWatch) notes() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.errs == 0 {
+		return nil
+	}
+	n := fmt.Sprintf("server observation (%s) failed %d times, first %s", w.src, w.errs, w.firstErr)
+	if w.okAfter == 0 {
+		n += "; no sample after that, so later steps have no server figures"
+	}
+	return []string{n}
+}
+
+func (w *serverWatch) points() []report.ServerPoint {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]report.ServerPoint, 0, len(w.samples))
+	for _, s := range w.samples {
+		out = append(out, report.ServerPoint{T: s.At.Sub(w.t0).Seconds(), RSSBytes: s.RSSBytes, CPUSeconds: s.CPUSeconds,
+			OpenFDs: s.OpenFDs, Threads: s.Threads, Extra: s.Extra})
+	}
+	return out
+}
+
+// step averages the samples of one hold. Samples up to half a second
+// outside it count, since they are taken once a second.
+func (w *serverWatch) step(from, to time.Time, eventsPerS float64) *report.StepServer {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	lo, hi := from.Add(-500*time.Millisecond), to.Add(500*time.Millisecond)
+	var in []ServerSample
+	for _, s := range w.samples {
+		if !s.At.Before(lo) && !s.At.After(hi) {
+			in = append(in, s)
+		}
+	}
+	if len(in) == 0 {
+		return nil
+	}
+	sv := &report.StepServer{Samples: len(in), CPUPerS: -1, OpenFDs: -1, Threads: -1}
+	mean := func(f func(ServerSample) int64) int64 {
+		var sum, n int64
+		for _, s := range in {
+			if v := f(s); v >= 0 {
+				sum += v
+				n++
+			}
+		}
+		if n == 0 {
+			return -1
+		}
+		return sum / n
+	}
+	sv.RSSBytes = mean(func(s ServerSample) int64 { return s.RSSBytes })
+	sv.OpenFDs = mean(func(s ServerSample) int64 { return s.OpenFDs })
+	sv.Threads = mean(func(s ServerSample) int64 { return s.Threads })
+	a, b := in[0], in[len(in)-1]
+	if dt := b.At.Sub(a.At).Seconds(); dt > 0 && a.CPUSeconds >= 0 && b.CPUSeconds >= 0 {
+		sv.CPUPerS = (b.CPUSeconds - a.CPUSeconds) / dt
+		if eventsPerS > 0 {
+			sv.CPUPer1kEvents = sv.CPUPerS / eventsPerS * 1000
+		}
+	}
+	return sv
+}
