@@ -39,12 +39,25 @@ Threshold grammar: SUBJECT OP VALUE, OP one of < <= > >= == !=.
   COUNTER.rate   streams_failed.rate, publish_errors.rate, events_lost.rate,
                  events_duplicated.rate; e.g. streams_failed.rate < 0.1%
   ends.CLASS     streams that ended so, e.g. ends.reset < 10
-  Latencies need a unit (us, ms, s, m); rates take 0.1% or 0.001.
+Request mode (run --mode request) adds:
+  METRIC.AGG     metric: ttft, itl, tpot, e2e (with connect, headers,
+                 first_byte, schedule_lag); e.g. ttft.p99 < 1s, tpot.p50 < 50ms
+  COUNTER        requests (every arrival, skipped ones included), requests_ok,
+                 requests_good, requests_failed (requests - requests_ok), tokens
+  COUNTER.rate   requests_failed.rate (1 - requests_ok/requests);
+                 e.g. requests_failed.rate < 1%
+  goodput        share of requests that ended normally and met every
+                 per-request SLO (the ttft, tpot and e2e thresholds);
+                 e.g. goodput >= 95%
+  tokens_per_s   output tokens per second over the run; tokens_per_s >= 500
+  Latencies need a unit (us, ms, s, m); rates and goodput take 0.1% or 0.001;
+  counts and tokens_per_s are plain numbers.
 
 Examples:
    ssebench report --html report.html ssebench-result.json
    ssebench report --json merged.json --html merged.html --junit junit.xml shard-*.json
    ssebench report --threshold 'delivery.p99 < 250ms' merged.json
+   ssebench report --threshold 'ttft.p99 < 1s' --threshold 'goodput >= 95%' llm.json
    ssebench report --junit check.xml check.json
    ssebench report --html capacity.html ssebench-capacity.json
 

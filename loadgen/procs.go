@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"syscall"
@@ -279,6 +280,18 @@ func readSnapshots(r io.Reader, add func(*Snapshot) error) (final bool, err erro
 // writeScenario stores the scenario for the workers (mode 0600: it may
 // hold a request body).
 func writeScenario(s *scenarios.Scenario) (string, error) {
+	// The JSON does not keep the scenario file's name, and a worker reads
+	// request.dataset relative to its working directory: hand it the path
+	// as the parent resolved it (relative to the scenario file), made
+	// absolute so it does not depend on where the worker runs either.
+	if s.Request.Dataset != "" {
+		c := *s
+		c.Request.Dataset = s.DatasetPath()
+		if abs, err := filepath.Abs(c.Request.Dataset); err == nil {
+			c.Request.Dataset = abs
+		}
+		s = &c
+	}
 	b, err := json.Marshal(s)
 	if err != nil {
 		return "", err

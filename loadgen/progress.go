@@ -52,7 +52,14 @@ func FormatProgress(pr Progress) string {
 	pt := pr.Point
 	var b strings.Builder
 	if pr.Mode == scenarios.ModeRequest {
-		fmt.Fprintf(&b, "[%5s/%s] in flight %d", pr.Elapsed.Round(time.Second), pr.Total.Round(time.Second), pt.Open)
+		el, total := pr.Elapsed.Round(time.Second), pr.Total.Round(time.Second)
+		// Requests in flight at the end of the duration are waited for,
+		// so the clock can pass the total: say why it still runs.
+		drain := ""
+		if total > 0 && el > total {
+			drain = " draining"
+		}
+		fmt.Fprintf(&b, "[%5s/%s%s] in flight %d", el, total, drain, pt.Open)
 		if pt.Target > 0 {
 			fmt.Fprintf(&b, "/%d", pt.Target)
 		}

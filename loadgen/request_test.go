@@ -620,6 +620,22 @@ func TestRequestProgressLine(t *testing.T) {
 			t.Fatalf("%q lacks %q", line, want)
 		}
 	}
+	if strings.Contains(line, "draining") {
+		t.Fatalf("%q says draining within the duration", line)
+	}
+	// Past the duration the run waits for the requests in flight.
+	for _, tc := range []struct {
+		el   time.Duration
+		want string
+	}{
+		{8*time.Second + 300*time.Millisecond, "[   8s/8s] in flight 2"}, // the last tick, a little late
+		{9 * time.Second, "[   9s/8s draining] in flight 2"},
+	} {
+		line := FormatProgress(Progress{Elapsed: tc.el, Total: 8 * time.Second, Mode: scenarios.ModeRequest, Point: report.Point{Open: 2}})
+		if !strings.HasPrefix(line, tc.want) {
+			t.Fatalf("at %v: %q, want it to start with %q", tc.el, line, tc.want)
+		}
+	}
 }
 
 func TestJSONPath(t *testing.T) {

@@ -81,8 +81,11 @@ type Counters struct {
 	Publishes        int64 `json:"publishes"`         // publishes answered 2xx
 	PublishErrors    int64 `json:"publish_errors"`    // publishes that failed
 	ClockSkew        int64 `json:"clock_skew"`        // events stamped in the future (delivery counted as 0)
-	// Request mode.
-	Requests     int64            `json:"requests,omitempty"`      // requests sent (each one streamed answer)
+	// Request mode. Requests counts every arrival, including those
+	// skipped (not sent) for being over max_in_flight, which end as
+	// "skipped": left out, they would flatter goodput (RequestsGood over
+	// Requests) just when the server falls behind.
+	Requests     int64            `json:"requests,omitempty"`      // arrivals: requests sent plus skipped ones
 	RequestsOK   int64            `json:"requests_ok,omitempty"`   // answers that ended normally (sentinel, end event or clean close)
 	RequestsGood int64            `json:"requests_good,omitempty"` // answers that also met every per-request SLO (goodput)
 	Tokens       int64            `json:"tokens,omitempty"`        // output tokens counted (or reported by usage)
@@ -109,8 +112,9 @@ type Point struct {
 	DeliveryP99MS   float64          `json:"delivery_p99_ms"`
 	DeliveryMaxMS   float64          `json:"delivery_max_ms"`
 	ErrorsByKind    map[string]int64 `json:"errors_by_kind,omitempty"`
-	// Request mode: requests sent and output tokens counted in the
-	// interval, and the TTFT and ITL percentiles of the interval.
+	// Request mode: requests issued (sent or skipped, as in
+	// Counters.Requests) and output tokens counted in the interval, and
+	// the TTFT and ITL percentiles of the interval.
 	Requests  int64   `json:"requests,omitempty"`
 	Tokens    int64   `json:"tokens,omitempty"`
 	TTFTP50MS float64 `json:"ttft_p50_ms,omitempty"`
