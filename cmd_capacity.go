@@ -19,30 +19,36 @@ import (
 )
 
 // capacityScenarioCategories are the scenario flags capacity takes: what
-// to connect to and how streams behave. The load shape and the gates are
-// its own (the staircase and --slo).
-var capacityScenarioCategories = []string{"Target", "Stream behaviour", "Publisher"}
+// to connect to, how streams behave, and the search itself (with --ramp:
+// the scenario flags of mode capacity, one definition for both commands).
+// The gates are its own (--slo).
+var capacityScenarioCategories = []string{"Target", "Stream behaviour", "Publisher", "Capacity mode (--mode capacity)"}
 
 func init() {
+	limit := loadgen.FDStreamsPerProcess()
 	var flags []cli.Flag
 	for _, f := range scenarios.Flags() {
-		if capacityPassThrough(f) {
-			flags = append(flags, f)
+		if !capacityPassThrough(f) {
+			continue
 		}
+		// Shown as this command's own: no "mode capacity" heading, and
+		// the defaults of this machine.
+		if sf, ok := f.(*cli.StringFlag); ok && (sf.Category == "Capacity mode (--mode capacity)" || sf.Name == "ramp") {
+			sf.Category = ""
+			switch sf.Name {
+			case "ramp":
+				sf.Usage = "open each step's new streams over `DURATION`, not judged (whole seconds)"
+				sf.Value = scenarios.Duration(loadgen.DefaultCapacityRamp).String()
+			case "max":
+				sf.Usage = "last step, `N` streams: stop here if every SLO still holds (at most what one process holds: its open-file limit)"
+				sf.Value = strconv.Itoa(limit)
+			}
+		}
+		flags = append(flags, f)
 	}
-	limit := loadgen.FDStreamsPerProcess()
 	flags = append(flags,
-		&cli.StringFlag{Name: "scenario", Usage: "read target, headers, timeouts and stream behaviour from scenario `FILE` (its load shape is ignored; its thresholds are the SLOs unless --slo is given)"},
-		&cli.IntFlag{Name: "start", Value: loadgen.DefaultCapacityStart, Usage: "streams at the first step"},
-		&cli.IntFlag{Name: "step", DefaultText: "--start", Usage: "streams added per step"},
-		&cli.Float64Flag{Name: "factor", DefaultText: "off", Usage: "multiply the streams by `F` per step instead of --step (e.g. 1.5)"},
-		&cli.IntFlag{Name: "max", Value: limit, Usage: "last step: stop here if every SLO still holds (at most what one process holds: its open-file limit)"},
-		&cli.DurationFlag{Name: "hold", Value: loadgen.DefaultCapacityHold, Usage: "how long each step is held and judged (whole seconds)"},
-		&cli.DurationFlag{Name: "ramp", Value: loadgen.DefaultCapacityRamp, Usage: "how long each step's new streams take to open, not judged (whole seconds)"},
+		&cli.StringFlag{Name: "scenario", Usage: "read target, headers, timeouts, stream behaviour and the capacity block from scenario `FILE` (flags override it; the load shape of a file of another mode is ignored; its thresholds are the SLOs unless --slo is given)"},
 		&cli.StringSliceFlag{Name: "slo", Usage: "SLO `EXPR` each step must meet (repeatable, threshold grammar; default '" + strings.Join(loadgen.DefaultCapacitySLOs, "' and '") + "')"},
-		&cli.IntFlag{Name: "refine", Value: loadgen.DefaultCapacityRefine, Usage: "steps a second run tries between the last good and the first bad step (0: none)"},
-		&cli.IntFlag{Name: "server-pid", DefaultText: "none", Usage: "observe the local server process `PID` (/proc: memory, CPU, open files, threads)"},
-		&cli.StringFlag{Name: "server-metrics", Usage: "observe the server through its Prometheus text `URL` (process_resident_memory_bytes, process_cpu_seconds_total, ...)"},
 		&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "ssebench-capacity.json", Usage: "write the capacity result JSON here"},
 		&cli.StringFlag{Name: "html", DefaultText: "capacity.html next to --out", Usage: "write the HTML report to `FILE` (none: no HTML)"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no live progress (step lines and the verdict still print)"},
@@ -94,7 +100,13 @@ Examples:
        --hold 20s --server-metrics http://127.0.0.1:9090/metrics
    ssebench capacity --scenario scenarios/examples/serve-local.yaml --start 2000 --step 2000 --max 18000 \
        --slo 'first_event.p99 < 1s' --slo 'streams_failed.rate < 0.1%' --out cap.json --html cap.html
-   ssebench report --html cap.html cap.json      # render a saved result again`,
+   ssebench capacity --scenario scenarios/examples/capacity.yaml --max 4000   # a mode: capacity file
+   ssebench report --html cap.html cap.json      # render a saved result again
+
+The same search runs from a scenario with mode: capacity (its capacity:
+block holds these settings, its thresholds the SLOs):
+   ssebench run scenarios/examples/capacity.yaml
+   ssebench run --mode capacity --url 'http://127.0.0.1:8080/events?rate=1' --start 1000 --step 1000`,
 		Flags:  flags,
 		Action: capacityAction,
 	})
@@ -102,11 +114,15 @@ Examples:
 
 // capacityPassThrough reports whether a scenario flag applies to capacity.
 func capacityPassThrough(f cli.Flag) bool {
+	name := f.Names()[0]
+	if name == "ramp" {
+		return true // each step's ramp in mode capacity
+	}
 	cf, ok := f.(cli.CategorizableFlag)
 	if !ok || !slices.Contains(capacityScenarioCategories, cf.GetCategory()) {
 		return false
 	}
-	return f.Names()[0] != "mode"
+	return name != "mode"
 }
 
 func capacityAction(c *cli.Context) error {
@@ -120,10 +136,51 @@ func capacityAction(c *cli.Context) error {
 		}
 		return report.Usage(err)
 	}
+	out, html := capacityFiles(c)
+	return runCapacity(c, s, capacityRun{SLOs: c.StringSlice("slo"), Out: out, HTML: html, Quiet: c.Bool("quiet"), Force: c.Bool("force")})
+}
+
+// capacityFiles are where a capacity search writes: --out (default
+// ssebench-capacity.json, also under `run`) and --html (default
+// capacity.html next to it; none: no HTML).
+func capacityFiles(c *cli.Context) (out, html string) {
+	out = "ssebench-capacity.json"
+	if c.IsSet("out") {
+		out = c.String("out")
+	}
+	html = c.String("html")
+	switch {
+	case html == "none":
+		html = ""
+	case !c.IsSet("html"):
+		html = filepath.Join(filepath.Dir(out), "capacity.html")
+	}
+	return out, html
+}
+
+// capacityRun is what a capacity search takes besides its scenario.
+type capacityRun struct {
+	SLOs      []string // --slo; empty: the scenario's thresholds, else the defaults
+	Out, HTML string   // HTML "" writes none
+	Quiet     bool
+	Force     bool
+}
+
+// runCapacity runs a mode capacity scenario (normalized): the search,
+// its step lines and verdict, the JSON and HTML, and the exit code. Both
+// `capacity` and `run` with mode capacity end here.
+func runCapacity(c *cli.Context, s *scenarios.Scenario, r capacityRun) error {
+	cp := s.Capacity
 	cfg := loadgen.CapacityConfig{
-		Start: c.Int("start"), Step: c.Int("step"), Factor: c.Float64("factor"), Max: c.Int("max"),
-		Hold: c.Duration("hold"), Ramp: c.Duration("ramp"), Refine: c.Int("refine"),
-		SLOs: c.StringSlice("slo"), Version: version,
+		Start: cp.Start, Step: cp.Step, Factor: cp.Factor, Max: cp.Max, Hold: cp.Hold.D(),
+		Ramp: loadgen.DefaultCapacityRamp, Refine: loadgen.DefaultCapacityRefine,
+		SLOs: r.SLOs, Version: version,
+	}
+	if cp.Ramp != nil {
+		cfg.Ramp = cp.Ramp.D()
+	}
+	if cp.Refine != nil {
+		cfg.Refine = *cp.Refine
 	}
 	if cfg.Step == 0 && cfg.Factor == 0 {
 		cfg.Step = cfg.Start
@@ -134,13 +191,20 @@ func capacityAction(c *cli.Context) error {
 	if len(cfg.SLOs) == 0 {
 		cfg.SLOs = loadgen.DefaultCapacitySLOs
 	}
-	if limit := loadgen.MaxCapacityStreams(s); cfg.Max > limit {
-		return report.Usagef("--max %d: above what one process holds here (about %d streams, from its open-file limit); capacity runs in one process, so lower --max or raise ulimit -n", cfg.Max, limit)
+	limit := loadgen.MaxCapacityStreams(s)
+	if cfg.Max == 0 {
+		cfg.Max = loadgen.FDStreamsPerProcess()
+		if cfg.Start > cfg.Max {
+			return report.Usagef("--start %d: above what one process holds here (about %d streams, from its open-file limit), which is the default --max; lower --start or raise ulimit -n", cfg.Start, cfg.Max)
+		}
+	}
+	if cfg.Max > limit {
+		return report.Usagef("--max %d: above what one process holds here (about %d streams, from its open-file limit); capacity runs in one process, so lower --max (capacity.max) or raise ulimit -n", cfg.Max, limit)
 	}
 	if err := cfg.Validate(); err != nil {
 		return report.Usage(err)
 	}
-	pid, metrics := c.Int("server-pid"), c.String("server-metrics")
+	pid, metrics := cp.ServerPID, cp.ServerMetrics
 	switch {
 	case pid != 0 && metrics != "":
 		return report.Usagef("--server-pid and --server-metrics: give one or the other")
@@ -157,14 +221,12 @@ func capacityAction(c *cli.Context) error {
 		}
 		cfg.Observer, cfg.ServerMetrics = loadgen.NewPromObserver(metrics), redactMetricsURL(u)
 	}
-	out := c.String("out")
-	html := c.String("html")
-	switch {
-	case html == "none":
-		html = ""
-	case !c.IsSet("html"):
-		html = filepath.Join(filepath.Dir(out), "capacity.html")
-	}
+	out, html := r.Out, r.HTML
+
+	// The search's streams are subscribe streams; it makes their stages.
+	base := *s
+	base.Mode, base.Capacity = scenarios.DefaultMode, scenarios.Capacity{}
+	s = &base
 
 	// Pre-flight on the peak the search may reach.
 	peak := *s
@@ -175,7 +237,7 @@ func capacityAction(c *cli.Context) error {
 		fmt.Fprintf(c.App.ErrWriter, "pre-flight %s\n", is)
 		problem = problem || is.Problem
 	}
-	if problem && !c.Bool("force") {
+	if problem && !r.Force {
 		return report.CannotRun(errors.New("pre-flight found a problem (above); fix it or run with --force"))
 	}
 
@@ -189,7 +251,7 @@ func capacityAction(c *cli.Context) error {
 		fmt.Fprintf(w, "observing the server: %s\n", mscrub.String(cfg.Observer.Source()))
 	}
 	var pp *loadgen.ProgressPrinter
-	if !c.Bool("quiet") {
+	if !r.Quiet {
 		pp = loadgen.NewProgressPrinter(c.App.ErrWriter)
 		if pp.TTY {
 			cfg.Progress = pp.Print
@@ -249,9 +311,11 @@ func capacityExit(res *report.CapacityResult) error {
 	return report.CannotRun(fmt.Errorf("no capacity answer: %s", v.Reason))
 }
 
-// capacityScenario builds the base scenario from the pass-through flags
-// and --scenario, with scenarios.FromCLI on a flag set of its own (the
-// load shape is replaced by a placeholder stage: capacity makes its own).
+// capacityScenario builds the mode capacity scenario from the
+// pass-through flags and --scenario, with scenarios.FromCLI on a flag set
+// of its own: --mode capacity over the file, so a file of another mode
+// gives its target and streams and its load shape is dropped, and a
+// capacity file's capacity block is the default of every flag not given.
 func capacityScenario(c *cli.Context) (*scenarios.Scenario, error) {
 	fs := flag.NewFlagSet("capacity", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -261,7 +325,7 @@ func capacityScenario(c *cli.Context) (*scenarios.Scenario, error) {
 			return nil, err
 		}
 	}
-	args := []string{"--stage=1s:1"}
+	args := []string{"--mode=" + scenarios.ModeCapacity}
 	for _, f := range sflags {
 		name := f.Names()[0]
 		if !capacityPassThrough(f) || !c.IsSet(name) {
@@ -288,14 +352,7 @@ func capacityScenario(c *cli.Context) (*scenarios.Scenario, error) {
 	}
 	cc := cli.NewContext(c.App, fs, nil)
 	cc.Context = c.Context
-	s, err := scenarios.FromCLI(cc)
-	if err != nil {
-		return nil, err
-	}
-	if s.Mode == scenarios.ModeRequest {
-		return nil, fmt.Errorf("mode request: capacity measures concurrent subscribe streams; use run for request mode")
-	}
-	return s, nil
+	return scenarios.FromCLI(cc)
 }
 
 // redactMetricsURL hides credentials in a metrics URL before it is recorded.

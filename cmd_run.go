@@ -55,6 +55,14 @@ somaxconn and memory, and refuses on a problem unless --force.
 Ctrl-C stops the run and still writes the result, marked partial (a second
 Ctrl-C exits at once). Exit 3 when no stream could be opened at all.
 
+Mode capacity (mode: capacity, or --mode capacity) runs the search of
+'ssebench capacity' instead: streams raised in steps (--start, --step or
+--factor, --max, --ramp, --hold, --refine; the scenario's capacity: block)
+until a step breaks a threshold (the SLOs; default delivery.p99 < 250ms and
+streams_failed.rate < 0.1%). It writes a capacity result (--out, default
+ssebench-capacity.json; --html, default capacity.html next to it, none for
+no HTML) and exits as capacity does; see 'ssebench capacity --help'.
+
 Examples:
    ssebench run --url 'http://127.0.0.1:8080/events?rate=1' --connections 2000 --ramp 10s --duration 60s
    ssebench run scenarios/examples/serve-local.yaml --connections 500
@@ -63,16 +71,33 @@ Examples:
    ssebench run scenario.yaml --threshold 'first_event.p99 < 500ms' --threshold 'events_lost == 0' \
        --html report.html --junit junit.xml
    ssebench run --url 'http://127.0.0.1:8080/events?rate=0.1' --connections 50000 --ramp 30s --duration 60s
-   ssebench run scenario.yaml --shard 3/8 --out shard-3.json`,
+   ssebench run scenario.yaml --shard 3/8 --out shard-3.json
+   ssebench run scenarios/examples/capacity.yaml --server-pid $(pgrep -n -f 'ssebench serve')`,
 		Flags: flags,
 		Action: func(c *cli.Context) error {
 			s, err := scenarios.FromCLI(c)
 			if err != nil {
 				return report.Usage(err)
 			}
+			if s.Mode == scenarios.ModeCapacity {
+				return runCapacityMode(c, s)
+			}
 			return runLoad(c, s, loadOutputs{JSON: c.String("out"), HTML: c.String("html"), JUnit: c.String("junit")}, c.Bool("quiet"))
 		},
 	})
+}
+
+// runCapacityMode runs a mode capacity scenario the way `ssebench
+// capacity` does (its files, output and exit codes): the run flags that
+// have no meaning for a one-process search are refused, not ignored.
+func runCapacityMode(c *cli.Context, s *scenarios.Scenario) error {
+	for _, name := range []string{"junit", "shard", "procs"} {
+		if c.IsSet(name) {
+			return report.Usagef("--%s: not used in mode capacity, which runs in one process and writes a capacity result (JSON and HTML)", name)
+		}
+	}
+	out, html := capacityFiles(c)
+	return runCapacity(c, s, capacityRun{Out: out, HTML: html, Quiet: c.Bool("quiet"), Force: c.Bool("force")})
 }
 
 // loadOutputs are where runLoad writes; HTML and JUnit are optional.

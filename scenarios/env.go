@@ -221,6 +221,7 @@ func (s *Scenario) Redacted() *Scenario {
 		c.Publisher.Headers = redactHeaders(c.Publisher.Headers)
 		c.Publisher.URL = redactURL(c.Publisher.URL)
 	}
+	c.Capacity.ServerMetrics = redactURL(c.Capacity.ServerMetrics)
 	return c
 }
 
@@ -240,6 +241,14 @@ func (s *Scenario) clone() *Scenario {
 	if s.Chaos.Drop != nil {
 		d := *s.Chaos.Drop
 		c.Chaos.Drop = &d
+	}
+	if s.Capacity.Ramp != nil {
+		r := *s.Capacity.Ramp
+		c.Capacity.Ramp = &r
+	}
+	if s.Capacity.Refine != nil {
+		n := *s.Capacity.Refine
+		c.Capacity.Refine = &n
 	}
 	return &c
 }

@@ -51,6 +51,19 @@ type flagSpec struct {
 	apply func(s *Scenario, v flagValue) error
 }
 
+// capacityPaths are the flags that set another field in mode capacity:
+// --ramp is each step's ramp there, as in the capacity command, not the
+// profile shorthand's.
+var capacityPaths = map[string]string{"ramp": "capacity.ramp"}
+
+// pathIn is the field the flag sets in the scenario's mode.
+func (sp flagSpec) pathIn(s *Scenario) string {
+	if p, ok := capacityPaths[sp.flag.Names()[0]]; ok && s.Mode == ModeCapacity {
+		return p
+	}
+	return sp.path
+}
+
 // flagValue is one explicitly set flag's value, as given.
 type flagValue struct {
 	name string
@@ -65,12 +78,13 @@ func (v flagValue) errorf(format string, a ...any) error {
 
 // Flag categories, for grouped help.
 const (
-	catTarget  = "Target"
-	catLoad    = "Load shape"
-	catStreams = "Stream behaviour"
-	catPublish = "Publisher"
-	catRequest = "Request mode (--mode request)"
-	catGates   = "Gates"
+	catTarget   = "Target"
+	catLoad     = "Load shape"
+	catStreams  = "Stream behaviour"
+	catPublish  = "Publisher"
+	catRequest  = "Request mode (--mode request)"
+	catCapacity = "Capacity mode (--mode capacity)"
+	catGates    = "Gates"
 )
 
 // The first `word` in a usage text is the value's placeholder in help.
@@ -148,6 +162,7 @@ func flagSpecs() []flagSpec {
 			return nil
 		}
 	}
+	capa := func(s *Scenario) *Capacity { return &s.Capacity }
 	pub := func(s *Scenario) *Publisher {
 		if s.Publisher == nil {
 			s.Publisher = &Publisher{}
@@ -158,7 +173,7 @@ func flagSpecs() []flagSpec {
 	return []flagSpec{
 		{stringFlag("name", catTarget, "`NAME` of the run, shown in reports (default: the scenario file's name)", ""), "name",
 			str(func(s *Scenario, v string) { s.Name = v })},
-		{stringFlag("mode", catTarget, "what each stream is, `MODE`: subscribe (long-lived streams) or request (one streamed answer per request, sent at --request-rate or --concurrency)", DefaultMode), "mode",
+		{stringFlag("mode", catTarget, "what each stream is, `MODE`: subscribe (long-lived streams), request (one streamed answer per request, sent at --request-rate or --concurrency) or capacity (long-lived streams raised in steps from --start until a threshold breaks; over a file of another mode it drops the file's load shape)", DefaultMode), "mode",
 			str(func(s *Scenario, v string) { s.Mode = v })},
 		{listFlag("url", catTarget, "stream `URL` (repeatable; several are used round-robin); replaces the file's url"), "url",
 			func(s *Scenario, v flagValue) error { s.URLs = v.list; return nil }},
@@ -191,8 +206,14 @@ func flagSpecs() []flagSpec {
 			str(func(s *Scenario, v string) { s.Profile = v })},
 		{stringFlag("connections", catLoad, "`N` concurrent streams for the profile to build up to", "", "c"), "connections",
 			num(func(s *Scenario, n int) { s.Connections = n })},
-		{stringFlag("ramp", catLoad, "`DURATION` to reach --connections (default: min(duration/6, 30s))", ""), "ramp",
-			dur(func(s *Scenario, d Duration) { s.Ramp = d })},
+		{stringFlag("ramp", catLoad, "`DURATION` to reach --connections (default: min(duration/6, 30s)); in mode capacity, each step's new streams open over it, not judged (whole seconds; default 5s)", ""), "ramp",
+			dur(func(s *Scenario, d Duration) {
+				if s.Mode == ModeCapacity {
+					capa(s).Ramp = &d
+				} else {
+					s.Ramp = d
+				}
+			})},
 		{stringFlag("duration", catLoad, "`DURATION` of the run, e.g. 60s, 5m, or 90 for seconds (soak default: 1h; in mode request, how long requests are sent)", ""), "duration",
 			dur(func(s *Scenario, d Duration) { s.Duration = d })},
 		{stringFlag("arrival-rate", catLoad, "cap on new connection attempts per second, as a `RATE` (0: none)", ""), "arrival_rate",
@@ -293,6 +314,23 @@ func flagSpecs() []flagSpec {
 		{stringFlag("usage-path", catRequest, "dotted JSON `PATH` of a server-reported token total, e.g. usage.completion_tokens (replaces the counted total)", ""), "request.tokens.usage_path",
 			str(func(s *Scenario, v string) { s.Request.Tokens.UsagePath = v })},
 
+		{stringFlag("start", catCapacity, "`N` streams at the first step", strconv.Itoa(DefaultCapacityStart)), "capacity.start",
+			num(func(s *Scenario, n int) { capa(s).Start = n })},
+		{stringFlag("step", catCapacity, "`N` streams added per step (default: --start)", ""), "capacity.step",
+			num(func(s *Scenario, n int) { capa(s).Step = n })},
+		{stringFlag("factor", catCapacity, "multiply the streams by `F` per step instead of --step, e.g. 1.5 (default: off)", ""), "capacity.factor",
+			float("a multiplier", func(s *Scenario, f float64) { capa(s).Factor = f })},
+		{stringFlag("max", catCapacity, "last step, `N` streams: stop here if every threshold still holds (default: what one process holds, its open-file limit)", ""), "capacity.max",
+			num(func(s *Scenario, n int) { capa(s).Max = n })},
+		{stringFlag("hold", catCapacity, "hold and judge each step for `DURATION` (whole seconds)", Duration(DefaultCapacityHold).String()), "capacity.hold",
+			dur(func(s *Scenario, d Duration) { capa(s).Hold = d })},
+		{stringFlag("refine", catCapacity, "`N` steps a second run tries between the last good and the first bad step (0: none)", strconv.Itoa(DefaultCapacityRefine)), "capacity.refine",
+			num(func(s *Scenario, n int) { capa(s).Refine = &n })},
+		{stringFlag("server-pid", catCapacity, "observe the local server process `PID` (/proc: memory, CPU, open files, threads)", ""), "capacity.server_pid",
+			num(func(s *Scenario, n int) { capa(s).ServerPID = n })},
+		{stringFlag("server-metrics", catCapacity, "observe the server through its Prometheus text `URL` (process_resident_memory_bytes, process_cpu_seconds_total, ...)", ""), "capacity.server_metrics",
+			str(func(s *Scenario, v string) { capa(s).ServerMetrics = v })},
+
 		{listFlag("threshold", catGates, "pass/fail condition `EXPR`, e.g. 'first_event.p99 < 500ms' (repeatable; replaces the file's list)"), "thresholds",
 			func(s *Scenario, v flagValue) error { s.Thresholds = v.list; return nil }},
 		{boolFlag("abort-on-fail", catGates, "stop the run as soon as a threshold fails"), "abort_on_fail",
@@ -389,6 +427,16 @@ func FromCLI(c *cli.Context) (*Scenario, error) {
 	for _, sp := range specs {
 		set[sp.flag.Names()[0]] = c.IsSet(sp.flag.Names()[0])
 	}
+	// --mode capacity over a file of another mode keeps the file's target,
+	// stream behaviour and thresholds and drops its load shape, which the
+	// search makes itself (as --stage replaces a file's shorthand): so
+	// `run f.yaml --mode capacity` is `capacity --scenario f.yaml`.
+	if len(args) == 1 && set["mode"] && c.String("mode") == ModeCapacity && s.Mode != ModeCapacity {
+		if s.Mode == ModeRequest {
+			return nil, s.fieldError("mode", "request: a capacity search holds long-lived subscribe streams, so its base cannot be a mode request scenario (run that with ssebench run)")
+		}
+		s.Profile, s.Connections, s.Ramp, s.Duration, s.ArrivalRate, s.Stages, s.AbortOnFail = "", 0, 0, 0, 0, nil, false
+	}
 	// The load shape is one thing: --stage replaces a file's shorthand, and
 	// a --profile replaces a file's stages.
 	if set["stage"] {
@@ -445,7 +493,7 @@ func FromCLI(c *cli.Context) (*Scenario, error) {
 			return nil, err
 		}
 		if sp.path != "headers" && sp.path != "publisher.headers" {
-			s.setByFlag(sp.path, "--"+name)
+			s.setByFlag(sp.pathIn(s), "--"+name)
 		}
 	}
 	if len(args) == 0 && len(s.URLs) == 0 {

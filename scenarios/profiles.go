@@ -37,6 +37,7 @@ const (
 const (
 	DefaultMode           = "subscribe"
 	ModeRequest           = "request"
+	ModeCapacity          = "capacity"
 	DefaultMethod         = "GET"
 	DefaultPolicy         = "browser"
 	DefaultBaseDelay      = time.Second
@@ -61,6 +62,16 @@ const (
 	// above it the number is a typo, not a plan.
 	MaxRequestRate = 1_000_000
 
+	// Mode capacity: the defaults of the capacity command's flags.
+	DefaultCapacityStart  = 1000
+	DefaultCapacityHold   = 30 * time.Second
+	DefaultCapacityRamp   = 5 * time.Second
+	DefaultCapacityRefine = 2
+	// MaxCapacityRefine and MaxCapacitySteps bound a search: past them
+	// the numbers are a typo, not a plan.
+	MaxCapacityRefine = 20
+	MaxCapacitySteps  = 1000
+
 	// DefaultMaxRamp caps the default ramp of steady, spike, soak and churn
 	// (which is Duration/6).
 	DefaultMaxRamp = 30 * time.Second
@@ -80,7 +91,7 @@ var DefaultChurnLifetime = Lifetime{Min: Duration(5 * time.Second), Max: Duratio
 var Profiles = []string{ProfileSteady, ProfileRamp, ProfileSpike, ProfileSoak, ProfileChurn, ProfileCustom}
 
 // Modes lists the accepted Mode values.
-var Modes = []string{DefaultMode, ModeRequest}
+var Modes = []string{DefaultMode, ModeRequest, ModeCapacity}
 
 // Policies lists the accepted Reconnect.Policy values.
 var Policies = []string{"browser", "always", "never"}
@@ -214,6 +225,20 @@ func (s *Scenario) Normalize() {
 		}
 	}
 
+	// A one-sided lifetime is a fixed one.
+	if s.Lifetime.Min == 0 {
+		s.Lifetime.Min = s.Lifetime.Max
+	}
+	if s.Lifetime.Max == 0 {
+		s.Lifetime.Max = s.Lifetime.Min
+	}
+	if s.Mode == ModeCapacity {
+		// The streams are subscribe streams (defaults above); the load
+		// shape is the staircase, which the search builds from Capacity.
+		s.normalizeCapacity()
+		return
+	}
+
 	if len(s.Stages) == 0 || builtin(s.Profile) {
 		if s.Profile != ProfileCustom {
 			p, ramp, dur := s.shorthand()
@@ -234,12 +259,31 @@ func (s *Scenario) Normalize() {
 			s.Stages[i].Rate = s.ArrivalRate
 		}
 	}
-	// A one-sided lifetime is a fixed one.
-	if s.Lifetime.Min == 0 {
-		s.Lifetime.Min = s.Lifetime.Max
+}
+
+// normalizeCapacity fills mode capacity's defaults. Max stays 0 when not
+// given: what one process holds depends on the machine that runs it.
+func (s *Scenario) normalizeCapacity() {
+	if len(s.Stages) == 0 {
+		s.Stages = nil // a YAML "stages: []" is no stages too
 	}
-	if s.Lifetime.Max == 0 {
-		s.Lifetime.Max = s.Lifetime.Min
+	c := &s.Capacity
+	if c.Start == 0 {
+		c.Start = DefaultCapacityStart
+	}
+	if c.Step == 0 && c.Factor == 0 {
+		c.Step = c.Start
+	}
+	if c.Hold == 0 {
+		c.Hold = Duration(DefaultCapacityHold)
+	}
+	if c.Ramp == nil {
+		r := Duration(DefaultCapacityRamp)
+		c.Ramp = &r
+	}
+	if c.Refine == nil {
+		n := DefaultCapacityRefine
+		c.Refine = &n
 	}
 }
 

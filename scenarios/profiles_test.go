@@ -179,7 +179,7 @@ func TestShapeValidation(t *testing.T) {
 		{"publisher body without nonce", Scenario{URLs: url, Connections: 1, Duration: Duration(sec), Publisher: &Publisher{URL: "http://127.0.0.1:1/p", Rate: 1, Body: "hello"}},
 			`publisher.body: must contain {{nonce}}: it is how a delivered event is matched to its publish`},
 		{"bad mode", Scenario{URLs: url, Mode: "publish", Connections: 1, Duration: Duration(sec)},
-			`mode: "publish" is not one of subscribe, request`},
+			`mode: "publish" is not one of subscribe, request, capacity`},
 		{"bad method", Scenario{URLs: url, Method: "GE T", Connections: 1, Duration: Duration(sec)},
 			`method: "GE T" is not an HTTP method`},
 	}

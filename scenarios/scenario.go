@@ -1,8 +1,9 @@
 // Package scenarios owns the scenario model: what a load run does, its YAML
 // form (strict: an unknown key or wrong type is an error naming the key and
 // line), the `run` flags that map 1:1 to its fields, validation, the
-// built-in profiles (steady, ramp, spike, soak, churn), and mode request's
-// load shapes, body templates and datasets (Bodies).
+// built-in profiles (steady, ramp, spike, soak, churn), mode request's
+// load shapes, body templates and datasets (Bodies), and mode capacity's
+// staircase settings (Capacity).
 package scenarios
 
 import (
@@ -13,8 +14,10 @@ import (
 // flag; the zero value of each optional field is its documented default.
 type Scenario struct {
 	Name string `yaml:"name" json:"name,omitempty"`
-	// Mode is "subscribe" (default: long-lived streams) or "request"
-	// (each stream is one request whose answer ends; see Request).
+	// Mode is "subscribe" (default: long-lived streams), "request" (each
+	// stream is one request whose answer ends; see Request) or "capacity"
+	// (a search for the most long-lived streams the target holds within
+	// Thresholds; see Capacity).
 	Mode string `yaml:"mode" json:"mode,omitempty"`
 
 	// Target.
@@ -56,6 +59,10 @@ type Scenario struct {
 	AbortOnFail bool `yaml:"abort_on_fail" json:"abort_on_fail,omitempty"`
 	// Request configures mode: request; ignored in subscribe mode.
 	Request Request `yaml:"request" json:"request"`
+	// Capacity configures mode: capacity; Validate refuses it in the
+	// other modes. Omitted from JSON and YAML when unset, so results of
+	// the other modes stay as they were.
+	Capacity Capacity `yaml:"capacity,omitempty" json:"capacity,omitzero"`
 
 	// origin remembers where each field came from (YAML line or flag) so
 	// Validate and ExpandedHeaders can point at it. Added by the scenarios
@@ -208,6 +215,39 @@ type Tokens struct {
 	// reports (e.g. "usage.completion_tokens"); when an answer carries it,
 	// it replaces the counted total for that request.
 	UsagePath string `yaml:"usage_path" json:"usage_path,omitempty"`
+}
+
+// Capacity is mode: capacity, a search for the most concurrent subscribe
+// streams the target holds while every threshold (the SLOs) holds: one
+// continuous run up a staircase from Start, adding Step (or multiplying by
+// Factor) per step up to Max; each step opens its new streams over Ramp,
+// then is held for Hold and judged; the search stops at the first step
+// that breaks a threshold, then tries Refine steps between the last good
+// step and the first bad one. The meanings and defaults are those of the
+// `ssebench capacity` flags of the same names.
+type Capacity struct {
+	Start  int     `yaml:"start" json:"start,omitempty"`   // streams at the first step; default DefaultCapacityStart
+	Step   int     `yaml:"step" json:"step,omitempty"`     // streams added per step; default Start unless Factor is set
+	Factor float64 `yaml:"factor" json:"factor,omitempty"` // streams multiplied per step (> 1) instead of Step; 0: off
+	// Max is the last step; 0 means what one process holds here (its
+	// open-file limit), which the command fills in at run time.
+	Max  int      `yaml:"max" json:"max,omitempty"`
+	Hold Duration `yaml:"hold" json:"hold,omitempty"` // whole seconds; default DefaultCapacityHold
+	// Ramp and Refine are pointers because 0 is a setting (open each
+	// step's streams at once; no refinement), not "the default".
+	Ramp   *Duration `yaml:"ramp" json:"ramp,omitempty"`     // whole seconds; default DefaultCapacityRamp
+	Refine *int      `yaml:"refine" json:"refine,omitempty"` // default DefaultCapacityRefine
+	// ServerPID (a local process, read from /proc) or ServerMetrics (a
+	// Prometheus text endpoint) is observed for the server's cost per
+	// stream; one or the other.
+	ServerPID     int    `yaml:"server_pid" json:"server_pid,omitempty"`
+	ServerMetrics string `yaml:"server_metrics" json:"server_metrics,omitempty"`
+}
+
+// IsZero reports whether no capacity setting is given.
+func (c Capacity) IsZero() bool {
+	return c.Start == 0 && c.Step == 0 && c.Factor == 0 && c.Max == 0 && c.Hold == 0 && c.Ramp == nil &&
+		c.Refine == nil && c.ServerPID == 0 && c.ServerMetrics == ""
 }
 
 // DefaultStreamsPerConn is how many HTTP/2 streams share one connection

@@ -17,15 +17,24 @@ import (
 func (s *Scenario) Validate() error {
 	v := &validator{s: s}
 	v.target()
-	if s.Mode == ModeRequest {
+	switch s.Mode {
+	case ModeRequest:
 		v.subscribeOnly()
 		v.requestShape()
 		v.request()
-	} else {
+		v.capacityOnly()
+	case ModeCapacity:
+		v.notCapacity()
+		v.capacity()
+		v.streams()
+		v.publisher()
+		v.requestOnly()
+	default:
 		v.shape()
 		v.streams()
 		v.publisher()
 		v.requestOnly()
+		v.capacityOnly()
 	}
 	for i, th := range s.Thresholds {
 		if strings.TrimSpace(th) == "" {

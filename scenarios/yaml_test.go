@@ -16,7 +16,7 @@ import (
 
 func TestExamplesParseAndValidate(t *testing.T) {
 	t.Parallel()
-	want := []string{"churn.yaml", "custom-stages.yaml", "llm.yaml", "progress.yaml", "ramp.yaml", "serve-local.yaml", "soak.yaml", "spike.yaml", "steady.yaml"}
+	want := []string{"capacity.yaml", "churn.yaml", "custom-stages.yaml", "llm.yaml", "progress.yaml", "ramp.yaml", "serve-local.yaml", "soak.yaml", "spike.yaml", "steady.yaml"}
 	ex := Examples()
 	if got := sortedKeys(ex); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Examples() = %v, want %v", got, want)
@@ -26,6 +26,8 @@ func TestExamplesParseAndValidate(t *testing.T) {
 		"serve-local.yaml": ProfileSteady, "soak.yaml": ProfileSoak, "spike.yaml": ProfileSpike, "steady.yaml": ProfileSteady,
 		// Mode request: the shape comes from request.rate or .concurrency.
 		"llm.yaml": "", "progress.yaml": "",
+		// Mode capacity: the search makes its own staircase.
+		"capacity.yaml": "",
 	}
 	for _, name := range want {
 		t.Run(name, func(t *testing.T) {
@@ -44,7 +46,12 @@ func TestExamplesParseAndValidate(t *testing.T) {
 			if s.Profile != profiles[name] {
 				t.Errorf("profile = %q, want %q", s.Profile, profiles[name])
 			}
-			if len(s.Stages) == 0 || s.TotalDuration() <= 0 || (s.MaxTarget() <= 0 && !s.OpenLoop()) {
+			if s.Mode == ModeCapacity {
+				c := s.Capacity
+				if c.Start <= 0 || c.Step <= 0 || c.Max < c.Start || c.Hold <= 0 || c.Ramp == nil || c.Refine == nil || len(s.Thresholds) == 0 || len(s.Stages) != 0 {
+					t.Errorf("no usable staircase: %+v, thresholds %q, stages %v", c, s.Thresholds, s.Stages)
+				}
+			} else if len(s.Stages) == 0 || s.TotalDuration() <= 0 || (s.MaxTarget() <= 0 && !s.OpenLoop()) {
 				t.Errorf("no usable load shape: stages %v", s.Stages)
 			}
 			if s.Mode == ModeRequest {
@@ -619,6 +626,13 @@ func FuzzParse(f *testing.F) {
 		// Anything accepted is valid and has a load shape.
 		if err := s.Validate(); err != nil {
 			t.Fatalf("Parse accepted an invalid scenario: %v", err)
+		}
+		if s.Mode == ModeCapacity {
+			// The search makes its own stages from the capacity block.
+			if c := s.Capacity; c.Start <= 0 || (c.Step <= 0 && c.Factor <= 1) || c.Hold <= 0 || c.Ramp == nil || c.Refine == nil || len(s.Stages) > 0 {
+				t.Fatalf("accepted mode capacity without a staircase: %+v, stages %v", c, s.Stages)
+			}
+			return
 		}
 		if s.TotalDuration() <= 0 {
 			t.Fatalf("accepted with total duration %v", s.TotalDuration())
