@@ -40,30 +40,7 @@ func TestCapacityReportInChromium(t *testing.T) {
 		t.Error("the page is wider than a 1366 px screen")
 	}
 	want := []string{"latency-vs-streams", "failures-vs-streams", "server-rss-vs-streams", "server-cpu-vs-events"}
-	got := map[string]bool{}
-	for _, c := range pr.Charts {
-		got[c.ID] = true
-		if c.Width < 300 || c.Height < 120 {
-			t.Errorf("chart %s is %.0f×%.0f px: too small to read", c.ID, c.Width, c.Height)
-		}
-		if c.Series == 0 || c.Drawn != c.Series {
-			t.Errorf("chart %s: %d of %d series drawn", c.ID, c.Drawn, c.Series)
-		}
-		if c.XTicks < 2 || c.YTicks < 2 || c.Legend < 2 {
-			t.Errorf("chart %s: %d x ticks, %d y ticks, %d legend entries", c.ID, c.XTicks, c.YTicks, c.Legend)
-		}
-		if c.TickOverlap || c.LegendOverlap {
-			t.Errorf("chart %s: labels overlap (ticks %v, legend %v)", c.ID, c.TickOverlap, c.LegendOverlap)
-		}
-		if c.MinFontPx < 9 {
-			t.Errorf("chart %s: text %.1f px high, too small", c.ID, c.MinFontPx)
-		}
-	}
-	for _, id := range want {
-		if !got[id] {
-			t.Errorf("chart %s missing", id)
-		}
-	}
+	checkCharts(t, pr.Charts, want, 2)
 	// Every step is a row, and the table fits the screen without scrolling.
 	var rows struct {
 		Rows     int

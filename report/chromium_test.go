@@ -51,17 +51,51 @@ type probe struct {
 	Verdict        string
 	VerdictText    string
 	VerdictVisible bool
-	Charts         []struct {
-		ID                         string
-		Width, Height              float64
-		Series, Drawn              int
-		XTicks, YTicks, Legend     int
-		TickOverlap, LegendOverlap bool
-		MinFontPx                  float64
+	Charts         []chartInfo
+	Rows           int
+	OverflowX      bool
+	Resources      []string
+}
+
+// chartInfo is what chartProbe measures of one drawn chart.
+type chartInfo struct {
+	ID                         string
+	Width, Height              float64
+	Series, Drawn              int
+	XTicks, YTicks, Legend     int
+	TickOverlap, LegendOverlap bool
+	MinFontPx                  float64
+}
+
+// checkCharts fails t unless every chart in want was drawn, each readable:
+// big enough, every series drawn, at least two ticks per axis and
+// minLegend legend entries, no overlapping labels, no tiny text.
+func checkCharts(t *testing.T, charts []chartInfo, want []string, minLegend int) {
+	t.Helper()
+	got := map[string]bool{}
+	for _, c := range charts {
+		got[c.ID] = true
+		if c.Width < 300 || c.Height < 120 {
+			t.Errorf("chart %s is %.0f×%.0f px: too small to read", c.ID, c.Width, c.Height)
+		}
+		if c.Series == 0 || c.Drawn != c.Series {
+			t.Errorf("chart %s: %d of %d series drawn", c.ID, c.Drawn, c.Series)
+		}
+		if c.XTicks < 2 || c.YTicks < 2 || c.Legend < minLegend {
+			t.Errorf("chart %s: %d x ticks, %d y ticks, %d legend entries", c.ID, c.XTicks, c.YTicks, c.Legend)
+		}
+		if c.TickOverlap || c.LegendOverlap {
+			t.Errorf("chart %s: labels overlap (ticks %v, legend %v)", c.ID, c.TickOverlap, c.LegendOverlap)
+		}
+		if c.MinFontPx < 9 {
+			t.Errorf("chart %s: text %.1f px high, too small", c.ID, c.MinFontPx)
+		}
 	}
-	Rows      int
-	OverflowX bool
-	Resources []string
+	for _, id := range want {
+		if !got[id] {
+			t.Errorf("chart %s missing", id)
+		}
+	}
 }
 
 // TestReportInChromium opens generated reports from file:// in real
@@ -123,30 +157,7 @@ func TestReportInChromium(t *testing.T) {
 				if len(pr.Charts) != len(want) {
 					t.Errorf("%d charts, want %d", len(pr.Charts), len(want))
 				}
-				got := map[string]bool{}
-				for _, c := range pr.Charts {
-					got[c.ID] = true
-					if c.Width < 300 || c.Height < 120 {
-						t.Errorf("chart %s is %.0f×%.0f px: too small to read", c.ID, c.Width, c.Height)
-					}
-					if c.Series == 0 || c.Drawn != c.Series {
-						t.Errorf("chart %s: %d of %d series drawn", c.ID, c.Drawn, c.Series)
-					}
-					if c.XTicks < 2 || c.YTicks < 2 || c.Legend < 1 {
-						t.Errorf("chart %s: %d x ticks, %d y ticks, %d legend entries", c.ID, c.XTicks, c.YTicks, c.Legend)
-					}
-					if c.TickOverlap || c.LegendOverlap {
-						t.Errorf("chart %s: labels overlap (ticks %v, legend %v)", c.ID, c.TickOverlap, c.LegendOverlap)
-					}
-					if c.MinFontPx < 9 {
-						t.Errorf("chart %s: text %.1f px high, too small", c.ID, c.MinFontPx)
-					}
-				}
-				for _, id := range want {
-					if !got[id] {
-						t.Errorf("chart %s missing", id)
-					}
-				}
+				checkCharts(t, pr.Charts, want, 1)
 			case "check.html":
 				if pr.Rows != 8 {
 					t.Errorf("%d check rows, want 8", pr.Rows)

@@ -42,26 +42,30 @@ func WriteSummary(w io.Writer, r *Result) error {
 	return err
 }
 
-// writeStreamSummary is the subscribe-mode body: every latency metric,
-// then streams, events and why streams ended.
-func writeStreamSummary(b *strings.Builder, r *Result) {
-	names := metricOrder(r.Metrics)
-	width := len("metric")
+// writeMetricTable writes one right-aligned row per metric with samples
+// (name, count, then cols as latencies), the name column at least
+// minWidth wide, or a line saying nothing was measured.
+func writeMetricTable(b *strings.Builder, metrics map[string]Metric, names []string, minWidth int,
+	cols []string, values func(Metric) []float64) {
+	width := minWidth
 	for _, n := range names {
 		width = max(width, len(n))
 	}
 	var tb strings.Builder
 	tw := tabwriter.NewWriter(&tb, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "%-*s\tcount\tp50\tp90\tp99\tp99.9\tmax\t\n", width, "metric")
+	fmt.Fprintf(tw, "%-*s\tcount\t%s\t\n", width, "metric", strings.Join(cols, "\t"))
 	rows := 0
 	for _, name := range names {
-		m := r.Metrics[name]
+		m := metrics[name]
 		if m.Count == 0 {
 			continue
 		}
 		rows++
-		fmt.Fprintf(tw, "%-*s\t%d\t%s\t%s\t%s\t%s\t%s\t\n", width, name, m.Count,
-			fmtMS(m.P50MS), fmtMS(m.P90MS), fmtMS(m.P99MS), fmtMS(m.P999MS), fmtMS(m.MaxMS))
+		fmt.Fprintf(tw, "%-*s\t%d", width, name, m.Count)
+		for _, v := range values(m) {
+			fmt.Fprintf(tw, "\t%s", fmtMS(v))
+		}
+		fmt.Fprint(tw, "\t\n")
 	}
 	tw.Flush()
 	if rows > 0 {
@@ -69,6 +73,14 @@ func writeStreamSummary(b *strings.Builder, r *Result) {
 	} else {
 		b.WriteString("  no latency was measured\n")
 	}
+}
+
+// writeStreamSummary is the subscribe-mode body: every latency metric,
+// then streams, events and why streams ended.
+func writeStreamSummary(b *strings.Builder, r *Result) {
+	writeMetricTable(b, r.Metrics, metricOrder(r.Metrics), len("metric"),
+		[]string{"p50", "p90", "p99", "p99.9", "max"},
+		func(m Metric) []float64 { return []float64{m.P50MS, m.P90MS, m.P99MS, m.P999MS, m.MaxMS} })
 
 	c := r.Counters
 	attempts := c.StreamsOpened + c.StreamsFailed

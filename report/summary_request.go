@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 )
 
@@ -19,26 +18,9 @@ var requestSummaryMetrics = []string{
 // writeRequestSummary is the request-mode body: requests and goodput,
 // output tokens, the per-request latencies, and why answers ended.
 func writeRequestSummary(b *strings.Builder, r *Result) {
-	var tb strings.Builder
-	tw := tabwriter.NewWriter(&tb, 0, 0, 2, ' ', tabwriter.AlignRight)
-	width := len("schedule_lag")
-	fmt.Fprintf(tw, "%-*s\tcount\tp50\tp90\tp99\tmax\tmean\t\n", width, "metric")
-	rows := 0
-	for _, name := range requestMetricOrder(r.Metrics) {
-		m := r.Metrics[name]
-		if m.Count == 0 {
-			continue
-		}
-		rows++
-		fmt.Fprintf(tw, "%-*s\t%d\t%s\t%s\t%s\t%s\t%s\t\n", width, name, m.Count,
-			fmtMS(m.P50MS), fmtMS(m.P90MS), fmtMS(m.P99MS), fmtMS(m.MaxMS), fmtMS(m.MeanMS))
-	}
-	tw.Flush()
-	if rows > 0 {
-		b.WriteString(tb.String())
-	} else {
-		b.WriteString("  no latency was measured\n")
-	}
+	writeMetricTable(b, r.Metrics, requestMetricOrder(r.Metrics), len("schedule_lag"),
+		[]string{"p50", "p90", "p99", "max", "mean"},
+		func(m Metric) []float64 { return []float64{m.P50MS, m.P90MS, m.P99MS, m.MaxMS, m.MeanMS} })
 
 	c := r.Counters
 	share := func(n int64) string {
