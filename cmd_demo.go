@@ -90,19 +90,11 @@ Examples:
 			if _, err := report.ParseThresholds(c.StringSlice("threshold")); err != nil {
 				return report.Usage(err)
 			}
-			srv, err := fixtures.New(fixtures.Config{})
+			base, stop, err := startDemoServer(fixtures.Config{})
 			if err != nil {
-				return report.CannotRun(err)
+				return err
 			}
-			defer srv.Close()
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				return report.CannotRun(err)
-			}
-			ctx, stop := context.WithCancel(context.Background())
 			defer stop()
-			go srv.Serve(ctx, ln)
-			base := "http://" + ln.Addr().String()
 			fmt.Fprintf(c.App.ErrWriter, "demo: reference server on %s; %d streams for %v\n", base, n, d)
 			s := &scenarios.Scenario{
 				Name:        "demo",
@@ -203,19 +195,11 @@ func demoLLM(c *cli.Context) error {
 	if llm.TTFT == 0 {
 		llm.TTFT = -1 // --llm-ttft 0 means none, as in serve
 	}
-	srv, err := fixtures.New(fixtures.Config{LLM: llm})
+	base, stop, err := startDemoServer(fixtures.Config{LLM: llm})
 	if err != nil {
-		return report.Usage(err)
+		return err
 	}
-	defer srv.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return report.CannotRun(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
-	go srv.Serve(ctx, ln)
-	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(c.App.ErrWriter, "demo: simulated inference server on %s; %g chat completions/s (Poisson) for %v\n", base, rate, d)
 	fmt.Fprint(c.App.ErrWriter, demoLLMExpectations(llm, rate))
 
@@ -293,4 +277,22 @@ func modTime(path string) time.Time {
 		return time.Time{}
 	}
 	return fi.ModTime()
+}
+
+// startDemoServer runs the reference server with cfg on a free loopback
+// port until stop is called. A cfg the server refuses is bad input (the
+// demo's flags made it); a port that cannot be opened means it cannot run.
+func startDemoServer(cfg fixtures.Config) (base string, stop func(), err error) {
+	srv, err := fixtures.New(cfg)
+	if err != nil {
+		return "", nil, report.Usage(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		srv.Close()
+		return "", nil, report.CannotRun(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go srv.Serve(ctx, ln)
+	return "http://" + ln.Addr().String(), func() { cancel(); srv.Close() }, nil
 }
