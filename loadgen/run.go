@@ -66,7 +66,7 @@ type gen struct {
 	// matchPublishes looks for publish nonces in every event; set when a
 	// publisher runs here or in a sibling shard.
 	matchPublishes bool
-	stampField     string
+	stamp          *jsonPath // where events carry the send time; nil: no delivery latency
 	stampFormat    string
 
 	shard Shard
@@ -102,7 +102,10 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*report.Resul
 	}
 	g := &gen{sc: s, dialers: ds, slots: map[int]*slot{}, shard: opt.Shard}
 	if lf := s.Expect.LatencyField; lf.Format != "none" {
-		g.stampField, g.stampFormat = lf.Field, lf.Format
+		if g.stamp, err = parseJSONPath(lf.Field); err != nil {
+			return nil, fmt.Errorf("latency_field: %w", err)
+		}
+		g.stampFormat = lf.Format
 	}
 	ua := "ssebench/" + opt.Version
 	body := []byte(s.Body)

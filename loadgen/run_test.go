@@ -293,7 +293,11 @@ func TestExtractStamp(t *testing.T) {
 		{`not json`, "ts", "unix_ns", time.Time{}, false},
 	}
 	for _, tc := range cases {
-		got, ok := extractStamp([]byte(tc.data), tc.field, tc.format)
+		path, err := parseJSONPath(tc.field)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := extractStamp([]byte(tc.data), path, tc.format)
 		if ok != tc.ok || !got.Equal(tc.want) {
 			t.Errorf("%s %s: got %v %v, want %v %v", tc.data, tc.field, got, ok, tc.want, tc.ok)
 		}

@@ -1,98 +1,23 @@
 package loadgen
 
 import (
-	"bytes"
-	"encoding/json"
 	"strconv"
-	"strings"
 	"time"
 )
 
-// extractStamp finds the server's send time in an event's data. A plain
-// top-level key is found by a scan without decoding the JSON (this runs for
-// every event); a dotted path falls back to a full decode.
-func extractStamp(data []byte, field, format string) (time.Time, bool) {
-	if strings.Contains(field, ".") {
-		return stampFromPath(data, field, format)
-	}
-	raw, ok := scanValue(data, field)
+// extractStamp finds the server's send time at path in an event's data
+// (a JSON number, or a string for RFC 3339). It scans the raw bytes, as
+// token deltas are found, so a stamp costs no decode: this runs for every
+// event.
+func extractStamp(data []byte, path *jsonPath, format string) (time.Time, bool) {
+	raw, ok := path.find(data)
 	if !ok {
 		return time.Time{}, false
 	}
+	if len(raw) >= 2 && raw[0] == '"' {
+		raw = raw[1 : len(raw)-1]
+	}
 	return parseStamp(raw, format)
-}
-
-// scanValue returns the raw JSON value after "field": (a number, or a
-// string without its quotes).
-func scanValue(data []byte, field string) ([]byte, bool) {
-	for off := 0; off < len(data); {
-		i := bytes.Index(data[off:], []byte(field))
-		if i < 0 {
-			return nil, false
-		}
-		i += off
-		off = i + len(field)
-		if i == 0 || data[i-1] != '"' || off >= len(data) || data[off] != '"' {
-			continue
-		}
-		j := off + 1
-		for j < len(data) && (data[j] == ' ' || data[j] == '\t') {
-			j++
-		}
-		if j >= len(data) || data[j] != ':' {
-			continue
-		}
-		j++
-		for j < len(data) && (data[j] == ' ' || data[j] == '\t') {
-			j++
-		}
-		if j >= len(data) {
-			return nil, false
-		}
-		if data[j] == '"' {
-			k := bytes.IndexByte(data[j+1:], '"')
-			if k < 0 {
-				return nil, false
-			}
-			return data[j+1 : j+1+k], true
-		}
-		k := j
-		for k < len(data) && (data[k] == '-' || data[k] == '.' || data[k] == 'e' || data[k] == 'E' || data[k] == '+' || (data[k] >= '0' && data[k] <= '9')) {
-			k++
-		}
-		return data[j:k], k > j
-	}
-	return nil, false
-}
-
-func stampFromPath(data []byte, path, format string) (time.Time, bool) {
-	var v any
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber() // nanosecond stamps do not fit a float64
-	if dec.Decode(&v) != nil {
-		return time.Time{}, false
-	}
-	for _, key := range strings.Split(path, ".") {
-		switch node := v.(type) {
-		case map[string]any:
-			v = node[key]
-		case []any:
-			i, err := strconv.Atoi(key)
-			if err != nil || i < 0 || i >= len(node) {
-				return time.Time{}, false
-			}
-			v = node[i]
-		default:
-			return time.Time{}, false
-		}
-	}
-	switch x := v.(type) {
-	case json.Number:
-		return parseStamp([]byte(x), format)
-	case string:
-		return parseStamp([]byte(x), format)
-	}
-	return time.Time{}, false
 }
 
 // parseStamp reads a unix time in the given unit, or RFC 3339.

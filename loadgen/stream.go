@@ -251,8 +251,8 @@ func (g *gen) connectOnce(ctx context.Context, sl *slot, sh *shard, dec *sse.Dec
 			data := dec.Data()
 			var deliveryOK, pubOK bool
 			var delivery, pubDelivery time.Duration
-			if g.stampField != "" {
-				if ts, ok := extractStamp(data, g.stampField, g.stampFormat); ok {
+			if g.stamp != nil {
+				if ts, ok := extractStamp(data, g.stamp, g.stampFormat); ok {
 					delivery, deliveryOK = now.Sub(ts), true
 				}
 			}
