@@ -474,7 +474,7 @@ func thresholdLines(r *Result, metric string) []RefLine {
 }
 
 func metricViews(r *Result) ([]metricView, []chartView) {
-	return metricViewsOf(r, metricOrder(r.Metrics), func(string) bool { return true })
+	return metricViewsOf(r, metricOrder(r.Metrics, MetricNames), func(string) bool { return true })
 }
 
 // metricViewsOf gives a table row for each of names and a percentile
@@ -519,16 +519,17 @@ func metricViewsOf(r *Result, names []string, dist func(string) bool) ([]metricV
 	return rows, charts
 }
 
-// metricOrder is MetricNames, then any other metric in the result.
-func metricOrder(ms map[string]Metric) []string {
+// metricOrder lists the result's metrics: those in first, in that order,
+// then any other, sorted.
+func metricOrder(ms map[string]Metric, first []string) []string {
 	var out []string
-	for _, n := range MetricNames {
+	for _, n := range first {
 		if _, ok := ms[n]; ok {
 			out = append(out, n)
 		}
 	}
 	for _, n := range sortedKeys(ms) {
-		if !slices.Contains(MetricNames, n) {
+		if !slices.Contains(first, n) {
 			out = append(out, n)
 		}
 	}

@@ -93,7 +93,7 @@ func requestTimeCharts(r *Result) []chartView {
 }
 
 func requestMetricViews(r *Result) ([]metricView, []chartView) {
-	return metricViewsOf(r, requestMetricOrder(r.Metrics), func(name string) bool {
+	return metricViewsOf(r, metricOrder(r.Metrics, RequestMetricNames), func(name string) bool {
 		return slices.Contains(requestDistMetrics, name)
 	})
 }

@@ -38,9 +38,10 @@ var MetricNames = []string{
 }
 
 // RequestMetricNames lists the metrics of a request-mode result, in report
-// order.
+// order: what an LLM benchmark reports first, then the connection phases
+// and the generator's own lag.
 var RequestMetricNames = []string{
-	MetricConnect, MetricHeaders, MetricFirstByte, MetricTTFT, MetricITL, MetricTPOT, MetricE2E, MetricLag,
+	MetricTTFT, MetricITL, MetricTPOT, MetricE2E, MetricConnect, MetricHeaders, MetricFirstByte, MetricLag,
 }
 
 // Result is one load run: the JSON every other output is rendered from.

@@ -78,7 +78,7 @@ func writeMetricTable(b *strings.Builder, metrics map[string]Metric, names []str
 // writeStreamSummary is the subscribe-mode body: every latency metric,
 // then streams, events and why streams ended.
 func writeStreamSummary(b *strings.Builder, r *Result) {
-	writeMetricTable(b, r.Metrics, metricOrder(r.Metrics), len("metric"),
+	writeMetricTable(b, r.Metrics, metricOrder(r.Metrics, MetricNames), len("metric"),
 		[]string{"p50", "p90", "p99", "p99.9", "max"},
 		func(m Metric) []float64 { return []float64{m.P50MS, m.P90MS, m.P99MS, m.P999MS, m.MaxMS} })
 

@@ -3,22 +3,14 @@ package report
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 )
 
-// requestSummaryMetrics are the request-mode metrics in the order the
-// summary shows them: what an LLM benchmark reports first, then the
-// connection phases and the generator's own lag.
-var requestSummaryMetrics = []string{
-	MetricTTFT, MetricITL, MetricTPOT, MetricE2E, MetricConnect, MetricHeaders, MetricFirstByte, MetricLag,
-}
-
 // writeRequestSummary is the request-mode body: requests and goodput,
 // output tokens, the per-request latencies, and why answers ended.
 func writeRequestSummary(b *strings.Builder, r *Result) {
-	writeMetricTable(b, r.Metrics, requestMetricOrder(r.Metrics), len("schedule_lag"),
+	writeMetricTable(b, r.Metrics, metricOrder(r.Metrics, RequestMetricNames), len("schedule_lag"),
 		[]string{"p50", "p90", "p99", "max", "mean"},
 		func(m Metric) []float64 { return []float64{m.P50MS, m.P90MS, m.P99MS, m.MaxMS, m.MeanMS} })
 
@@ -54,24 +46,6 @@ func writeRequestSummary(b *strings.Builder, r *Result) {
 		b.WriteString("\n")
 	}
 	writeErrorSamples(b, c)
-}
-
-// requestMetricOrder is requestSummaryMetrics, then any other metric with
-// samples (a subscribe-mode metric in a request result is unexpected but
-// is shown rather than hidden).
-func requestMetricOrder(ms map[string]Metric) []string {
-	var out []string
-	for _, n := range requestSummaryMetrics {
-		if _, ok := ms[n]; ok {
-			out = append(out, n)
-		}
-	}
-	for _, n := range sortedKeys(ms) {
-		if !slices.Contains(requestSummaryMetrics, n) {
-			out = append(out, n)
-		}
-	}
-	return out
 }
 
 // sloText says what "good" meant in this run, from its thresholds.
