@@ -106,6 +106,8 @@ var catalogue = []Check{
 		"Give events an id: (a sequence number or timestamp) so a reconnecting client can send Last-Event-ID and resume without losing events."},
 	{"resume", "reconnecting with Last-Event-ID continues right after it (no gap, no duplicate)", AreaResumption, report.SeverityError, refLastID,
 		"Read Last-Event-ID on connect and replay the events after it from a buffer or log (and pass the header through proxies): no event lost, none repeated."},
+	{"resume-replay", "a resumed event carries the data first sent with its id (replayed, not regenerated)", AreaResumption, report.SeverityInfo, refLastID,
+		"Nothing is lost: the ids continue correctly. If resumed clients must see the events exactly as first sent (the same send time, the same payload), keep recent events and replay them after Last-Event-ID instead of generating them anew."},
 	{"resume-unknown-id", "an unknown Last-Event-ID is answered 200", AreaResumption, report.SeverityError, refProcessing,
 		"Answer an unknown or expired Last-Event-ID with 200 and the stream from now (optionally an event telling the client to resync): a 4xx or 5xx stops browsers for good."},
 	{"retry-hint", "the stream sets a retry hint", AreaResumption, report.SeverityInfo, refInterpret,

@@ -51,6 +51,7 @@ var evaluators = map[string]func(*target) verdict{
 	"end-kind":          (*target).checkEndKind,
 	"ids":               (*target).checkIDs,
 	"resume":            (*target).checkResume,
+	"resume-replay":     (*target).checkResumeReplay,
 	"resume-unknown-id": (*target).checkResumeUnknownID,
 	"retry-hint":        (*target).checkRetryHint,
 	"reconnect-storm":   (*target).checkReconnectStorm,

@@ -50,6 +50,22 @@ func (t *target) checkResume() verdict {
 	return t.resume.verdict(analyzeBuffering(t.main, t.lone).outcome == bufBuffered)
 }
 
+func (t *target) checkResumeReplay() verdict {
+	if v, ok := t.needText(); !ok {
+		return v
+	}
+	if t.main.status != http.StatusOK {
+		return skip(fmt.Sprintf("answered %s (see status)", t.main.statusTxt))
+	}
+	if t.resume == nil {
+		return skip("not probed")
+	}
+	if st := t.raw(); st.idNull > 0 && st.idNull == st.idLines {
+		return skip("the events' ids are ignored by clients (see id-null): nothing to resume from")
+	}
+	return t.resume.replayVerdict()
+}
+
 func (t *target) checkResumeUnknownID() verdict {
 	if v, ok := t.needResponse(); !ok {
 		return v

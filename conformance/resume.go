@@ -4,22 +4,33 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
 // resumeResult is what the resume probe saw: stream A read fresh, stream B
-// opened with Last-Event-ID set to A's first id while A kept reading. B
-// should start with exactly the event A got right after that id.
+// opened with Last-Event-ID set to one of A's ids while A kept reading. B
+// should start with the event A got right after that id. Resumption is
+// judged by ids: many correct servers generate each event per connection
+// (a send time in the data), so the same id may carry other bytes on B.
 type resumeResult struct {
 	a, b    *stream
-	from    item // A's first event with an id: B's Last-Event-ID
+	from    item // A's event with an id: B's Last-Event-ID
+	fromIdx int  // from's index in A's events
 	want    item // A's next event: what B should start with
 	got     item // B's first event
 	hasWant bool
 	hasGot  bool
 	skip    string // why nothing could be compared
 }
+
+// secondIDWait is how long the probe waits for A's second id before it
+// resumes from the first one. Resuming from the second id tells a server
+// that ignores Last-Event-ID (B starts over at A's first id) from one that
+// repeats the named event (B starts at that id).
+const secondIDWait = time.Second
 
 func (t *target) probeResume(ctx context.Context) *resumeResult {
 	r := &resumeResult{}
@@ -56,7 +67,15 @@ func (t *target) probeResume(ctx context.Context) *resumeResult {
 		return r
 	}
 	i := firstWithID(evs)
-	r.from = evs[i]
+	if t.pub == nil {
+		wctx, wcancel := context.WithTimeout(ctx, min(secondIDWait, t.cfg.Window/4))
+		more, ok := r.a.waitEvents(wctx, func(evs []item) bool { return nextNewID(evs, i) >= 0 })
+		wcancel()
+		if ok {
+			evs, i = more, nextNewID(more, i)
+		}
+	}
+	r.from, r.fromIdx = evs[i], i
 
 	spec := t.spec()
 	spec.lastEventID = r.from.id
@@ -95,7 +114,7 @@ func (t *target) probeResume(ctx context.Context) *resumeResult {
 		if !aNext(evs) {
 			return false
 		}
-		if !r.hasGot || containsEvent(evs, r.got) || len(evs) > i+50 {
+		if !r.hasGot || indexResumed(evs, r.got) >= 0 || len(evs) > i+50 {
 			return true
 		}
 		// When B's first event is ahead of A, wait for A to catch up
@@ -124,6 +143,36 @@ func resumedFirst(bevs, aevs []item) (item, bool) {
 	return item{}, false
 }
 
+// nextNewID is the index of the first event after evs[i] whose id is not
+// evs[i]'s, or -1.
+func nextNewID(evs []item, i int) int {
+	for j := i + 1; j < len(evs); j++ {
+		if evs[j].id != "" && evs[j].id != evs[i].id {
+			return j
+		}
+	}
+	return -1
+}
+
+// indexID is the index of the first event with the given id, or -1.
+func indexID(evs []item, id string) int {
+	for i, e := range evs {
+		if e.id == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// indexResumed finds B's event ev in A's events: by id when it has one,
+// else by data (its id line was lost).
+func indexResumed(evs []item, ev item) int {
+	if ev.id != "" {
+		return indexID(evs, ev.id)
+	}
+	return indexEvent(evs, ev)
+}
+
 func firstWithID(evs []item) int {
 	for i, ev := range evs {
 		if ev.id != "" {
@@ -137,15 +186,6 @@ func firstWithID(evs []item) int {
 // was lost (a BOM, a NUL) still matches by its data.
 func sameEvent(a, b item) bool {
 	return a.data == b.data && a.size == b.size && (a.id == b.id || a.id == "" || b.id == "")
-}
-
-func containsEvent(evs []item, ev item) bool {
-	for _, e := range evs {
-		if sameEvent(e, ev) {
-			return true
-		}
-	}
-	return false
 }
 
 func indexEvent(evs []item, ev item) int {
@@ -164,7 +204,7 @@ func (r *resumeResult) verdict(buffered bool) verdict {
 	if r.skip != "" {
 		return skip(r.skip)
 	}
-	ev := fmt.Sprintf("stream A: first id %q; stream B opened with Last-Event-ID: %s", r.from.id, r.from.id)
+	ev := fmt.Sprintf("stream A: id %q (event %d); stream B opened with Last-Event-ID: %s", r.from.id, r.fromIdx+1, r.from.id)
 	if r.b.err != nil {
 		return fail("the resumed request failed: "+errText(r.b.err), ev)
 	}
@@ -181,36 +221,140 @@ func (r *resumeResult) verdict(buffered bool) verdict {
 		return skip("no second event arrived within the window, so there was nothing to resume")
 	}
 	ev += fmt.Sprintf("\nB's first event: id %q, %s", r.got.id, dataPreview(r.got))
-	if sameEvent(r.got, r.from) {
-		return fail("the resumed stream repeated the event named by Last-Event-ID (duplicate)", ev)
+	if r.hasWant {
+		ev += fmt.Sprintf("\nA's event after it: id %q, %s", r.want.id, dataPreview(r.want))
 	}
 	aevs := r.a.eventsOnly()
+	if r.got.id == "" || (r.hasWant && r.want.id == r.from.id) {
+		// B's event lost its id line, or A's next event carries the
+		// named id over: ids cannot place B's start, data can.
+		return r.verdictByData(aevs, ev)
+	}
+	if r.got.id == r.from.id {
+		return fail(fmt.Sprintf("the resumed stream repeated id %q, the event named by Last-Event-ID (repeat)", r.from.id), ev)
+	}
+	if j := indexID(aevs, r.got.id); j >= 0 {
+		switch {
+		case j < r.fromIdx:
+			return fail(r.startedBefore(aevs, j), ev)
+		case j == r.fromIdx+1 || (r.hasWant && r.want.id == r.got.id):
+			return pass(ev)
+		}
+		return fail(gapReason(r.from.id, aevs[r.fromIdx+1:j]), ev)
+	}
+	n, numeric := numericAfter(r.got.id, r.from.id)
+	if numeric && n < 0 {
+		return fail(fmt.Sprintf("the resumed stream started at id %q, before Last-Event-ID %q (repeat: events delivered again)", r.got.id, r.from.id), ev)
+	}
 	if !r.hasWant {
-		if n, ok := numericAfter(r.got.id, r.from.id); ok && n <= 0 {
-			return fail(fmt.Sprintf("the resumed stream started at id %q, not after %q (duplicates)", r.got.id, r.from.id), ev)
+		if numeric && isSuccessor(r.got.id, r.from.id) {
+			return pass(ev + "\n(A got no event after it within the window; B's id is the next integer)")
 		}
 		return skip(fmt.Sprintf("stream A got no event after id %q within the window to compare with", r.from.id))
 	}
-	ev += fmt.Sprintf("\nA's event after it: id %q, %s", r.want.id, dataPreview(r.want))
+	if m, ok := numericAfter(r.got.id, r.want.id); ok && m > 0 && numeric {
+		return fail(fmt.Sprintf("the resumed stream started at id %q, after %q, the id that followed Last-Event-ID %q (gap)", r.got.id, r.want.id, r.from.id), ev)
+	}
+	return fail(fmt.Sprintf("the resumed stream started at id %q, which stream A never had after %q (A went on with %q)", r.got.id, r.from.id, r.want.id), ev)
+}
+
+// startedBefore says why B's start at A's event j (before Last-Event-ID)
+// is wrong, naming a restart when B began where a fresh stream begins.
+func (r *resumeResult) startedBefore(aevs []item, j int) string {
+	again := r.fromIdx - j
+	if firstWithID(aevs) == j {
+		return fmt.Sprintf("the resumed stream started over at id %q, where a fresh stream starts: Last-Event-ID %q was ignored (repeat: %s delivered again)", r.got.id, r.from.id, plural(again+1, "event", "events"))
+	}
+	return fmt.Sprintf("the resumed stream started at id %q, before Last-Event-ID %q (repeat: %s delivered again)", r.got.id, r.from.id, plural(again+1, "event", "events"))
+}
+
+// gapReason names the events A had between Last-Event-ID and B's start.
+func gapReason(from string, skipped []item) string {
+	var ids []string
+	for _, e := range skipped {
+		if e.id != from && (len(ids) == 0 || ids[len(ids)-1] != e.id) {
+			ids = append(ids, e.id)
+		}
+	}
+	missing := plural(len(skipped), "event", "events")
+	if len(ids) > 0 {
+		shown := ids
+		if len(shown) > 5 {
+			shown = append(slices.Clone(shown[:5]), "…")
+		}
+		missing += " (id " + strings.Join(shown, ", ") + ")"
+	}
+	return fmt.Sprintf("the resumed stream skipped %s after Last-Event-ID %q (gap)", missing, from)
+}
+
+// verdictByData places B's first event in A's sequence by its data, for
+// events whose ids cannot tell.
+func (r *resumeResult) verdictByData(aevs []item, ev string) verdict {
+	if sameEvent(r.got, r.from) {
+		return fail("the resumed stream repeated the event named by Last-Event-ID (repeat)", ev)
+	}
+	if !r.hasWant {
+		return skip(fmt.Sprintf("stream A got no event after id %q within the window to compare with", r.from.id))
+	}
 	if sameEvent(r.got, r.want) {
 		return pass(ev)
 	}
-	fromIdx := indexEvent(aevs, r.from)
 	if j := indexEvent(aevs, r.got); j >= 0 {
-		if j <= fromIdx {
-			return fail(fmt.Sprintf("the resumed stream started at id %q, at or before Last-Event-ID %q (duplicates)", r.got.id, r.from.id), ev)
+		if j <= r.fromIdx {
+			return fail(fmt.Sprintf("the resumed stream started at the event %d before Last-Event-ID %q (repeat)", r.fromIdx-j, r.from.id), ev)
 		}
-		return fail(fmt.Sprintf("the resumed stream skipped %d event(s) after Last-Event-ID (gap)", j-fromIdx-1), ev)
-	}
-	if n, ok := numericAfter(r.got.id, r.from.id); ok {
-		if n <= 0 {
-			return fail(fmt.Sprintf("the resumed stream started at id %q, at or before Last-Event-ID %q (replayed: duplicates)", r.got.id, r.from.id), ev)
-		}
-		if m, ok := numericAfter(r.got.id, r.want.id); ok && m > 0 {
-			return fail(fmt.Sprintf("the resumed stream started at id %q, after %q (gap)", r.got.id, r.want.id), ev)
-		}
+		return fail(gapReason(r.from.id, aevs[r.fromIdx+1:j]), ev)
 	}
 	return fail("the resumed stream did not continue with the event after Last-Event-ID", ev)
+}
+
+// replayVerdict compares the data of the events both streams got with the
+// same id: equal means the server replays stored events, different means
+// it generates them anew per connection (which resumption allows).
+func (r *resumeResult) replayVerdict() verdict {
+	if r.skip != "" {
+		return skip(r.skip)
+	}
+	if r.b == nil || !r.b.ok() || !r.hasGot {
+		return skip("the resumed stream got no event to compare (see resume)")
+	}
+	aevs := r.a.eventsOnly()
+	same, differ := 0, 0
+	var first string
+	seen := map[string]bool{}
+	for _, bev := range r.b.eventsOnly() {
+		if bev.id == "" || seen[bev.id] {
+			continue
+		}
+		seen[bev.id] = true
+		j := indexID(aevs, bev.id)
+		if j < 0 {
+			continue
+		}
+		if aevs[j].data == bev.data && aevs[j].size == bev.size {
+			same++
+			continue
+		}
+		differ++
+		if first == "" {
+			first = fmt.Sprintf("id %q: stream A got %s; the resumed stream B got %s", bev.id, dataPreview(aevs[j]), dataPreview(bev))
+		}
+	}
+	switch {
+	case same+differ == 0:
+		return skip("the resumed stream got no id that the original stream also got (see resume)")
+	case differ > 0:
+		return fail("events are regenerated, not replayed: the same id carries other data on the resumed stream",
+			fmt.Sprintf("%s of %s seen on both streams differ\n%s", plural(differ, "id", "ids"), plural(same+differ, "id", "ids"), first))
+	}
+	return pass(fmt.Sprintf("%s seen on both streams carry the same data", plural(same, "id", "ids")))
+}
+
+// isSuccessor reports whether decimal id a is b+1.
+func isSuccessor(a, b string) bool {
+	x, err1 := strconv.ParseUint(a, 10, 64)
+	y, err2 := strconv.ParseUint(b, 10, 64)
+	return err1 == nil && err2 == nil && x == y+1
 }
 
 // numericAfter compares two decimal ids: >0 when a is after b.

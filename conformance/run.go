@@ -177,7 +177,7 @@ func (t *target) probe(ctx context.Context) {
 	if t.cfg.Origin != "" && t.wants("cors-preflight") {
 		wg.Go(func() { t.preflight = t.probePreflight(ctx) })
 	}
-	if t.wants("resume", "ids") {
+	if t.wants("resume", "resume-replay", "ids") {
 		wg.Go(func() { t.resume = t.probeResume(ctx) })
 	}
 	if t.wants("concurrent") {
