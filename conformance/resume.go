@@ -345,9 +345,9 @@ func (r *resumeResult) replayVerdict() verdict {
 		return skip("the resumed stream got no id that the original stream also got (see resume)")
 	case differ > 0:
 		return fail("events are regenerated, not replayed: the same id carries other data on the resumed stream",
-			fmt.Sprintf("%s of %s seen on both streams differ\n%s", plural(differ, "id", "ids"), plural(same+differ, "id", "ids"), first))
+			fmt.Sprintf("the data differs for %d of %s seen on both streams\n%s", differ, plural(same+differ, "id", "ids"), first))
 	}
-	return pass(fmt.Sprintf("%s seen on both streams carry the same data", plural(same, "id", "ids")))
+	return pass(fmt.Sprintf("%s seen on both streams, each with the same data", plural(same, "id", "ids")))
 }
 
 // isSuccessor reports whether decimal id a is b+1.

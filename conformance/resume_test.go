@@ -133,7 +133,7 @@ func TestResumeReplayedEventsPass(t *testing.T) {
 			t.Errorf("%s: %s %s\n%s", id, c.Status, c.Reason, c.Evidence)
 		}
 	}
-	if c := result(rep, "resume-replay"); !strings.Contains(c.Evidence, "carry the same data") {
+	if c := result(rep, "resume-replay"); !strings.Contains(c.Evidence, "each with the same data") {
 		t.Errorf("resume-replay evidence: %q", c.Evidence)
 	}
 }
