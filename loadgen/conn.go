@@ -85,10 +85,49 @@ type timings struct {
 // conn is one live stream over HTTP/1.1. Its reads happen on the stream's
 // own goroutine: no reader or writer goroutine per connection.
 type conn struct {
-	nc   net.Conn
-	br   *bufio.Reader
-	resp *http.Response
-	stop func() bool // unregisters the context watcher
+	nc    net.Conn
+	br    *bufio.Reader
+	resp  *http.Response
+	stop  func() bool // unregisters the context watcher
+	drain *drainer
+}
+
+// drainWindow is how long a stream goes on reading after the run (or its
+// lifetime) ends: events already received by the socket are counted, not
+// dropped with it. The run's end waits at most this long for them.
+const drainWindow = 250 * time.Millisecond
+
+// drainer lets a stream's end drain its socket instead of closing it at
+// once. Until streaming is set (headers are in and the body is being
+// read), the end of the context closes the socket; after, it sets a read
+// deadline drainWindow away, which firstByteReader keeps.
+type drainer struct {
+	streaming atomic.Bool
+	deadline  atomic.Int64 // unix ns of the drain deadline; 0 until the end
+}
+
+// end starts the drain, or closes nc when the stream is not reading yet.
+func (d *drainer) end(nc net.Conn) {
+	if !d.streaming.Load() {
+		nc.Close()
+		return
+	}
+	dl := time.Now().Add(drainWindow)
+	d.deadline.Store(dl.UnixNano())
+	nc.SetReadDeadline(dl)
+}
+
+// keep re-applies the drain deadline once the drain has begun: a read that
+// set its own deadline at the same time must not outlive the drain.
+func (d *drainer) keep(nc net.Conn) bool {
+	if d == nil {
+		return false
+	}
+	if ns := d.deadline.Load(); ns != 0 {
+		nc.SetReadDeadline(time.Unix(0, ns))
+		return true
+	}
+	return false
 }
 
 var bufPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 1024) }}
@@ -116,10 +155,11 @@ func (ep *endpoint) dialBody(ctx context.Context, d *net.Dialer, lastEventID str
 	if err != nil {
 		return nil, err
 	}
-	c := &conn{nc: nc}
-	// Closing the socket is how a cancelled or dropped stream unblocks its
-	// reader; AfterFunc starts no goroutine until ctx is done.
-	c.stop = context.AfterFunc(ctx, func() { nc.Close() })
+	c := &conn{nc: nc, drain: &drainer{}}
+	// Closing the socket (or, once streaming, a short read deadline) is how
+	// a cancelled stream unblocks its reader; AfterFunc starts no
+	// goroutine until ctx is done.
+	c.stop = context.AfterFunc(ctx, func() { c.drain.end(nc) })
 	fail := func(err error) (*conn, error) {
 		c.close()
 		if ctx.Err() != nil {
@@ -208,14 +248,15 @@ var errReadTimeout = errors.New("read timeout: the stream was silent too long")
 type firstByteReader struct {
 	r           io.Reader
 	nc          net.Conn // nil over HTTP/2
+	drain       *drainer // nil over HTTP/2
 	readTimeout time.Duration
 	first       time.Time
 	timer       *time.Timer
 	timedOut    atomic.Bool
 }
 
-func newFirstByteReader(r io.Reader, nc net.Conn, readTimeout time.Duration, closer io.Closer) *firstByteReader {
-	f := &firstByteReader{r: r, nc: nc, readTimeout: readTimeout}
+func newFirstByteReader(r io.Reader, nc net.Conn, drain *drainer, readTimeout time.Duration, closer io.Closer) *firstByteReader {
+	f := &firstByteReader{r: r, nc: nc, drain: drain, readTimeout: readTimeout}
 	if readTimeout > 0 && nc == nil {
 		f.timer = time.AfterFunc(readTimeout, func() { f.timedOut.Store(true); closer.Close() })
 	}
@@ -225,7 +266,10 @@ func newFirstByteReader(r io.Reader, nc net.Conn, readTimeout time.Duration, clo
 func (f *firstByteReader) Read(p []byte) (int, error) {
 	if f.readTimeout > 0 {
 		if f.nc != nil {
-			f.nc.SetReadDeadline(time.Now().Add(f.readTimeout))
+			if f.drain == nil || f.drain.deadline.Load() == 0 {
+				f.nc.SetReadDeadline(time.Now().Add(f.readTimeout))
+				f.drain.keep(f.nc) // the drain began meanwhile: its deadline wins
+			}
 		} else {
 			f.timer.Reset(f.readTimeout)
 		}

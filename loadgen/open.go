@@ -20,19 +20,28 @@ type opened struct {
 	nc      net.Conn  // the socket on HTTP/1.1; nil on HTTP/2 (shared)
 	kill    io.Closer // ends the stream at once, from any goroutine
 	cleanup func()    // releases everything; called once by the stream
+	drain   *drainer  // nil on HTTP/2, where the end closes the stream
 }
 
 // open connects one stream: the lean HTTP/1.1 client, or an HTTP/2 stream
 // on a shared connection.
-func (g *gen) open(ctx context.Context, sl *slot, lastID string, tm *timings) (*opened, error) {
-	return g.openWith(ctx, sl.id, sl.id, lastID, nil, tm)
+// ep, when not nil, replaces the slot's target (a redirect).
+func (g *gen) open(ctx context.Context, sl *slot, ep *endpoint, lastID string, tm *timings) (*opened, error) {
+	return g.openAt(ctx, ep, sl.id, sl.id, lastID, nil, tm)
 }
 
 // openWith is open for stream id (which picks the endpoint and source
 // address) on HTTP/2 connection group h2id, with body (nil: the
 // endpoint's fixed body).
 func (g *gen) openWith(ctx context.Context, id, h2id int, lastID string, body []byte, tm *timings) (*opened, error) {
-	ep := g.endpoints[id%len(g.endpoints)]
+	return g.openAt(ctx, nil, id, h2id, lastID, body, tm)
+}
+
+// openAt is openWith on endpoint ep (nil: stream id's own).
+func (g *gen) openAt(ctx context.Context, ep *endpoint, id, h2id int, lastID string, body []byte, tm *timings) (*opened, error) {
+	if ep == nil {
+		ep = g.endpoints[id%len(g.endpoints)]
+	}
 	d := g.dialers[(id/len(g.endpoints))%len(g.dialers)]
 	if g.h2 != nil {
 		return g.h2.open(ctx, ep, h2id, d, lastID, body, tm)
@@ -41,7 +50,7 @@ func (g *gen) openWith(ctx context.Context, id, h2id int, lastID string, body []
 	if err != nil {
 		return nil, err
 	}
-	return &opened{resp: c.resp, nc: c.nc, kill: c.nc, cleanup: c.close}, nil
+	return &opened{resp: c.resp, nc: c.nc, kill: c.nc, cleanup: c.close, drain: c.drain}, nil
 }
 
 // h2pool multiplexes streams over HTTP/2 connections: stream i uses

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -52,6 +53,10 @@ func (p *publisher) run(ctx context.Context, rec *recorder) {
 	interval := time.Duration(float64(time.Second) / p.cfg.Rate)
 	next := p.start
 	sh := rec.shard(0)
+	// The run's final drain comes after run returns: wait for publishes in
+	// flight, so one that finishes last is counted, not lost.
+	var inflight sync.WaitGroup
+	defer inflight.Wait()
 	for {
 		wait := time.Until(next)
 		if wait > 0 {
@@ -70,7 +75,7 @@ func (p *publisher) run(ctx context.Context, rec *recorder) {
 		scheduled := next
 		select {
 		case p.inflight <- struct{}{}:
-			go func() {
+			inflight.Go(func() {
 				defer func() { <-p.inflight }()
 				err := p.publish(ctx, n, scheduled)
 				sh.mu.Lock()
@@ -83,7 +88,7 @@ func (p *publisher) run(ctx context.Context, rec *recorder) {
 					sh.c.publishes++
 				}
 				sh.mu.Unlock()
-			}()
+			})
 		default:
 			sh.mu.Lock()
 			sh.c.publishErrors++

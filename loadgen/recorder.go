@@ -31,6 +31,8 @@ const (
 	mITL
 	mTPOT
 	mE2E
+	mTTFTSent
+	mE2ESent
 	numMetrics
 )
 
@@ -40,6 +42,7 @@ var metricNames = [numMetrics]string{
 	mFirstEvent: report.MetricFirstEvent, mInterEvent: report.MetricInterEvent, mDelivery: report.MetricDelivery,
 	mPublishDelivery: report.MetricPublishDelivery, mReconnect: report.MetricReconnect, mLifetime: report.MetricLifetime,
 	mLag: report.MetricLag, mTTFT: report.MetricTTFT, mITL: report.MetricITL, mTPOT: report.MetricTPOT, mE2E: report.MetricE2E,
+	mTTFTSent: report.MetricTTFTSent, mE2ESent: report.MetricE2ESent,
 }
 
 // metricIndex is the index of a metric name, or -1.
@@ -66,7 +69,9 @@ func modeMetrics(mode string) []string {
 type counts struct {
 	opened, failed, events, comments, bytes, reconnects int64
 	lost, dup, publishes, publishErrors, clockSkew      int64
+	unstamped, deliveryOverHour, redirects              int64
 	requests, requestsOK, requestsGood, tokens          int64
+	requestsCut, tokensCut, tokensFailed                int64
 	ends                                                map[string]int64
 	errs                                                map[string]int64  // failures and abnormal ends, per class
 	samples                                             map[string]string // first error text per class
@@ -84,10 +89,16 @@ func (c *counts) add(o *counts) {
 	c.publishes += o.publishes
 	c.publishErrors += o.publishErrors
 	c.clockSkew += o.clockSkew
+	c.unstamped += o.unstamped
+	c.deliveryOverHour += o.deliveryOverHour
+	c.redirects += o.redirects
 	c.requests += o.requests
 	c.requestsOK += o.requestsOK
 	c.requestsGood += o.requestsGood
 	c.tokens += o.tokens
+	c.requestsCut += o.requestsCut
+	c.tokensCut += o.tokensCut
+	c.tokensFailed += o.tokensFailed
 	c.ends = report.AddCounts(c.ends, o.ends)
 	c.errs = report.AddCounts(c.errs, o.errs)
 	for k, v := range o.samples {

@@ -72,6 +72,10 @@ type gen struct {
 	shard Shard
 	req   *reqConfig // request mode; nil in subscribe mode
 
+	// newEndpoint prepares a request to another URL (a redirect's target)
+	// the way the scenario's targets were prepared.
+	newEndpoint func(url, method string) (*endpoint, error)
+
 	mu    sync.Mutex
 	slots map[int]*slot
 	dead  int // clients that gave up; they keep their place in the target
@@ -120,8 +124,15 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*report.Resul
 			maxStreams = int(g.req.maxInFlight)
 		}
 	}
+	g.newEndpoint = func(u, method string) (*endpoint, error) {
+		b := body
+		if method != s.Method {
+			b = nil // 303 turns the request into a GET without a body
+		}
+		return newEndpoint(u, method, header, b, s.Insecure, ua)
+	}
 	for _, u := range s.URLs {
-		ep, err := newEndpoint(u, s.Method, header, body, s.Insecure, ua)
+		ep, err := g.newEndpoint(u, s.Method)
 		if err != nil {
 			return nil, err
 		}
@@ -165,7 +176,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*report.Resul
 	reqCtx, cancelReqs := context.WithCancel(ctx)
 	defer cancelReqs()
 	start := time.Now()
-	mon := newMonitor()
+	mon := newMonitor(opt.Shard.Count)
 	g.matchPublishes = s.Publisher != nil
 	if s.Publisher != nil && opt.Shard.Index == 0 {
 		ph, err := s.PublisherHeaders()
@@ -264,20 +275,27 @@ func (g *gen) control(ctx context.Context, start time.Time, total time.Duration,
 		if el >= total || ctx.Err() != nil {
 			return
 		}
-		desired := g.targetAt(el)
+		// Arrivals are scheduled one tick ahead and spread over it: each
+		// slot sleeps until its own due time, so an idle generator starts
+		// every attempt on time instead of up to a tick late.
+		ahead := min(el+tick, total)
+		desired := g.targetAt(ahead)
 		rate := g.rateAt(el)
 		g.mu.Lock()
 		occupied := len(g.slots) + g.dead
-		// Spread this tick's arrivals over the tick instead of bunching them.
 		need := desired - occupied
+		horizon := start.Add(ahead)
+		if now.After(horizon) {
+			horizon = now
+		}
 		for i := 0; i < need; i++ {
-			due := prevTick.Add(time.Duration(float64(now.Sub(prevTick)) * float64(i+1) / float64(need)))
+			due := now.Add(time.Duration(float64(horizon.Sub(now)) * float64(i) / float64(need)))
 			if rate > 0 {
 				if min := lastDue.Add(time.Duration(float64(time.Second) / rate)); due.Before(min) {
 					due = min
 				}
 			}
-			if due.After(now) {
+			if due.After(horizon) {
 				break
 			}
 			if due.Before(lastDue) {

@@ -101,7 +101,9 @@ func (c *counts) counters() report.Counters {
 		StreamsOpened: c.opened, StreamsFailed: c.failed, Events: c.events, Comments: c.comments,
 		Bytes: c.bytes, Reconnects: c.reconnects, EventsLost: c.lost, EventsDuplicated: c.dup,
 		Publishes: c.publishes, PublishErrors: c.publishErrors, ClockSkew: c.clockSkew,
+		Unstamped: c.unstamped, DeliveryOverHour: c.deliveryOverHour, Redirects: c.redirects,
 		Requests: c.requests, RequestsOK: c.requestsOK, RequestsGood: c.requestsGood, Tokens: c.tokens,
+		RequestsCut: c.requestsCut, TokensCut: c.tokensCut, TokensFailed: c.tokensFailed,
 		Ends: maps.Clone(c.ends), ErrorSamples: maps.Clone(c.samples),
 	}
 }
@@ -112,7 +114,9 @@ func fromCounters(c report.Counters, errs map[string]int64) counts {
 		opened: c.StreamsOpened, failed: c.StreamsFailed, events: c.Events, comments: c.Comments,
 		bytes: c.Bytes, reconnects: c.Reconnects, lost: c.EventsLost, dup: c.EventsDuplicated,
 		publishes: c.Publishes, publishErrors: c.PublishErrors, clockSkew: c.ClockSkew,
+		unstamped: c.Unstamped, deliveryOverHour: c.DeliveryOverHour, redirects: c.Redirects,
 		requests: c.Requests, requestsOK: c.RequestsOK, requestsGood: c.RequestsGood, tokens: c.Tokens,
+		requestsCut: c.RequestsCut, tokensCut: c.TokensCut, tokensFailed: c.TokensFailed,
 		ends: c.Ends, errs: errs, samples: c.ErrorSamples,
 	}
 }

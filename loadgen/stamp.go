@@ -63,3 +63,29 @@ func atoi(b []byte) (int64, bool) {
 	}
 	return int64(n), true
 }
+
+// stampClass is what an event's stamp says about its delivery sample.
+type stampClass int
+
+const (
+	stampNone    stampClass = iota // no latency field configured
+	stampMissing                   // the field is absent or unparsable: "unstamped"
+	stampOK                        // a delivery sample
+	stampFuture                    // stamped after it arrived: clock skew, no sample
+	stampHuge                      // over an hour: a sample, and a warning (wrong unit?)
+)
+
+// deliveryWarn is the delivery over which a sample suggests a stamp in the
+// wrong unit (seconds read as milliseconds, say) rather than a slow server.
+const deliveryWarn = time.Hour
+
+// classifyDelivery sorts one delivery figure (receive time minus stamp).
+func classifyDelivery(d time.Duration) stampClass {
+	switch {
+	case d < 0:
+		return stampFuture
+	case d > deliveryWarn:
+		return stampHuge
+	}
+	return stampOK
+}

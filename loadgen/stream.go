@@ -35,7 +35,22 @@ const (
 	EndProtocolError  = "protocol_error"  // not a readable HTTP response
 	EndContentType    = "content_type"    // 200 but not text/event-stream
 	EndHTTP204        = "http_204"        // 204: browsers stop reconnecting
+	// A stream still waiting when the run or its lifetime ended: it never
+	// answered, so leaving it out would flatter every latency figure.
+	EndNoHeaders    = "no_headers"     // no response headers by the end
+	EndNoFirstEvent = "no_first_event" // opened, but no event by the end
+	EndTooManyRedirects = "too_many_redirects" // more than maxRedirects in a row
 )
+
+// hangGrace is how long an attempt must have waited, when the run or its
+// lifetime ends, for its missing headers or first event to count against
+// the server (no_headers, no_first_event): an attempt cut a moment after it
+// began says nothing, one that waited this long is a hanging stream.
+const hangGrace = time.Second
+
+// maxRedirects bounds the redirects followed for one connection attempt,
+// as browsers do (the Fetch standard's limit is 20).
+const maxRedirects = 20
 
 // abnormal reports whether an end class counts as an error.
 func abnormal(class string) bool {
@@ -85,6 +100,7 @@ type outcome struct {
 	fatal  bool // a browser gives up (non-200 other than 204, wrong type)
 	stop   bool // 204: stop for good
 	events int
+	opened bool // the attempt became a stream (200 text/event-stream)
 }
 
 // runSlot runs one client until the run ends, it gives up, or its lifetime
@@ -99,7 +115,10 @@ func (g *gen) runSlot(ctx context.Context, sl *slot, due time.Time) (replace boo
 	if g.sc.Reconnect.Policy == "always" {
 		st.retry = g.sc.Reconnect.BaseDelay.D()
 	}
-	dec := sse.NewDecoder(nil, sse.Config{BufSize: 2048})
+	dec := sse.NewDecoder(nil, sse.Config{BufSize: 2048, MaxSize: g.sc.MaxEventSize})
+	// disconnectAt is when the last stream that opened ended; it is kept
+	// across failed attempts, so reconnect time covers a whole outage, and
+	// cleared by the first event of the stream that replaced it.
 	var disconnectAt time.Time
 	failures := 0
 	for attempt := 0; ; attempt++ {
@@ -118,13 +137,23 @@ func (g *gen) runSlot(ctx context.Context, sl *slot, due time.Time) (replace boo
 		if ctx.Err() != nil {
 			return false
 		}
+		if attempt > 0 {
+			// Counted when the attempt is made, not when it is scheduled:
+			// a client still waiting when the run ends did not reconnect.
+			sh.mu.Lock()
+			sh.c.reconnects++
+			sh.mu.Unlock()
+		}
 		connCtx, cancel := ctx, context.CancelFunc(func() {})
 		if !lifetimeEnd.IsZero() {
 			connCtx, cancel = context.WithDeadlineCause(ctx, lifetimeEnd, errLifetime)
 		}
-		out := g.connectOnce(connCtx, sl, sh, dec, &st, due, disconnectAt, attempt > 0)
+		out := g.connectOnce(connCtx, sl, sh, dec, &st, due, &disconnectAt)
 		cancel()
 		now := time.Now()
+		if out.opened && disconnectAt.IsZero() {
+			disconnectAt = now
+		}
 		switch {
 		case ctx.Err() != nil:
 			return false
@@ -147,11 +176,7 @@ func (g *gen) runSlot(ctx context.Context, sl *slot, due time.Time) (replace boo
 		} else {
 			delay = st.retry
 		}
-		disconnectAt = now
 		due = now.Add(delay)
-		sh.mu.Lock()
-		sh.c.reconnects++
-		sh.mu.Unlock()
 	}
 }
 
@@ -174,27 +199,62 @@ type streamState struct {
 	lastSeq int64 // -1 until the first sequenced event
 }
 
-// connectOnce makes one connection attempt and reads the stream to its end.
+// connectOnce makes one connection attempt, following redirects, and reads
+// the stream to its end. *disconnectAt, when set, is when the stream this
+// attempt replaces ended: its first event records the reconnect time and
+// clears it.
 func (g *gen) connectOnce(ctx context.Context, sl *slot, sh *shard, dec *sse.Decoder, st *streamState,
-	due, disconnectAt time.Time, isReconnect bool) outcome {
+	due time.Time, disconnectAt *time.Time) outcome {
 	started := time.Now()
 	sh.mu.Lock()
 	sh.record(mLag, started.Sub(due))
 	sh.mu.Unlock()
 	var tm timings
-	op, err := g.open(ctx, sl, st.lastID, &tm)
-	if err != nil {
-		class := classifyDialErr(ctx, err)
-		sh.mu.Lock()
-		if class == EndCancelled || class == EndLifetime {
-			sh.end(class, false)
-		} else {
+	var ep *endpoint // nil: the slot's own target
+	var op *opened
+	for redirects := 0; ; redirects++ {
+		var err error
+		op, err = g.open(ctx, sl, ep, st.lastID, &tm)
+		if err != nil {
+			class := classifyDialErr(ctx, err)
+			sh.mu.Lock()
+			switch {
+			case (class == EndCancelled || class == EndLifetime) && time.Since(due) < hangGrace:
+				sh.end(class, false) // cut while starting: not a verdict on the server
+				sh.mu.Unlock()
+				return outcome{class: class}
+			case class == EndCancelled || class == EndLifetime:
+				// Still waiting for an answer when the run or lifetime
+				// ended: a hanging server, not a normal end.
+				class = EndNoHeaders
+				g.censored(sh, due, true)
+			default:
+				sh.sample(class, err)
+			}
 			sh.c.failed++
 			sh.end(class, true)
-			sh.sample(class, err)
+			sh.mu.Unlock()
+			return outcome{class: class}
+		}
+		base := ep
+		if base == nil {
+			base = g.endpoints[sl.id%len(g.endpoints)]
+		}
+		next, ok := g.redirect(op.resp, base)
+		if !ok {
+			break
+		}
+		op.cleanup()
+		sh.mu.Lock()
+		sh.c.redirects++
+		if redirects+1 > maxRedirects {
+			sh.c.failed++
+			sh.end(EndTooManyRedirects, true)
+			sh.mu.Unlock()
+			return outcome{class: EndTooManyRedirects, fatal: true}
 		}
 		sh.mu.Unlock()
-		return outcome{class: class}
+		ep = next
 	}
 	defer op.cleanup()
 	resp := op.resp
@@ -226,7 +286,7 @@ func (g *gen) connectOnce(ctx context.Context, sl *slot, sh *shard, dec *sse.Dec
 	sh.c.opened++
 	sh.mu.Unlock()
 
-	fb := newFirstByteReader(resp.Body, op.nc, g.sc.Timeout.Read.D(), op.kill)
+	fb := newFirstByteReader(resp.Body, op.nc, op.drain, g.sc.Timeout.Read.D(), op.kill)
 	defer fb.stop()
 	var body io.Reader = fb
 	if strings.EqualFold(resp.Header.Get("Content-Encoding"), "gzip") {
@@ -238,6 +298,9 @@ func (g *gen) connectOnce(ctx context.Context, sl *slot, sh *shard, dec *sse.Dec
 	}
 	dec.Reset(body)
 	dec.SetLastEventID(st.lastID)
+	if op.drain != nil {
+		op.drain.streaming.Store(true) // from here, the end of the run drains what arrived
+	}
 	var prev time.Time
 	var consumed int64
 	events := 0
@@ -249,18 +312,22 @@ func (g *gen) connectOnce(ctx context.Context, sl *slot, sh *shard, dec *sse.Dec
 		case sse.KindEvent:
 			events++
 			data := dec.Data()
-			var deliveryOK, pubOK bool
-			var delivery, pubDelivery time.Duration
+			var pubOK bool
+			var pubDelivery time.Duration
+			stamp := stampNone
+			var delivery time.Duration
 			if g.stamp != nil {
+				stamp = stampMissing
 				if ts, ok := extractStamp(data, g.stamp, g.stampFormat); ok {
-					delivery, deliveryOK = now.Sub(ts), true
+					delivery = now.Sub(ts)
+					stamp = classifyDelivery(delivery)
 				}
 			}
 			if g.matchPublishes {
 				pubDelivery, pubOK = matchNonce(data, now)
 			}
 			lost, dup := int64(0), int64(0)
-			if g.sc.Expect.Sequence {
+			if g.sc.Expect.Sequence && dec.HasID() {
 				lost, dup = st.sequence(dec)
 			}
 			sh.mu.Lock()
@@ -270,18 +337,23 @@ func (g *gen) connectOnce(ctx context.Context, sl *slot, sh *shard, dec *sse.Dec
 					fb.first = now
 				}
 				sh.record(mFirstByte, fb.first.Sub(due))
-				if isReconnect {
-					sh.record(mReconnect, now.Sub(disconnectAt))
+				if !disconnectAt.IsZero() {
+					sh.record(mReconnect, now.Sub(*disconnectAt))
+					*disconnectAt = time.Time{}
 				}
 			} else {
 				sh.record(mInterEvent, now.Sub(prev))
 			}
-			if deliveryOK {
-				if delivery < 0 {
-					sh.c.clockSkew++
-					delivery = 0
-				}
+			switch stamp {
+			case stampOK:
 				sh.record(mDelivery, delivery)
+			case stampFuture:
+				sh.c.clockSkew++
+			case stampMissing:
+				sh.c.unstamped++
+			case stampHuge:
+				sh.record(mDelivery, delivery)
+				sh.c.deliveryOverHour++
 			}
 			if pubOK {
 				sh.record(mPublishDelivery, max(pubDelivery, 0))
@@ -298,20 +370,80 @@ func (g *gen) connectOnce(ctx context.Context, sl *slot, sh *shard, dec *sse.Dec
 			sh.c.bytes += n
 			sh.mu.Unlock()
 		case sse.KindRetry:
+			sh.mu.Lock()
+			sh.c.bytes += n // the retry line and any id or event lines before it
+			sh.mu.Unlock()
 			if g.sc.Reconnect.Policy != "always" {
-				st.retry = time.Duration(dec.Retry()) * time.Millisecond
+				st.retry = dec.RetryDuration()
 			}
 		}
 	}
 	st.lastID = dec.LastEventID()
 	tail := dec.Consumed() - consumed
 	class := g.classifyEnd(ctx, sl, dec.Err())
+	if events == 0 && (class == EndCancelled || class == EndLifetime) && time.Since(due) >= hangGrace {
+		class = EndNoFirstEvent
+		sh.mu.Lock()
+		sh.c.failed++
+		g.censored(sh, due, false)
+		if fb.first.IsZero() {
+			sh.record(mFirstByte, time.Since(due))
+		} else {
+			sh.record(mFirstByte, fb.first.Sub(due))
+		}
+		sh.mu.Unlock()
+	}
 	if abnormal(class) {
 		sh.mu.Lock()
 		sh.sample(class, dec.Err())
 		sh.mu.Unlock()
 	}
-	return g.endStream(sh, tm, class, tail, events)
+	out := g.endStream(sh, tm, class, tail, events)
+	out.opened = true
+	return out
+}
+
+// censored records, for a stream the end of the run (or of its lifetime)
+// cut while it still waited, the time it had waited as its first-event
+// sample (and its headers and first-byte samples when none came): a lower
+// bound of the true value, so a hanging share shows in the percentiles
+// instead of vanishing from them. Called with sh.mu held.
+func (g *gen) censored(sh *shard, due time.Time, noHeaders bool) {
+	waited := time.Since(due)
+	sh.record(mFirstEvent, waited)
+	if noHeaders {
+		sh.record(mHeaders, waited)
+		sh.record(mFirstByte, waited)
+	}
+}
+
+// redirect is where a redirect response sends the request next, as
+// EventSource follows it: 301, 302, 303, 307 and 308 with a Location.
+// The request keeps its headers, including Last-Event-ID.
+func (g *gen) redirect(resp *http.Response, from *endpoint) (*endpoint, bool) {
+	switch resp.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+	default:
+		return nil, false
+	}
+	loc := resp.Header.Get("Location")
+	if loc == "" {
+		return nil, false
+	}
+	u, err := from.url.Parse(loc)
+	if err != nil {
+		return nil, false
+	}
+	method := g.sc.Method
+	if resp.StatusCode == http.StatusSeeOther {
+		method = http.MethodGet
+	}
+	ep, err := g.newEndpoint(u.String(), method)
+	if err != nil {
+		return nil, false
+	}
+	return ep, true
 }
 
 // endStream records a stream's end.

@@ -257,6 +257,8 @@ func CountersDelta(end, start Counters) Counters {
 		Reconnects: end.Reconnects - start.Reconnects, EventsLost: end.EventsLost - start.EventsLost,
 		EventsDuplicated: end.EventsDuplicated - start.EventsDuplicated, Publishes: end.Publishes - start.Publishes,
 		PublishErrors: end.PublishErrors - start.PublishErrors, ClockSkew: end.ClockSkew - start.ClockSkew,
+		Unstamped: end.Unstamped - start.Unstamped, DeliveryOverHour: end.DeliveryOverHour - start.DeliveryOverHour,
+		Redirects: end.Redirects - start.Redirects,
 		Requests: end.Requests - start.Requests, RequestsOK: end.RequestsOK - start.RequestsOK,
 		RequestsGood: end.RequestsGood - start.RequestsGood, Tokens: end.Tokens - start.Tokens,
 		Ends: map[string]int64{},

@@ -165,9 +165,8 @@ func buildLoadView(r *Result) *loadView {
 		vd.Details = append(vd.Details, fmt.Sprintf("%s events lost and %s duplicated (sequence gaps and repeats).",
 			groupDigits(c.EventsLost), groupDigits(c.EventsDuplicated)))
 	}
-	if c.ClockSkew > 0 {
-		vd.Details = append(vd.Details, fmt.Sprintf("%s events were stamped in the future (clock skew between server and generator); their delivery latency counts as 0.",
-			groupDigits(c.ClockSkew)))
+	for _, w := range CounterWarnings(c) {
+		vd.Details = append(vd.Details, w+".")
 	}
 	v.Verdict = vd
 
@@ -246,7 +245,10 @@ func buildLoadView(r *Result) *loadView {
 			{Key: "requests_ok", Value: groupDigits(c.RequestsOK), Class: rate(c.RequestsOK, c.Requests)},
 			{Key: "requests_good", Value: groupDigits(c.RequestsGood), Class: rate(c.RequestsGood, c.Requests)},
 			{Key: "requests_failed", Value: groupDigits(c.Requests - c.RequestsOK), Class: rate(c.Requests-c.RequestsOK, c.Requests)},
-			{Key: "tokens", Value: groupDigits(c.Tokens)},
+			{Key: "requests_cut", Value: groupDigits(c.RequestsCut), Class: rate(c.RequestsCut, c.Requests)},
+			{Key: "tokens", Value: groupDigits(c.Tokens) + " (answers that ended normally)"},
+			{Key: "tokens_cut", Value: groupDigits(c.TokensCut) + " (cut answers, not in throughput)"},
+			{Key: "tokens_failed", Value: groupDigits(c.TokensFailed) + " (failed answers, not in throughput)"},
 			{Key: "events", Value: groupDigits(c.Events)},
 			{Key: "comments", Value: groupDigits(c.Comments)},
 			{Key: "bytes", Value: groupDigits(c.Bytes) + " (" + fmtBytes(c.Bytes) + ")"},
@@ -548,28 +550,33 @@ var metricDesc = map[string]string{
 	MetricLifetime:        "connected → stream ended",
 	MetricLag:             "scheduled attempt → attempt started (generator health)",
 	MetricTTFT:            "scheduled request → first token (first event with content)",
+	MetricTTFTSent:        "request sent → first token (as vLLM and LLMPerf time TTFT)",
 	MetricITL:             "gap between consecutive token events of one answer",
 	MetricTPOT:            "per answer: (e2e − ttft) / (output tokens − 1)",
 	MetricE2E:             "scheduled request → end of the answer",
+	MetricE2ESent:         "request sent → end of the answer (as vLLM and LLMPerf time E2E)",
 }
 
 // End classes a run produces (see loadgen); the JSON names are the contract.
 var endDesc = map[string]string{
-	"eof":             "server closed the stream cleanly between events",
-	"eof_mid_event":   "server closed inside an event (it was lost)",
-	"reset":           "connection reset or broken",
-	"read_timeout":    "silent for longer than timeout.read",
-	"read_error":      "other read failure",
-	"too_large":       "a line or event over the size limit",
-	"cancelled":       "the run ended or the target shrank",
-	"lifetime":        "the stream's lifetime passed (it was replaced)",
-	"chaos_drop":      "dropped on purpose by chaos.drop",
-	"connect_error":   "dial failed (refused, unreachable, timeout)",
-	"tls_error":       "TLS handshake failed",
-	"headers_timeout": "no response headers within timeout.headers",
-	"protocol_error":  "not a readable HTTP response",
-	"content_type":    "200 but not text/event-stream",
-	"http_204":        "204 No Content: browsers stop reconnecting",
+	"eof":                "server closed the stream cleanly between events",
+	"eof_mid_event":      "server closed inside an event (it was lost)",
+	"reset":              "connection reset or broken",
+	"read_timeout":       "silent for longer than timeout.read",
+	"read_error":         "other read failure",
+	"too_large":          "a line or event over the size limit",
+	"cancelled":          "the run ended or the target shrank",
+	"lifetime":           "the stream's lifetime passed (it was replaced)",
+	"chaos_drop":         "dropped on purpose by chaos.drop",
+	"connect_error":      "dial failed (refused, unreachable, timeout)",
+	"tls_error":          "TLS handshake failed",
+	"headers_timeout":    "no response headers within timeout.headers",
+	"no_headers":         "still waiting for response headers when the run ended",
+	"no_first_event":     "opened, but no event before the run ended",
+	"too_many_redirects": "more than 20 redirects in a row",
+	"protocol_error":     "not a readable HTTP response",
+	"content_type":       "200 but not text/event-stream",
+	"http_204":           "204 No Content: browsers stop reconnecting",
 	// Request mode.
 	"sentinel":     "the end-of-answer data (e.g. [DONE]) arrived",
 	"end_event":    "the end event type (e.g. close) arrived",

@@ -187,10 +187,16 @@ func mergeCounters(results []*Result) Counters {
 		c.Publishes += o.Publishes
 		c.PublishErrors += o.PublishErrors
 		c.ClockSkew += o.ClockSkew
+		c.Unstamped += o.Unstamped
+		c.DeliveryOverHour += o.DeliveryOverHour
+		c.Redirects += o.Redirects
 		c.Requests += o.Requests
 		c.RequestsOK += o.RequestsOK
 		c.RequestsGood += o.RequestsGood
 		c.Tokens += o.Tokens
+		c.RequestsCut += o.RequestsCut
+		c.TokensCut += o.TokensCut
+		c.TokensFailed += o.TokensFailed
 		for k, v := range o.Ends {
 			c.Ends[k] += v
 		}

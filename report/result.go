@@ -22,13 +22,19 @@ const (
 	MetricPublishDelivery = "publish_delivery" // ssebench publish → event parsed by each subscriber
 	MetricReconnect       = "reconnect"        // stream ended → first event of the next connection
 	MetricLifetime        = "lifetime"         // connected → stream ended
-	MetricLag             = "schedule_lag"     // scheduled attempt → attempt actually started (generator health)
+	MetricLag             = "schedule_lag"     // scheduled attempt → attempt actually started (generator health; request mode: scheduled → sent)
 
-	// Request mode (one streamed answer per request).
-	MetricTTFT = "ttft" // scheduled request → first token (first event with content)
-	MetricITL  = "itl"  // gap between consecutive token-carrying events of one answer
-	MetricTPOT = "tpot" // per answer: (e2e - ttft) / (output tokens - 1)
-	MetricE2E  = "e2e"  // scheduled request → end of the answer
+	// Request mode (one streamed answer per request). ttft and e2e run
+	// from the scheduled time (open loop: a late generator cannot hide a
+	// slow server); ttft_sent and e2e_sent from the moment the request was
+	// actually sent, as vLLM's and LLMPerf's clients time them. The two
+	// differ by schedule_lag (scheduled → sent) of the same request.
+	MetricTTFT     = "ttft"      // scheduled request → first token (first event with content)
+	MetricTTFTSent = "ttft_sent" // request sent → first token
+	MetricITL      = "itl"       // gap between consecutive token-carrying events of one answer
+	MetricTPOT     = "tpot"      // per answer: (e2e - ttft) / (output tokens - 1)
+	MetricE2E      = "e2e"       // scheduled request → end of the answer
+	MetricE2ESent  = "e2e_sent"  // request sent → end of the answer
 )
 
 // MetricNames lists the metrics every load result carries, in report order.
@@ -41,7 +47,8 @@ var MetricNames = []string{
 // order: what an LLM benchmark reports first, then the connection phases
 // and the generator's own lag.
 var RequestMetricNames = []string{
-	MetricTTFT, MetricITL, MetricTPOT, MetricE2E, MetricConnect, MetricHeaders, MetricFirstByte, MetricLag,
+	MetricTTFT, MetricTTFTSent, MetricITL, MetricTPOT, MetricE2E, MetricE2ESent,
+	MetricConnect, MetricHeaders, MetricFirstByte, MetricLag,
 }
 
 // Result is one load run: the JSON every other output is rendered from.
@@ -81,15 +88,30 @@ type Counters struct {
 	EventsDuplicated int64 `json:"events_duplicated"` // sequence repeats (with sequence: true)
 	Publishes        int64 `json:"publishes"`         // publishes answered 2xx
 	PublishErrors    int64 `json:"publish_errors"`    // publishes that failed
-	ClockSkew        int64 `json:"clock_skew"`        // events stamped in the future (delivery counted as 0)
+	ClockSkew        int64 `json:"clock_skew"`        // events stamped in the future (no delivery sample)
+	// Unstamped counts events whose latency field was missing or not a
+	// time: they give no delivery sample. DeliveryOverHour counts delivery
+	// samples over an hour (a stamp in the wrong unit, most likely).
+	Unstamped        int64 `json:"unstamped,omitempty"`
+	DeliveryOverHour int64 `json:"delivery_over_hour,omitempty"`
+	Redirects        int64 `json:"redirects,omitempty"` // redirects followed (301, 302, 303, 307, 308)
 	// Request mode. Requests counts every arrival, including those
 	// skipped (not sent) for being over max_in_flight, which end as
 	// "skipped": left out, they would flatter goodput (RequestsGood over
 	// Requests) just when the server falls behind.
+	//
+	// Output tokens are split by how their answer ended, so throughput
+	// (Tokens) counts only answers that ended normally, as vLLM's output
+	// throughput does: an answer cut at end.max_duration or by the run's
+	// end (RequestsCut, TokensCut), or one that failed (TokensFailed),
+	// would otherwise pass its partial output off as served work.
 	Requests     int64            `json:"requests,omitempty"`      // arrivals: requests sent plus skipped ones
 	RequestsOK   int64            `json:"requests_ok,omitempty"`   // answers that ended normally (sentinel, end event or clean close)
 	RequestsGood int64            `json:"requests_good,omitempty"` // answers that also met every per-request SLO (goodput)
-	Tokens       int64            `json:"tokens,omitempty"`        // output tokens counted (or reported by usage)
+	Tokens       int64            `json:"tokens,omitempty"`        // output tokens of the answers that ended normally (counted, or reported by usage)
+	RequestsCut  int64            `json:"requests_cut,omitempty"`  // answers cut by ssebench: end.max_duration or the run's end (max_duration, cancelled)
+	TokensCut    int64            `json:"tokens_cut,omitempty"`    // output tokens of the cut answers (not in Tokens)
+	TokensFailed int64            `json:"tokens_failed,omitempty"` // output tokens of the answers that failed otherwise (reset, eof_mid_event, ...; not in Tokens)
 	Ends         map[string]int64 `json:"ends"`                    // why streams ended, per end class
 	// ErrorSamples holds the first error message seen per abnormal end
 	// class, so "connect_error" can be told apart from its cause.
@@ -114,8 +136,9 @@ type Point struct {
 	DeliveryMaxMS   float64          `json:"delivery_max_ms"`
 	ErrorsByKind    map[string]int64 `json:"errors_by_kind,omitempty"`
 	// Request mode: requests issued (sent or skipped, as in
-	// Counters.Requests) and output tokens counted in the interval, and
-	// the TTFT and ITL percentiles of the interval.
+	// Counters.Requests) in the interval, the output tokens of the answers
+	// that ended normally in it (as in Counters.Tokens, so the points add
+	// up to the total), and the TTFT and ITL percentiles of the interval.
 	Requests  int64   `json:"requests,omitempty"`
 	Tokens    int64   `json:"tokens,omitempty"`
 	TTFTP50MS float64 `json:"ttft_p50_ms,omitempty"`

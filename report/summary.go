@@ -106,9 +106,31 @@ func writeStreamSummary(b *strings.Builder, r *Result) {
 		b.WriteString("\n")
 	}
 	writeErrorSamples(b, c)
-	if c.ClockSkew > 0 {
-		fmt.Fprintf(b, "  warning  %d events were stamped in the future (clock skew); their delivery latency counts as 0\n", c.ClockSkew)
+	for _, w := range CounterWarnings(c) {
+		fmt.Fprintf(b, "  warning  %s\n", w)
 	}
+}
+
+// CounterWarnings are the counters that cast doubt on a run's figures, as
+// sentences: the summary and the HTML report show the same ones.
+func CounterWarnings(c Counters) []string {
+	var w []string
+	if c.ClockSkew > 0 {
+		w = append(w, fmt.Sprintf("%d events were stamped in the future (clock skew between server and generator); they give no delivery sample", c.ClockSkew))
+	}
+	if c.Unstamped > 0 {
+		w = append(w, fmt.Sprintf("%d events had no usable send time in the latency field, so no delivery sample; check --latency-field (path and format)", c.Unstamped))
+	}
+	if c.DeliveryOverHour > 0 {
+		w = append(w, fmt.Sprintf("%d delivery samples are over an hour: is the stamp's unit right? (--latency-field FIELD:unix_ms, unix_s, unix_us, unix_ns or rfc3339)", c.DeliveryOverHour))
+	}
+	if n := c.Ends["too_large"]; n > 0 {
+		w = append(w, fmt.Sprintf("%d streams ended on an event over the per-stream size limit; --max-event-size raises it", n))
+	}
+	if n := c.Ends["no_headers"] + c.Ends["no_first_event"]; n > 0 {
+		w = append(w, fmt.Sprintf("%d streams were still waiting for headers or a first event when the run ended; they count as failed, with the time they waited as their first_event sample", n))
+	}
+	return w
 }
 
 func writeErrorSamples(b *strings.Builder, c Counters) {

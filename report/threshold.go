@@ -15,7 +15,8 @@ import (
 //	SUBJECT OP VALUE
 //
 //	SUBJECT  METRIC.AGG    a latency metric (MetricNames, or in request
-//	                       mode ttft, itl, tpot, e2e) and an aggregate:
+//	                       mode RequestMetricNames: ttft, ttft_sent, itl,
+//	                       tpot, e2e, e2e_sent) and an aggregate:
 //	                       count, min, mean (or avg), max, or a percentile
 //	                       pNN: p50, p90, p95, p99, p999 (= p99.9), p9999,
 //	                       p99.9 (digits after the first two are decimals)
@@ -24,7 +25,10 @@ import (
 //	                       events_duplicated, publishes, publish_errors,
 //	                       clock_skew; in request mode requests,
 //	                       requests_ok, requests_good, requests_failed
-//	                       (= requests - requests_ok), tokens
+//	                       (= requests - requests_ok), requests_cut (the
+//	                       failed answers cut at max_duration or by the
+//	                       run's end), tokens (of answers that ended
+//	                       normally), tokens_cut, tokens_failed
 //	         COUNTER.rate  a share from 0 to 1: streams_failed.rate =
 //	                       failed/(opened+failed), publish_errors.rate =
 //	                       errors/(publishes+errors), events_lost.rate =
@@ -33,7 +37,8 @@ import (
 //	                       1 - requests_ok/requests
 //	         goodput       the share of requests that ended normally and
 //	                       met every per-request SLO (see GoodputSLOs)
-//	         tokens_per_s  output tokens per second over the whole run
+//	         tokens_per_s  output tokens of the answers that ended
+//	                       normally, per second over the whole run
 //	                       (its duration, answers in flight at the end
 //	                       included, as vLLM's output throughput)
 //	         ends.CLASS    how many streams ended with that end class
@@ -122,11 +127,16 @@ var counterFields = map[string]func(c *Counters) int64{
 	"publishes":         func(c *Counters) int64 { return c.Publishes },
 	"publish_errors":    func(c *Counters) int64 { return c.PublishErrors },
 	"clock_skew":        func(c *Counters) int64 { return c.ClockSkew },
+	"unstamped":         func(c *Counters) int64 { return c.Unstamped },
+	"redirects":         func(c *Counters) int64 { return c.Redirects },
 	"requests":          func(c *Counters) int64 { return c.Requests },
 	"requests_ok":       func(c *Counters) int64 { return c.RequestsOK },
 	"requests_good":     func(c *Counters) int64 { return c.RequestsGood },
 	"requests_failed":   func(c *Counters) int64 { return c.Requests - c.RequestsOK },
 	"tokens":            func(c *Counters) int64 { return c.Tokens },
+	"requests_cut":      func(c *Counters) int64 { return c.RequestsCut },
+	"tokens_cut":        func(c *Counters) int64 { return c.TokensCut },
+	"tokens_failed":     func(c *Counters) int64 { return c.TokensFailed },
 }
 
 // rateFields maps COUNTER.rate to its numerator and denominator.
@@ -448,7 +458,9 @@ func (t Threshold) value(metrics map[string]Metric, c *Counters, seconds float64
 	case kindRate:
 		num, den := rateFields[t.counter](c)
 		if den == 0 {
-			return 0, true, nil
+			// Nothing to divide by (no stream attempted, say): no data,
+			// which fails the gate rather than reading as a 0% rate.
+			return 0, false, nil
 		}
 		return float64(num) / float64(den), true, nil
 	case kindEnds:
@@ -522,6 +534,8 @@ func (t Threshold) EvaluateOver(metrics map[string]Metric, c Counters, seconds f
 			r.Note = "no request was sent"
 		case kindPerSecond:
 			r.Note = "the run's duration is unknown"
+		case kindRate:
+			r.Note = "no data: " + t.counter + ".rate has a zero denominator"
 		default:
 			r.Note = "no " + t.metric + " samples were measured"
 		}

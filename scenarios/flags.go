@@ -195,6 +195,8 @@ func flagSpecs() []flagSpec {
 			func(s *Scenario, v flagValue) error { s.HTTP2 = v.on; return nil }},
 		{stringFlag("streams-per-conn", catTarget, "with --http2, `N` streams multiplexed on each TCP connection", "100"), "streams_per_conn",
 			num(func(s *Scenario, n int) { s.StreamsPerConn = n })},
+		{stringFlag("max-event-size", catTarget, "largest line or event one stream reads, in `BYTES` (0: 1048576); a bigger one ends the stream as too_large", "1048576"), "max_event_size",
+			num(func(s *Scenario, n int) { s.MaxEventSize = n })},
 		{stringFlag("connect-timeout", catTarget, "`DURATION` allowed for dial + TLS handshake, per attempt", DefaultConnectTimeout.String()), "timeout.connect",
 			dur(func(s *Scenario, d Duration) { s.Timeout.Connect = d })},
 		{stringFlag("headers-timeout", catTarget, "`DURATION` allowed from request sent to response headers", DefaultHeadersTimeout.String()), "timeout.headers",

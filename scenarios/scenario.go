@@ -40,6 +40,9 @@ type Scenario struct {
 	// per TCP connection as browsers do.
 	HTTP2          bool `yaml:"http2" json:"http2,omitempty"`
 	StreamsPerConn int  `yaml:"streams_per_conn" json:"streams_per_conn,omitempty"` // default 100
+	// MaxEventSize bounds one line or event per stream, in bytes (0: 1 MiB,
+	// the decoder's default): with many streams, memory must stay bounded.
+	MaxEventSize int `yaml:"max_event_size" json:"max_event_size,omitempty"`
 
 	// Load shape. Either Stages, or Profile with Connections/Ramp/Duration
 	// (the shorthand), which Normalize turns into Stages.

@@ -87,6 +87,9 @@ func (v *validator) target() {
 	if s.StreamsPerConn < 0 || s.StreamsPerConn > 100000 {
 		v.add("streams_per_conn", "%d: want 1 to 100000 streams per HTTP/2 connection", s.StreamsPerConn)
 	}
+	if s.MaxEventSize < 0 || s.MaxEventSize > 1<<30 {
+		v.add("max_event_size", "%d: want 0 (1 MiB) to 1073741824 bytes", s.MaxEventSize)
+	}
 	v.nonNegative("timeout.connect", s.Timeout.Connect)
 	v.nonNegative("timeout.headers", s.Timeout.Headers)
 	v.nonNegative("timeout.read", s.Timeout.Read)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 )
 
 // item is a decoded item in a comparable form.
@@ -436,3 +437,40 @@ func benchmarkDecode(b *testing.B, eventSize int) {
 // time and allocations per dispatched event (Next plus Event).
 func BenchmarkDecode100B(b *testing.B) { benchmarkDecode(b, 100) }
 func BenchmarkDecode4KiB(b *testing.B) { benchmarkDecode(b, 4096) }
+
+func TestHasIDOnlyForBlocksWithTheirOwnID(t *testing.T) {
+	in := "id: 1\ndata: a\n\ndata: b\n\nid: 2\n\ndata: c\n\nid:\ndata: d\n\nid: x\x00y\ndata: e\n\n"
+	dec := NewDecoder(strings.NewReader(in), Config{})
+	var got []string
+	for dec.Next() {
+		if dec.Kind() == KindEvent {
+			got = append(got, fmt.Sprintf("%s:%s:%v", dec.Data(), dec.LastEventID(), dec.HasID()))
+		}
+	}
+	// "b" and "c" carry the last id over without setting one; the id-only
+	// block "id: 2" dispatches nothing, and its id must not leak into "c"'s
+	// block flag; "id:" (empty) is an id of its own; an id with NUL is ignored.
+	want := "a:1:true b:1:false c:2:false d::true e::false"
+	if s := strings.Join(got, " "); s != want {
+		t.Fatalf("got %q, want %q", s, want)
+	}
+}
+
+func TestRetryDurationIsClamped(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+	}{
+		{"retry: 1500\n", 1500 * time.Millisecond},
+		{"retry: 99999999999999999\n", MaxRetry},
+		{"retry: 99999999999999999999999999\n", MaxRetry},
+	} {
+		dec := NewDecoder(strings.NewReader(tc.in), Config{})
+		if !dec.Next() || dec.Kind() != KindRetry {
+			t.Fatalf("%q: no retry item", tc.in)
+		}
+		if got := dec.RetryDuration(); got != tc.want {
+			t.Fatalf("%q: %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
