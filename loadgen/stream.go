@@ -37,8 +37,8 @@ const (
 	EndHTTP204        = "http_204"        // 204: browsers stop reconnecting
 	// A stream still waiting when the run or its lifetime ended: it never
 	// answered, so leaving it out would flatter every latency figure.
-	EndNoHeaders    = "no_headers"     // no response headers by the end
-	EndNoFirstEvent = "no_first_event" // opened, but no event by the end
+	EndNoHeaders        = "no_headers"         // no response headers by the end
+	EndNoFirstEvent     = "no_first_event"     // opened, but no event by the end
 	EndTooManyRedirects = "too_many_redirects" // more than maxRedirects in a row
 )
 

@@ -259,7 +259,7 @@ func CountersDelta(end, start Counters) Counters {
 		PublishErrors: end.PublishErrors - start.PublishErrors, ClockSkew: end.ClockSkew - start.ClockSkew,
 		Unstamped: end.Unstamped - start.Unstamped, DeliveryOverHour: end.DeliveryOverHour - start.DeliveryOverHour,
 		Redirects: end.Redirects - start.Redirects,
-		Requests: end.Requests - start.Requests, RequestsOK: end.RequestsOK - start.RequestsOK,
+		Requests:  end.Requests - start.Requests, RequestsOK: end.RequestsOK - start.RequestsOK,
 		RequestsGood: end.RequestsGood - start.RequestsGood, Tokens: end.Tokens - start.Tokens,
 		Ends: map[string]int64{},
 	}

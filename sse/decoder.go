@@ -104,11 +104,11 @@ type Decoder struct {
 	done       bool
 
 	// Parser state from the standard.
-	data   []byte // data buffer (values plus LF)
-	typ    []byte // event type buffer
-	idBuf  []byte // last event ID buffer
-	lastID []byte // the event source's last event ID string
-	blockID bool  // the current block has an id field of its own
+	data    []byte // data buffer (values plus LF)
+	typ     []byte // event type buffer
+	idBuf   []byte // last event ID buffer
+	lastID  []byte // the event source's last event ID string
+	blockID bool   // the current block has an id field of its own
 
 	// The current item.
 	kind    Kind
