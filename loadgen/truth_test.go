@@ -5,11 +5,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ssebench/ssebench/report"
 	"github.com/ssebench/ssebench/scenarios"
 )
 
@@ -229,5 +231,35 @@ func TestHugeRetryAndCounters(t *testing.T) {
 	c := res.Counters
 	if conns.Load() != 4 || c.Reconnects != 0 || c.Bytes != 4*int64(len(body)) {
 		t.Fatalf("server saw %d connections, reconnects %d, bytes %d; want 4, 0, %d", conns.Load(), c.Reconnects, c.Bytes, 4*len(body))
+	}
+}
+
+// The per-stream event bound is the scenario's, and hitting it names the
+// flag that raises it.
+func TestMaxEventSizeBoundsAStreamAndIsNamed(t *testing.T) {
+	big := strings.Repeat("x", 4096)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		eventStream(w)
+		flushWrite(w, "data: small\n\ndata: "+big+"\n\n")
+		<-r.Context().Done()
+	}))
+	defer ts.Close()
+	for _, tc := range []struct {
+		limit    int
+		events   int64
+		tooLarge int64
+	}{{1024, 1, 2}, {8192, 2, 0}} {
+		res := run(t, scenario(t, ts.URL, 2, 500*time.Millisecond, func(s *scenarios.Scenario) {
+			s.MaxEventSize = tc.limit
+			s.Reconnect.Policy = "never"
+		}))
+		c := res.Counters
+		if c.Events != 2*tc.events || c.Ends[EndTooLarge] != tc.tooLarge {
+			t.Fatalf("limit %d: events %d too_large %d, want %d and %d", tc.limit, c.Events, c.Ends[EndTooLarge], 2*tc.events, tc.tooLarge)
+		}
+		warned := strings.Contains(strings.Join(report.CounterWarnings(c), "\n"), "--max-event-size")
+		if warned != (tc.tooLarge > 0) {
+			t.Fatalf("limit %d: warning naming --max-event-size shown %v, want %v", tc.limit, warned, tc.tooLarge > 0)
+		}
 	}
 }
