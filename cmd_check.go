@@ -14,6 +14,7 @@ import (
 
 	"github.com/ssebench/ssebench/conformance"
 	"github.com/ssebench/ssebench/report"
+	"github.com/ssebench/ssebench/sse"
 )
 
 func init() {
@@ -85,7 +86,7 @@ func probeFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "insecure", Aliases: []string{"k"}, Usage: "skip TLS certificate verification"},
 		&cli.DurationFlag{Name: "hold", Usage: "hold streams open this long for the heartbeat and idle-timeout probes (0: off; e.g. 2m)"},
 		&cli.DurationFlag{Name: "window", Value: conformance.DefaultWindow, Usage: "how long the main probes read the stream"},
-		&cli.IntFlag{Name: "max-size", Value: 1 << 20, Usage: "largest line or event read, in bytes"},
+		&cli.IntFlag{Name: "max-size", Value: sse.OneStreamMaxSize, Usage: "largest line or event read, in bytes"},
 		&cli.StringFlag{Name: "json", Usage: "write the report as JSON (ssebench/check/v1) to `FILE` ('-' for stdout, replacing the table)"},
 		&cli.StringFlag{Name: "junit", Usage: "write the report as JUnit XML to `FILE`"},
 		&cli.StringFlag{Name: "html", Usage: "write the report as a self-contained HTML page to `FILE`"},

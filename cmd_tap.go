@@ -43,7 +43,7 @@ Examples:
 			&cli.BoolFlag{Name: "reconnect", Usage: "follow the stream across disconnects like a browser (waits retry or 3s, sends Last-Event-ID, stops on 204)"},
 			&cli.BoolFlag{Name: "json", Usage: "print NDJSON (same timing fields) instead of the human format"},
 			&cli.IntFlag{Name: "width", Value: 100, Usage: "characters of data shown per event in the human format"},
-			&cli.IntFlag{Name: "max-size", Value: sse.DefaultMaxSize, Usage: "largest line or event accepted, in bytes"},
+			&cli.IntFlag{Name: "max-size", Value: sse.OneStreamMaxSize, Usage: "largest line or event accepted, in bytes"},
 		},
 		Action: func(c *cli.Context) error {
 			cfg, err := tapConfig(c)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ssebench/ssebench/sse"
 )
 
 // concurrentResult is what N simultaneous streams saw.
@@ -37,6 +39,10 @@ func (t *target) probeConcurrent(ctx context.Context) *concurrentResult {
 	for range r.n {
 		spec := t.spec()
 		spec.light = true
+		// Up to --clients streams at once: each keeps the per-stream
+		// bound of a load run, so a huge event or an endless line costs
+		// clients × 1 MiB, not clients × --max-size.
+		spec.maxSize = min(spec.maxSize, sse.DefaultMaxSize)
 		s := newStream(spec)
 		r.streams = append(r.streams, s)
 		wg.Go(func() { t.p.run(ctx, s) })
@@ -80,11 +86,16 @@ func (t *target) probeConcurrent(ctx context.Context) *concurrentResult {
 			r.ok++
 		}
 		evs := s.eventsOnly()
-		if r.published != "" {
+		switch {
+		case s.end == endTooLarge:
+			// An event was arriving, larger than such a client keeps:
+			// the server did deliver (the main stream reads it whole).
+			r.withEvents++
+		case r.published != "":
 			if hasToken(evs, r.published) {
 				r.withEvents++
 			}
-		} else if len(evs) > 0 {
+		case len(evs) > 0:
 			r.withEvents++
 		}
 	}

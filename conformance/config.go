@@ -63,7 +63,7 @@ type Config struct {
 	// (--churn). 0 means DefaultChurn.
 	Churn int
 	// MaxSize bounds one line and one event (--max-size).
-	// 0 means sse.DefaultMaxSize.
+	// 0 means sse.OneStreamMaxSize: the spec and browsers set no limit.
 	MaxSize int
 }
 
@@ -110,7 +110,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.Churn = DefaultChurn
 	}
 	if c.MaxSize == 0 {
-		c.MaxSize = sse.DefaultMaxSize
+		c.MaxSize = sse.OneStreamMaxSize
 	}
 	switch {
 	case c.Window < time.Second || c.Window > 10*time.Minute:

@@ -36,7 +36,7 @@ type TapConfig struct {
 	Reconnect   bool // follow the stream across disconnects like EventSource
 	JSON        bool // NDJSON output instead of the human format
 	Width       int  // data shown per event in the human format; 0 means 100
-	MaxSize     int  // decoder limit; 0 means sse.DefaultMaxSize
+	MaxSize     int  // decoder limit; 0 means sse.OneStreamMaxSize
 }
 
 // TapSummary is what a tap saw, printed when it stops.
@@ -177,7 +177,11 @@ func (t *tapper) connect(ctx context.Context, lastID string) (string, string, er
 		body = zr
 	}
 	counted := &countingReader{r: body}
-	dec := sse.NewDecoder(counted, sse.Config{MaxSize: t.cfg.MaxSize})
+	maxSize := t.cfg.MaxSize
+	if maxSize <= 0 {
+		maxSize = sse.OneStreamMaxSize
+	}
+	dec := sse.NewDecoder(counted, sse.Config{MaxSize: maxSize})
 	dec.SetLastEventID(lastID)
 	defer func() { t.sum.Bytes += counted.n }()
 	for dec.Next() {
