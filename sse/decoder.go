@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -103,10 +104,11 @@ type Decoder struct {
 	done       bool
 
 	// Parser state from the standard.
-	data   []byte // data buffer (values plus LF)
-	typ    []byte // event type buffer
-	idBuf  []byte // last event ID buffer
-	lastID []byte // the event source's last event ID string
+	data    []byte // data buffer (values plus LF)
+	typ     []byte // event type buffer
+	idBuf   []byte // last event ID buffer
+	lastID  []byte // the event source's last event ID string
+	blockID bool   // the current block has an id field of its own
 
 	// The current item.
 	kind    Kind
@@ -160,6 +162,7 @@ func (d *Decoder) Next() bool {
 	if d.reset {
 		d.data = d.data[:0]
 		d.typ = d.typ[:0]
+		d.blockID = false
 		d.reset = false
 	}
 	d.kind = 0
@@ -267,6 +270,25 @@ func (d *Decoder) Retry() int64 {
 	}
 	return d.retry
 }
+
+// MaxRetry bounds a reconnection delay taken from a retry field: a day.
+// Larger values (up to MaxInt64 ms) would overflow a time.Duration and turn
+// into a negative delay, an immediate reconnect storm.
+const MaxRetry = 24 * time.Hour
+
+// RetryDuration is the current retry value as a delay, clamped to MaxRetry.
+func (d *Decoder) RetryDuration() time.Duration {
+	ms := d.Retry()
+	if ms > int64(MaxRetry/time.Millisecond) {
+		return MaxRetry
+	}
+	return time.Duration(ms) * time.Millisecond
+}
+
+// HasID reports whether the current event's own block set an id field. An
+// event without one still carries the last event ID over (LastEventID), so
+// gap and repeat accounting must only look at events for which this holds.
+func (d *Decoder) HasID() bool { return d.kind == KindEvent && d.blockID }
 
 // LastEventID is the event source's last event ID: the id field of the most
 // recent event block, kept across events, as sent back in Last-Event-ID.
@@ -460,6 +482,7 @@ func (d *Decoder) processLine(line []byte) bool {
 	case "id":
 		if bytes.IndexByte(value, 0) < 0 {
 			d.idBuf = append(d.idBuf[:0], value...)
+			d.blockID = true
 		}
 	case "retry":
 		if ms, ok := parseRetry(value); ok {
@@ -479,6 +502,7 @@ func (d *Decoder) dispatch() bool {
 	}
 	if len(d.data) == 0 {
 		d.typ = d.typ[:0]
+		d.blockID = false
 		return false
 	}
 	d.kind = KindEvent
