@@ -40,16 +40,21 @@ Threshold grammar: SUBJECT OP VALUE, OP one of < <= > >= == !=.
                  events_duplicated.rate; e.g. streams_failed.rate < 0.1%
   ends.CLASS     streams that ended so, e.g. ends.reset < 10
 Request mode (run --mode request) adds:
-  METRIC.AGG     metric: ttft, itl, tpot, e2e (with connect, headers,
-                 first_byte, schedule_lag); e.g. ttft.p99 < 1s, tpot.p50 < 50ms
+  METRIC.AGG     metric: ttft, ttft_sent, itl, tpot, e2e, e2e_sent (with
+                 connect, headers, first_byte, schedule_lag); ttft and e2e from
+                 the scheduled time, ttft_sent and e2e_sent from the send;
+                 e.g. ttft.p99 < 1s, ttft_sent.p99 < 800ms, tpot.p50 < 50ms
   COUNTER        requests (every arrival, skipped ones included), requests_ok,
-                 requests_good, requests_failed (requests - requests_ok), tokens
+                 requests_good, requests_failed (requests - requests_ok),
+                 requests_cut (max_duration or cancelled), tokens (of answers
+                 that ended normally), tokens_cut, tokens_failed
   COUNTER.rate   requests_failed.rate (1 - requests_ok/requests);
                  e.g. requests_failed.rate < 1%
   goodput        share of requests that ended normally and met every
                  per-request SLO (the ttft, tpot and e2e thresholds);
                  e.g. goodput >= 95%
-  tokens_per_s   output tokens per second over the run; tokens_per_s >= 500
+  tokens_per_s   output tokens of answers that ended normally per second over
+                 the run; tokens_per_s >= 500
   Latencies need a unit (us, ms, s, m); rates and goodput take 0.1% or 0.001;
   counts and tokens_per_s are plain numbers.
 

@@ -37,6 +37,10 @@ func requestOK(class string) bool {
 	return class == EndSentinel || class == EndEventType || class == EndEOF
 }
 
+// requestCut reports whether ssebench itself cut the answer short: at
+// end.max_duration, or because the run was interrupted or aborted.
+func requestCut(class string) bool { return class == EndMaxDuration || class == EndCancelled }
+
 // requestAbnormal reports whether a request-mode end class counts as an
 // error: everything but a normal end, or the run ending under it.
 func requestAbnormal(class string) bool {
@@ -196,6 +200,61 @@ func (g *gen) requests(ctx, reqCtx context.Context, start time.Time, total time.
 	g.openLoop(ctx, reqCtx, start, total, wg, mon)
 }
 
+// arrivals is one shard's open-loop schedule: the offset from the run's
+// start at which each of its requests is due. Not safe for concurrent use.
+//
+// With constant arrivals, shard i of n begins i/R into the run (R the
+// whole run's rate, n times this shard's), so its sends fall between
+// those of the other shards and the merged schedule is evenly spaced at
+// 1/R, not n sends at once every n/R. Poisson arrivals need no offset:
+// independent Poisson shards merge into one Poisson process of rate R.
+type arrivals struct {
+	rateAt  func(time.Duration) float64 // this shard's rate at an offset
+	total   time.Duration               // the schedule's end; 0: none
+	shard   Shard
+	poisson bool
+	// off is the next arrival in float seconds from the start, so
+	// rounding never accumulates: at 3/s for 1s the fourth arrival falls
+	// at 1s, outside the run, not a nanosecond inside it.
+	off   float64
+	begun bool
+}
+
+// next is the offset of the next arrival; false once the schedule ends.
+func (a *arrivals) next() (time.Duration, bool) {
+	for {
+		el := time.Duration(math.Round(a.off * float64(time.Second)))
+		if a.total > 0 && el >= a.total-time.Microsecond {
+			return 0, false
+		}
+		rate := a.rateAt(el)
+		if rate <= 0 {
+			if a.total <= 0 {
+				return 0, false // nothing would ever arrive
+			}
+			a.off += 0.01 // a stage without arrivals
+			continue
+		}
+		if !a.begun {
+			a.begun = true
+			switch {
+			case a.poisson:
+				a.off += rand.ExpFloat64() / rate
+				continue
+			case a.shard.Count > 1 && a.shard.Index > 0:
+				a.off += float64(a.shard.Index) / (rate * float64(a.shard.Count))
+				continue
+			}
+		}
+		if a.poisson {
+			a.off += rand.ExpFloat64() / rate
+		} else {
+			a.off += 1 / rate
+		}
+		return el, true
+	}
+}
+
 // openLoop sends requests on a schedule computed from the start, never
 // from "now": a slow server cannot slow the arrivals (its queueing shows
 // in TTFT), and a late generator shows as schedule_lag.
@@ -203,30 +262,12 @@ func (g *gen) openLoop(ctx, reqCtx context.Context, start time.Time, total time.
 	rc := g.req
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	// The schedule is kept in float seconds from the start, so rounding
-	// never accumulates: at 3/s for 1s the fourth arrival falls at 1s,
-	// outside the run, not a nanosecond inside it.
-	off := 0.0
-	first := true
+	sched := &arrivals{rateAt: g.rateAt, total: total, shard: g.shard, poisson: rc.poisson}
 	for {
-		el := time.Duration(math.Round(off * float64(time.Second)))
-		if total > 0 && el >= total-time.Microsecond {
+		el, ok := sched.next()
+		if !ok {
 			return
 		}
-		rate := g.rateAt(el)
-		if rate <= 0 {
-			if total <= 0 {
-				return // nothing would ever arrive
-			}
-			off += 0.01 // a stage without arrivals
-			continue
-		}
-		if first && rc.poisson {
-			off += rand.ExpFloat64() / rate
-			first = false
-			continue
-		}
-		first = false
 		due := start.Add(el)
 		if wait := time.Until(due); wait > 0 {
 			timer.Reset(wait)
@@ -256,11 +297,6 @@ func (g *gen) openLoop(ctx, reqCtx context.Context, start time.Time, total time.
 				defer g.rec.inFlight.Add(-1)
 				g.runRequest(reqCtx, n, due)
 			})
-		}
-		if rc.poisson {
-			off += rand.ExpFloat64() / rate
-		} else {
-			off += 1 / rate
 		}
 	}
 }
@@ -333,6 +369,7 @@ var reqStatePool = sync.Pool{New: func() any {
 type answer struct {
 	class            string
 	err              error
+	sent             time.Time // when the request was sent; zero if it never was
 	firstTok, prevTk time.Time
 	tokens, usage    int64
 	haveUsage        bool
@@ -343,11 +380,18 @@ type answer struct {
 func (g *gen) runRequest(ctx context.Context, n int64, due time.Time) {
 	rc := g.req
 	sh := g.rec.shard(int(n))
-	started := time.Now()
-	sh.mu.Lock()
-	sh.record(mLag, started.Sub(due))
-	sh.c.requests++
-	sh.mu.Unlock()
+	// sent is the origin of ttft_sent and e2e_sent: what follows (dial,
+	// writing the request, the server's own queue) is what a client that
+	// sends now waits for, as vLLM's and LLMPerf's clients time it; the
+	// time from due to here is the generator's (schedule_lag).
+	sent := func() time.Time {
+		now := time.Now()
+		sh.mu.Lock()
+		sh.record(mLag, now.Sub(due))
+		sh.c.requests++
+		sh.mu.Unlock()
+		return now
+	}
 
 	st := reqStatePool.Get().(*reqState)
 	defer reqStatePool.Put(st)
@@ -358,6 +402,7 @@ func (g *gen) runRequest(ctx context.Context, n int64, due time.Time) {
 			st.body = b[:0]
 		}
 		if err != nil {
+			sent()
 			g.endRequest(sh, due, &answer{class: EndBodyError, err: err})
 			return
 		}
@@ -381,7 +426,7 @@ func (g *gen) runRequest(ctx context.Context, n int64, due time.Time) {
 	}
 	rctx, cancel := context.WithTimeoutCause(ctx, rc.maxDur, errMaxDuration)
 	defer cancel()
-	a := &answer{}
+	a := &answer{sent: sent()}
 	g.readAnswer(rctx, sh, st, int(n), h2id, body, due, a)
 	if a.class == "" {
 		a.class = EndReadError
@@ -429,7 +474,7 @@ func (g *gen) readAnswer(ctx context.Context, sh *shard, st *reqState, id, h2id 
 	sh.c.opened++
 	sh.mu.Unlock()
 
-	fb := newFirstByteReader(resp.Body, op.nc, g.sc.Timeout.Read.D(), op.kill)
+	fb := newFirstByteReader(resp.Body, op.nc, op.drain, g.sc.Timeout.Read.D(), op.kill)
 	defer fb.stop()
 	defer func() {
 		if !fb.first.IsZero() {
@@ -488,10 +533,10 @@ func (g *gen) readAnswer(ctx context.Context, sh *shard, st *reqState, id, h2id 
 			if tok {
 				if a.firstTok.IsZero() {
 					sh.record(mTTFT, now.Sub(due))
+					sh.record(mTTFTSent, now.Sub(a.sent))
 				} else {
 					sh.record(mITL, now.Sub(a.prevTk))
 				}
-				sh.c.tokens += ntok
 			}
 			sh.mu.Unlock()
 			if tok {
@@ -525,15 +570,16 @@ func (g *gen) readAnswer(ctx context.Context, sh *shard, st *reqState, id, h2id 
 }
 
 // endRequest records a request's end: its class, e2e and TPOT, its token
-// total (usage replacing the count) and whether it was good.
+// total (usage replacing the count) under how it ended, and whether it
+// was good. Tokens count when the answer ends, so throughput holds only
+// answers that ended normally.
 func (g *gen) endRequest(sh *shard, due time.Time, a *answer) {
 	rc := g.req
 	now := time.Now()
 	e2e := now.Sub(due)
 	ok := requestOK(a.class)
-	tokens, adjust := a.tokens, int64(0)
+	tokens := a.tokens
 	if a.haveUsage {
-		adjust = a.usage - a.tokens
 		tokens = a.usage
 	}
 	var ttft, tpot time.Duration
@@ -551,9 +597,20 @@ func (g *gen) endRequest(sh *shard, due time.Time, a *answer) {
 		(rc.e2eMax == 0 || e2e <= rc.e2eMax)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	sh.c.tokens += adjust
 	if ok || a.class == EndMaxDuration {
 		sh.record(mE2E, e2e)
+		if !a.sent.IsZero() {
+			sh.record(mE2ESent, now.Sub(a.sent))
+		}
+	}
+	switch {
+	case ok:
+		sh.c.tokens += tokens
+	case requestCut(a.class):
+		sh.c.requestsCut++
+		sh.c.tokensCut += tokens
+	default:
+		sh.c.tokensFailed += tokens
 	}
 	if hasTPOT {
 		sh.record(mTPOT, tpot)

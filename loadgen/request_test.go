@@ -842,3 +842,223 @@ func TestRequestClosedLoopFollowsStages(t *testing.T) {
 		t.Fatalf("counters %+v", c)
 	}
 }
+
+// reqGen is a request-mode generator for s, built as Run builds one, so
+// a test can send single requests with a schedule of its choosing.
+func reqGen(t *testing.T, s *scenarios.Scenario) *gen {
+	t.Helper()
+	ds, err := dialers(nil, s.Timeout.Connect.D())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := newReqConfig(s, Shard{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	header, err := s.ExpandedHeaders()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep, err := newEndpoint(s.URLs[0], s.Method, header, rc.static, s.Insecure, "ssebench/test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &gen{sc: s, dialers: ds, endpoints: []*endpoint{ep}, slots: map[int]*slot{}, req: rc, rec: newModeRecorder(2, s.Mode)}
+}
+
+// A generator that cannot keep its schedule (here: four requests due
+// 0, 100, 200 and 300ms before they are sent) must not hide it: ttft and
+// e2e count from the schedule, ttft_sent and e2e_sent from the send, and
+// schedule_lag is the difference. The server knows its TTFT (80ms) and
+// token gaps, so ttft_sent must come out at that TTFT.
+func TestRequestSentOriginWhenTheGeneratorIsLate(t *testing.T) {
+	const serverTTFT, itl = 80 * time.Millisecond, 10 * time.Millisecond
+	h := &llm{TTFT: fixed(serverTTFT), ITL: itl, Tokens: 3}
+	g := reqGen(t, reqScenario(t, h.start(t), nil))
+	late := []time.Duration{0, 100 * time.Millisecond, 200 * time.Millisecond, 300 * time.Millisecond}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	now := time.Now()
+	var wg sync.WaitGroup
+	for i, l := range late {
+		wg.Go(func() { g.runRequest(ctx, int64(i), now.Add(-l)) })
+	}
+	wg.Wait()
+	g.rec.drain()
+	c, m := g.rec.counters(), g.rec.metrics()
+	if c.Requests != 4 || c.RequestsOK != 4 || h.arrivals.Load() != 4 {
+		t.Fatalf("counters %+v (server saw %d), want 4 ok", c, h.arrivals.Load())
+	}
+	ttft, sent, lag := m[report.MetricTTFT], m[report.MetricTTFTSent], m[report.MetricLag]
+	e2e, e2eSent := m[report.MetricE2E], m[report.MetricE2ESent]
+	for name, x := range map[string]report.Metric{"ttft": ttft, "ttft_sent": sent, "schedule_lag": lag, "e2e": e2e, "e2e_sent": e2eSent} {
+		if x.Count != 4 {
+			t.Fatalf("%s count %d, want 4", name, x.Count)
+		}
+	}
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	// From the send: the server's TTFT, whatever the lateness (a few ms
+	// of loopback and scheduling on top, more on a busy machine).
+	if sent.MinMS < ms(serverTTFT) || sent.P50MS > ms(serverTTFT)+10 || sent.MaxMS > ms(serverTTFT)+40 {
+		t.Errorf("ttft_sent %+v, want about the server's %v", sent, serverTTFT)
+	}
+	if lag.MaxMS < 300 || lag.MinMS < 0 {
+		t.Errorf("schedule_lag %+v, want up to the 300ms the last request was late", lag)
+	}
+	// From the schedule: the lateness on top.
+	if ttft.MaxMS < 300+ms(serverTTFT) || ttft.MinMS < sent.MinMS {
+		t.Errorf("ttft %+v, want the latest request at ≥ 300ms + %v", ttft, serverTTFT)
+	}
+	// Per request ttft = schedule_lag + ttft_sent (one send instant), so
+	// the means add up, to the histograms' precision.
+	if d := ttft.MeanMS - (lag.MeanMS + sent.MeanMS); math.Abs(d) > 1 {
+		t.Errorf("ttft mean %.2f ≠ schedule_lag mean %.2f + ttft_sent mean %.2f", ttft.MeanMS, lag.MeanMS, sent.MeanMS)
+	}
+	if d := e2e.MeanMS - (lag.MeanMS + e2eSent.MeanMS); math.Abs(d) > 1 {
+		t.Errorf("e2e mean %.2f ≠ schedule_lag mean %.2f + e2e_sent mean %.2f", e2e.MeanMS, lag.MeanMS, e2eSent.MeanMS)
+	}
+	// The server spent TTFT + 2 gaps on each answer.
+	if min := ms(serverTTFT + 2*itl); e2eSent.MinMS < min || e2eSent.P50MS > min+15 || e2e.MaxMS < 300+min {
+		t.Errorf("e2e_sent %+v e2e %+v, want e2e_sent about %.0fms and e2e up to 300ms more", e2eSent, e2e, min)
+	}
+}
+
+// In a run that keeps its schedule, the two origins agree and both match
+// the server; every request carries both figures.
+func TestRequestSentOriginInARun(t *testing.T) {
+	h := &llm{TTFT: fixed(100 * time.Millisecond), ITL: 10 * time.Millisecond, Tokens: 3}
+	res := runReq(t, reqScenario(t, h.start(t), nil))
+	m := res.Metrics
+	ttft, sent, e2e, e2eSent := m[report.MetricTTFT], m[report.MetricTTFTSent], m[report.MetricE2E], m[report.MetricE2ESent]
+	if ttft.Count != 10 || sent.Count != 10 || e2e.Count != 10 || e2eSent.Count != 10 {
+		t.Fatalf("counts ttft %d ttft_sent %d e2e %d e2e_sent %d, want 10 each", ttft.Count, sent.Count, e2e.Count, e2eSent.Count)
+	}
+	if sent.MinMS < 100 || sent.P50MS > 130 || ttft.MinMS < sent.MinMS || ttft.MaxMS < sent.MaxMS || e2e.MeanMS < e2eSent.MeanMS {
+		t.Errorf("ttft %+v ttft_sent %+v e2e %+v e2e_sent %+v: want ttft_sent about 100ms and the schedule figures no lower", ttft, sent, e2e, e2eSent)
+	}
+	// The thresholds read the new names.
+	trs, err := report.EvaluateThresholds(res, []string{"ttft_sent.p50 >= 100ms", "e2e_sent.max < 30s", "ttft_sent.count == 10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range trs {
+		if !tr.Passed {
+			t.Errorf("threshold %s failed with %v", tr.Expr, tr.Value)
+		}
+	}
+}
+
+// partialLLM answers by arrival number n: n%3 == 0 a whole answer of 6
+// tokens ending [DONE]; n%3 == 1 4 tokens, then silence (the client cuts
+// it at max_duration); n%3 == 2 3 tokens, then the connection is
+// aborted mid-body (a failed answer). It counts the tokens it sent to
+// each kind.
+type partialLLM struct {
+	arrivals           atomic.Int64
+	ok, cut, failed    atomic.Int64 // tokens sent to each kind of answer
+	nOK, nCut, nFailed atomic.Int64 // answers of each kind
+}
+
+func (h *partialLLM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n := h.arrivals.Add(1) - 1
+	io.Copy(io.Discard, r.Body)
+	w.Header().Set("Content-Type", "text/event-stream")
+	fl := w.(http.Flusher)
+	tokens, sent := [3]int{6, 4, 3}[n%3], [3]*atomic.Int64{&h.ok, &h.cut, &h.failed}[n%3]
+	[3]*atomic.Int64{&h.nOK, &h.nCut, &h.nFailed}[n%3].Add(1)
+	for i := 0; i < tokens; i++ {
+		fmt.Fprintf(w, `data: {"choices":[{"delta":{"content":"tok%d"}}]}`+"\n\n", i)
+		fl.Flush()
+		sent.Add(1)
+	}
+	switch n % 3 {
+	case 0:
+		fmt.Fprint(w, "data: [DONE]\n\n")
+		fl.Flush()
+	case 1:
+		<-r.Context().Done()
+	case 2:
+		fmt.Fprint(w, `data: {"choices":[{"delta":{"content":"lost`) // half an event
+		fl.Flush()
+		panic(http.ErrAbortHandler) // the connection closes without the end of the body
+	}
+}
+
+// Output throughput counts the tokens of answers that ended normally
+// only: the server knows how many it sent to each kind of answer, and
+// the cut and failed answers' tokens are reported apart.
+func TestRequestThroughputCountsOnlyOKAnswers(t *testing.T) {
+	h := &partialLLM{}
+	ts := httptest.NewServer(h)
+	t.Cleanup(ts.Close)
+	s := reqScenario(t, ts.URL+"/v1/chat/completions", func(s *scenarios.Scenario) {
+		s.Request.Rate = 9
+		s.Request.End.MaxDuration = scenarios.Duration(300 * time.Millisecond)
+	})
+	res := runReq(t, s)
+	c := res.Counters
+	if h.arrivals.Load() != 9 || c.Requests != 9 || h.nOK.Load() != 3 || h.nCut.Load() != 3 || h.nFailed.Load() != 3 {
+		t.Fatalf("server saw %d requests (%d ok, %d cut, %d failed), counters %+v", h.arrivals.Load(), h.nOK.Load(), h.nCut.Load(), h.nFailed.Load(), c)
+	}
+	if c.RequestsOK != h.nOK.Load() || c.RequestsCut != h.nCut.Load() || c.Ends[EndMaxDuration] != h.nCut.Load() || c.Ends[EndEOFMidEvent] != h.nFailed.Load() {
+		t.Fatalf("ok %d cut %d ends %v, want %d ok, %d cut at max_duration, %d eof_mid_event", c.RequestsOK, c.RequestsCut, c.Ends, h.nOK.Load(), h.nCut.Load(), h.nFailed.Load())
+	}
+	if c.Tokens != h.ok.Load() || c.TokensCut != h.cut.Load() || c.TokensFailed != h.failed.Load() {
+		t.Fatalf("tokens %d cut %d failed %d, want what the server sent: %d to ok answers, %d to cut, %d to failed",
+			c.Tokens, c.TokensCut, c.TokensFailed, h.ok.Load(), h.cut.Load(), h.failed.Load())
+	}
+	var toks int64
+	for _, p := range res.Timeseries {
+		toks += p.Tokens
+	}
+	if toks != c.Tokens {
+		t.Errorf("time series tokens %d, want the ok answers' %d", toks, c.Tokens)
+	}
+	trs, err := report.EvaluateThresholds(res, []string{"tokens_per_s > 0", "tokens_cut == 12", "tokens_failed == 9", "requests_cut == 3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := float64(h.ok.Load()) / res.DurationS; math.Abs(trs[0].Value-want) > 1e-9 {
+		t.Errorf("tokens_per_s %v, want the ok answers' tokens over the run: %v", trs[0].Value, want)
+	}
+	for _, tr := range trs {
+		if !tr.Passed {
+			t.Errorf("threshold %s failed with %v", tr.Expr, tr.Value)
+		}
+	}
+}
+
+// Sharded constant-rate schedules interleave: shard i of n at total rate
+// R sends its k-th request at k·n/R + i/R, so the merged schedule is
+// evenly spaced at 1/R rather than n sends at once.
+func TestRequestShardSchedulesInterleave(t *testing.T) {
+	const total = 12.0 // requests per second over all shards
+	for _, n := range []int{1, 2, 3} {
+		t.Run(fmt.Sprint(n, " shards"), func(t *testing.T) {
+			var merged []time.Duration
+			for i := 0; i < n; i++ {
+				a := &arrivals{rateAt: func(time.Duration) float64 { return total / float64(n) }, total: time.Second, shard: Shard{Index: i, Count: n}}
+				for k := 0; ; k++ {
+					off, ok := a.next()
+					if !ok {
+						break
+					}
+					want := time.Duration((float64(k*n)/total + float64(i)/total) * float64(time.Second))
+					if d := off - want; d < -time.Microsecond || d > time.Microsecond {
+						t.Fatalf("shard %d/%d send %d at %v, want %v", i, n, k, off, want)
+					}
+					merged = append(merged, off)
+				}
+			}
+			if len(merged) != int(total) {
+				t.Fatalf("%d sends in 1s, want %v", len(merged), total)
+			}
+			slices.Sort(merged)
+			for j := 1; j < len(merged); j++ {
+				if gap := merged[j] - merged[j-1]; gap < time.Second/total-time.Microsecond || gap > time.Second/total+time.Microsecond {
+					t.Fatalf("sends %d and %d %v apart, want %v: %v", j-1, j, gap, time.Second/total, merged)
+				}
+			}
+		})
+	}
+}

@@ -127,7 +127,7 @@ func TestReportInChromium(t *testing.T) {
 			"dist-connect", "dist-headers", "dist-first_byte", "dist-first_event", "dist-inter_event", "dist-delivery",
 			"dist-publish_delivery", "dist-reconnect", "dist-lifetime", "dist-schedule_lag"},
 		"request.html": {"in-flight", "requests-rate", "tokens-rate", "ttft-latency", "itl-latency",
-			"dist-ttft", "dist-itl", "dist-tpot", "dist-e2e"},
+			"dist-ttft", "dist-ttft_sent", "dist-itl", "dist-tpot", "dist-e2e", "dist-e2e_sent"},
 	}
 	for _, name := range []string{"load.html", "check.html", "diagnose.html", "request.html"} {
 		t.Run(name, func(t *testing.T) {

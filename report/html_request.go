@@ -12,7 +12,7 @@ import (
 
 // requestDistMetrics get a percentile curve each; the connection phases
 // stay in the table only.
-var requestDistMetrics = []string{MetricTTFT, MetricITL, MetricTPOT, MetricE2E}
+var requestDistMetrics = []string{MetricTTFT, MetricTTFTSent, MetricITL, MetricTPOT, MetricE2E, MetricE2ESent}
 
 func requestFacts(r *Result) []factView {
 	c := r.Counters
@@ -25,14 +25,18 @@ func requestFacts(r *Result) []factView {
 	failed := c.Requests - c.RequestsOK
 	facts := []factView{
 		{Label: "Requests", Value: groupDigits(c.Requests),
-			Sub: fmt.Sprintf("ok %s · failed %s", groupDigits(c.RequestsOK), groupDigits(failed)), Class: badIf(failed > 0)},
+			Sub: fmt.Sprintf("ok %s · failed %s%s", groupDigits(c.RequestsOK), groupDigits(failed), cutText(c)), Class: badIf(failed > 0)},
 		{Label: "Goodput", Value: fmtPercent(share(c.RequestsGood)),
 			Sub: groupDigits(c.RequestsGood) + " good" + sloText(r), Class: badIf(c.Requests > 0 && c.RequestsGood < c.Requests)},
 		{Label: "Request rate", Value: fmtRate(perSecond(c.Requests, sendWindow(r))) + "/s", Sub: "sent over " + fmtSeconds(sendWindow(r))},
-		{Label: "Output tokens/s", Value: fmtRate(perSecond(c.Tokens, r.DurationS)) + "/s", Sub: groupDigits(c.Tokens) + " tokens"},
+		{Label: "Output tokens/s", Value: fmtRate(perSecond(c.Tokens, r.DurationS)) + "/s", Sub: tokensSub(c)},
 	}
 	if m := r.Metrics[MetricTTFT]; m.Count > 0 {
-		facts = append(facts, factView{Label: "TTFT p99", Value: fmtMS(m.P99MS), Sub: "p50 " + fmtMS(m.P50MS) + " · max " + fmtMS(m.MaxMS)})
+		sub := "from schedule · p50 " + fmtMS(m.P50MS) + " · max " + fmtMS(m.MaxMS)
+		if s := r.Metrics[MetricTTFTSent]; s.Count > 0 {
+			sub += " · from send p99 " + fmtMS(s.P99MS)
+		}
+		facts = append(facts, factView{Label: "TTFT p99", Value: fmtMS(m.P99MS), Sub: sub})
 	}
 	if m := r.Metrics[MetricTPOT]; m.Count > 0 {
 		facts = append(facts, factView{Label: "TPOT p50", Value: fmtMS(m.P50MS), Sub: "p99 " + fmtMS(m.P99MS) + " · " + fmtRate(1000/max(m.P50MS, 0.001)) + " tokens/s per answer"})
@@ -42,6 +46,15 @@ func requestFacts(r *Result) []factView {
 	}
 	facts = append(facts, factView{Label: "Duration", Value: fmtSeconds(r.DurationS), Sub: "mode request"})
 	return facts
+}
+
+// tokensSub says what the throughput counted and what it left out.
+func tokensSub(c Counters) string {
+	sub := groupDigits(c.Tokens) + " tokens in ok answers"
+	if c.TokensCut > 0 || c.TokensFailed > 0 {
+		sub += fmt.Sprintf(" · not counted: %s cut, %s failed", groupDigits(c.TokensCut), groupDigits(c.TokensFailed))
+	}
+	return sub
 }
 
 func requestTimeCharts(r *Result) []chartView {
@@ -73,7 +86,7 @@ func requestTimeCharts(r *Result) []chartView {
 			"Requests sent in each second, and requests that failed or ended abnormally."},
 		chart{Chart{ID: "tokens-rate", Title: "Output tokens per second", X: x, Y: Axis{Label: "tokens/s"},
 			Series: []Series{colored(tsr.perSec("tokens/s", func(p Point) int64 { return p.Tokens }), Palette[2])}},
-			"Output tokens received across all answers in each second (output throughput)."},
+			"Output tokens of the answers that ended normally in each second (output throughput); cut and failed answers are not counted."},
 		chart{Chart{ID: "ttft-latency", Title: "Time to first token", X: x, Y: msAxis,
 			Series: []Series{
 				colored(tsr.lat("p50", func(p Point) float64 { return p.TTFTP50MS }), Palette[0]),

@@ -22,8 +22,11 @@ var requestFixtureThresholds = []string{
 // hand-written numbers: n requests, one every 200ms (5/s), each a
 // streamed answer of 64 tokens with a TTFT near 200ms and a gap near 20ms
 // between tokens. Request 13 and 57 are answered 503, request 88 stalls
-// past max_duration, and request 42 streams at a third of the speed (ok
-// but not good). Seeded, so the result is the same on every run.
+// past max_duration (cut), request 71 is reset after 20 tokens (failed),
+// request 42 streams at a third of the speed (ok but not good), and
+// requests 30 to 34 are sent 40ms late (ttft = schedule_lag + ttft_sent).
+// Tokens count when an answer ends, and only OK answers' in Tokens.
+// Seeded, so the result is the same on every run.
 func requestFixture(t testing.TB, seed uint64, start time.Time, n int) *Result {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
@@ -55,8 +58,12 @@ func requestFixture(t testing.TB, seed uint64, start time.Time, n int) *Result {
 		sched := time.Duration(i) * spacing
 		c.Requests++
 		at(sched).p.Requests++
-		RecordDuration(hists[MetricLag], ms(0.05+rng.Float64()*0.2))
-		connect := ms(0.2 + rng.Float64()*0.3)
+		lag := ms(0.05 + rng.Float64()*0.2)
+		if i >= 30 && i < 35 {
+			lag += 40 * time.Millisecond // the generator paused: these five were sent late
+		}
+		RecordDuration(hists[MetricLag], lag)
+		connect := lag + ms(0.2+rng.Float64()*0.3) // every phase counts from the schedule
 		RecordDuration(hists[MetricConnect], connect)
 		headers := connect + ms(1+rng.Float64())
 		RecordDuration(hists[MetricHeaders], headers)
@@ -72,16 +79,18 @@ func requestFixture(t testing.TB, seed uint64, start time.Time, n int) *Result {
 		at(sched).p.Connects++
 		// A role-only first chunk, then one token per event.
 		RecordDuration(hists[MetricFirstByte], headers+ms(0.5))
-		ttft := ms(180 + rng.ExpFloat64()*20)
+		ttft := lag + ms(180+rng.ExpFloat64()*20)
 		RecordDuration(hists[MetricTTFT], ttft)
+		RecordDuration(hists[MetricTTFTSent], ttft-lag)
 		RecordDuration(at(sched+ttft).ttft, ttft)
 		now := ttft
 		c.Events += 2 // role chunk and first token
-		c.Tokens++
-		at(sched+now).p.Tokens++
 		last := tokens
-		if i == 88 {
+		switch i {
+		case 88:
 			last = 10 // stalls after 10 tokens
+		case 71:
+			last = 20 // reset after 20 tokens
 		}
 		for k := 2; k <= last; k++ {
 			gap := ms(15 + rng.Float64()*10)
@@ -92,27 +101,39 @@ func requestFixture(t testing.TB, seed uint64, start time.Time, n int) *Result {
 			RecordDuration(hists[MetricITL], gap)
 			RecordDuration(at(sched+now).itl, gap)
 			c.Events++
-			c.Tokens++
-			at(sched+now).p.Tokens++
 		}
 		var end string
-		if i == 88 {
+		switch i {
+		case 88:
 			now = 3 * time.Second
 			end = "max_duration"
 			at(sched+now).p.Errors++
-		} else {
+			c.RequestsCut++
+			c.TokensCut += int64(last)
+		case 71:
+			end = "reset"
+			at(sched+now).p.Errors++
+			c.TokensFailed += int64(last)
+		default:
 			now += ms(1)
 			end = "sentinel"
 			c.Events++ // [DONE]
 			c.RequestsOK++
+			c.Tokens += int64(last)
+			at(sched + now).p.Tokens += int64(last)
 		}
 		c.Ends[end]++
 		e2e := now
-		RecordDuration(hists[MetricE2E], e2e)
-		tpot := (e2e - ttft) / time.Duration(last-1)
-		RecordDuration(hists[MetricTPOT], tpot)
-		if end == "sentinel" && ttft <= slos[MetricTTFT] && tpot <= slos[MetricTPOT] {
-			c.RequestsGood++
+		if end != "reset" { // a failed answer has no e2e
+			RecordDuration(hists[MetricE2E], e2e)
+			RecordDuration(hists[MetricE2ESent], e2e-lag)
+		}
+		if end == "sentinel" { // tpot and goodput only for answers that ended OK
+			tpot := (e2e - ttft) / time.Duration(last-1)
+			RecordDuration(hists[MetricTPOT], tpot)
+			if ttft <= slos[MetricTTFT] && tpot <= slos[MetricTPOT] {
+				c.RequestsGood++
+			}
 		}
 		for s := int(sched / time.Second); s <= min(int((sched+e2e)/time.Second), secs-1); s++ {
 			inFlight[s]++

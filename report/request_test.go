@@ -121,7 +121,7 @@ func TestRequestThresholdErrors(t *testing.T) {
 		{"requests_failed.rate < 1s", "is not a percentage"},
 		{"goodptu >= 95%", "did you mean goodput?"},
 		{"tfft.p99 < 1s", "did you mean ttft.p99?"},
-		{"bogus.p99 < 1s", "ttft, itl, tpot, e2e"},
+		{"bogus.p99 < 1s", "ttft, ttft_sent, itl, tpot, e2e, e2e_sent"},
 	} {
 		_, err := ParseThreshold(tc.expr)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -188,21 +188,27 @@ func TestRequestSummary(t *testing.T) {
 	out := string(render(t, func(b *bytes.Buffer) error { return WriteSummary(b, res) }))
 	golden(t, "request.summary.golden", []byte(out))
 	c := res.Counters
-	if c.Requests != 100 || c.RequestsOK != 97 || c.RequestsGood == 0 || c.RequestsGood > c.RequestsOK {
+	if c.Requests != 100 || c.RequestsOK != 96 || c.RequestsGood == 0 || c.RequestsGood > c.RequestsOK ||
+		c.RequestsCut != 1 || c.TokensCut != 10 || c.TokensFailed != 20 || c.Tokens != 96*64 {
 		t.Fatalf("fixture counters %+v", c)
 	}
 	for _, re := range []string{
 		`(?m)^  metric +count +p50 +p90 +p99 +max +mean$`,
 		`(?m)^  ttft +98 +\d+ms +\d+ms +\d+ms +\d+ms +\d+ms$`, // 98 answers got a first token
 		`(?m)^  itl +\d+ +\d+\.\d\dms`,
-		`(?m)^  tpot +98 `,
-		`(?m)^  e2e +98 `,
-		`requests  sent 100 in 20\.0s \(5/s\)  ok 97 \(97\.0%\)  failed 3`,
-		`goodput   96 good \(96\.0%\)  within ttft ≤ 1s, tpot ≤ 50ms`,
-		`tokens    6218 output \(283/s\)  62\.2 per request  per answer \d\d\.?\d?/s \(1/tpot p50\)`,
-		`ends      sentinel 97 http_503 2 max_duration 1`,
+		`(?m)^  ttft_sent +98 +\d+ms +\d+ms +\d+ms +\d+ms +\d+ms$`,
+		`(?m)^  tpot +96 `,                        // answers that ended OK
+		`(?m)^  e2e +97 `, `(?m)^  e2e_sent +97 `, // and the one cut at max_duration
+		`(?m)^  schedule_lag +100 .* 40\.\d\dms +40\.\d\dms +\d`, // five sent 40ms late
+		`ttft, e2e from each request's scheduled time; ttft_sent, e2e_sent from its send`,
+		`requests  sent 100 in 20\.0s \(5/s\)  ok 96 \(96\.0%\)  failed 4 \(cut 1, other 3\)`,
+		`goodput   95 good \(95\.0%\)  within ttft ≤ 1s, tpot ≤ 50ms`,
+		// 96 answers × 64 tokens over 22s; the cut and the failed answers' tokens stay out.
+		`tokens    6144 output in ok answers \(279/s\)  64 per ok answer  per answer \d\d\.?\d?/s \(1/tpot p50\)`,
+		`not in throughput: 10 in cut answers, 20 in failed answers`,
+		`ends      sentinel 96 http_503 2 max_duration 1 reset 1`,
 		`http_503 e\.g\.: POST http://127\.0\.0\.1:8080/v1/chat/completions: 503`,
-		`✓ goodput >= 95% +\d+\.\d%`, `✗ requests_failed\.rate < 1% +3\.00%`, `✓ tokens_per_s >= 100 +283/s`,
+		`✓ goodput >= 95% +\d+\.\d%`, `✗ requests_failed\.rate < 1% +4\.00%`, `✓ tokens_per_s >= 100 +279/s`,
 		`✗ FAILED: 1 of 5 thresholds failed`,
 	} {
 		if !regexp.MustCompile(re).MatchString(out) {
@@ -233,6 +239,10 @@ func TestRequestHTML(t *testing.T) {
 		`data-chart="in-flight"`, `data-chart="requests-rate"`, `data-chart="tokens-rate"`,
 		`data-chart="ttft-latency"`, `data-chart="itl-latency"`,
 		`data-chart="dist-ttft"`, `data-chart="dist-itl"`, `data-chart="dist-tpot"`, `data-chart="dist-e2e"`,
+		`data-chart="dist-ttft_sent"`, `data-chart="dist-e2e_sent"`,
+		`<span class="mono">ttft_sent</span>`, "request sent → first token", "from send p99 ",
+		"6,144 tokens in ok answers · not counted: 10 cut, 20 failed",
+		`<td class="mono">tokens_cut</td>`, `<td class="mono">tokens_failed</td>`, `<td class="mono">requests_cut</td>`,
 		"threshold ttft.p99 &lt; 1s", // the SLO drawn on the TTFT charts
 		"Requests and tokens", "Why answers ended", "sentinel", "max_duration",
 		"the end-of-answer data (e.g. [DONE]) arrived",
@@ -252,8 +262,8 @@ func TestRequestHTML(t *testing.T) {
 		}
 	}
 	charts := regexp.MustCompile(`(?s)<svg class="chart".*?</svg>`).FindAllString(page, -1)
-	if len(charts) != 5+4 {
-		t.Fatalf("%d charts, want 5 over time and 4 distributions", len(charts))
+	if len(charts) != 5+6 {
+		t.Fatalf("%d charts, want 5 over time and 6 distributions", len(charts))
 	}
 	for _, c := range charts {
 		for _, part := range []string{`class="ticks y"`, `class="ticks x"`, `class="legend"`, `class="series"`} {
@@ -294,8 +304,8 @@ func TestRequestJUnit(t *testing.T) {
 	for _, su := range s.Suites {
 		for _, c := range su.Cases {
 			names[c.Name] = true
-			if c.Failure != nil && (c.Name != "requests_failed.rate < 1%" || !strings.Contains(c.Failure.Message, "was 3.00%") ||
-				!strings.Contains(c.Failure.Text, "requests: sent 100, ok 97") || !strings.Contains(c.Failure.Text, "ttft: p50 ")) {
+			if c.Failure != nil && (c.Name != "requests_failed.rate < 1%" || !strings.Contains(c.Failure.Message, "was 4.00%") ||
+				!strings.Contains(c.Failure.Text, "requests: sent 100, ok 96") || !strings.Contains(c.Failure.Text, "ttft: p50 ")) {
 				t.Errorf("failed case %s: %+v", c.Name, c.Failure)
 			}
 		}

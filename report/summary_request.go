@@ -13,6 +13,9 @@ func writeRequestSummary(b *strings.Builder, r *Result) {
 	writeMetricTable(b, r.Metrics, metricOrder(r.Metrics, RequestMetricNames), len("schedule_lag"),
 		[]string{"p50", "p90", "p99", "max", "mean"},
 		func(m Metric) []float64 { return []float64{m.P50MS, m.P90MS, m.P99MS, m.MaxMS, m.MeanMS} })
+	if _, ok := r.Metrics[MetricTTFTSent]; ok {
+		b.WriteString("  ttft, e2e from each request's scheduled time; ttft_sent, e2e_sent from its send\n")
+	}
 
 	c := r.Counters
 	share := func(n int64) string {
@@ -22,18 +25,21 @@ func writeRequestSummary(b *strings.Builder, r *Result) {
 		return fmtPercent(float64(n) / float64(c.Requests))
 	}
 	win := sendWindow(r)
-	fmt.Fprintf(b, "\n  requests  sent %d in %s (%s/s)  ok %d (%s)  failed %d\n",
-		c.Requests, fmtSeconds(win), fmtRate(perSecond(c.Requests, win)), c.RequestsOK, share(c.RequestsOK), c.Requests-c.RequestsOK)
+	fmt.Fprintf(b, "\n  requests  sent %d in %s (%s/s)  ok %d (%s)  failed %d%s\n",
+		c.Requests, fmtSeconds(win), fmtRate(perSecond(c.Requests, win)), c.RequestsOK, share(c.RequestsOK), c.Requests-c.RequestsOK, cutText(c))
 	fmt.Fprintf(b, "  goodput   %d good (%s)%s\n", c.RequestsGood, share(c.RequestsGood), sloText(r))
-	if c.Tokens > 0 {
-		line := fmt.Sprintf("  tokens    %d output (%s/s)", c.Tokens, fmtRate(perSecond(c.Tokens, r.DurationS)))
-		if c.Requests > 0 {
-			line += fmt.Sprintf("  %s per request", fmtRate(float64(c.Tokens)/float64(c.Requests)))
+	if c.Tokens+c.TokensCut+c.TokensFailed > 0 {
+		line := fmt.Sprintf("  tokens    %d output in ok answers (%s/s)", c.Tokens, fmtRate(perSecond(c.Tokens, r.DurationS)))
+		if c.RequestsOK > 0 {
+			line += fmt.Sprintf("  %s per ok answer", fmtRate(float64(c.Tokens)/float64(c.RequestsOK)))
 		}
 		if m := r.Metrics[MetricTPOT]; m.Count > 0 && m.P50MS > 0 {
 			line += fmt.Sprintf("  per answer %s/s (1/tpot p50)", fmtRate(1000/m.P50MS))
 		}
 		b.WriteString(line + "\n")
+		if c.TokensCut > 0 || c.TokensFailed > 0 {
+			fmt.Fprintf(b, "            not in throughput: %d in cut answers, %d in failed answers\n", c.TokensCut, c.TokensFailed)
+		}
 	} else {
 		b.WriteString("  tokens    none counted (set request.tokens.delta_path or usage_path)\n")
 	}
@@ -46,6 +52,15 @@ func writeRequestSummary(b *strings.Builder, r *Result) {
 		b.WriteString("\n")
 	}
 	writeErrorSamples(b, c)
+}
+
+// cutText splits the failed requests into those ssebench cut (at
+// end.max_duration or the run's end) and the others, when any were cut.
+func cutText(c Counters) string {
+	if c.RequestsCut == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (cut %d, other %d)", c.RequestsCut, c.Requests-c.RequestsOK-c.RequestsCut)
 }
 
 // sloText says what "good" meant in this run, from its thresholds.
