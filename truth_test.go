@@ -103,6 +103,14 @@ func readTruthRun(t *testing.T, code int, errs, out string) truthRun {
 	return truthRun{code: code, stderr: errs, res: res, raw: raw}
 }
 
+// runFor is how long a case runs: normal, or short with -short.
+func runFor(normal, short string) string {
+	if testing.Short() {
+		return short
+	}
+	return normal
+}
+
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // near reports whether got (ms) is within 2 ms + 2% of want.
@@ -119,7 +127,7 @@ func TestTruthDeliveryPercentiles(t *testing.T) {
 	cfg := truth.Config{Period: 500 * time.Millisecond, Hold: 20 * time.Millisecond, Slow: 300 * time.Millisecond, SlowEvery: 50}
 	srv, base := startTruth(t, cfg)
 	c := streams(1000, 200, 500)
-	r := runSSEBench(t, "--url", base+"/events", "--connections", n(c), "--ramp", "500ms", "--duration", "5s",
+	r := runSSEBench(t, "--url", base+"/events", "--connections", n(c), "--ramp", "500ms", "--duration", runFor("5s", "3s"),
 		"--reconnect", "never", "--latency-field", "ts:unix_ns")
 	srv.Close()
 	rec := srv.Record()
@@ -142,10 +150,10 @@ func TestTruthDeliveryPercentiles(t *testing.T) {
 // stay on schedule, so coordinated omission would hide it: delivery p99
 // must show it.
 func TestTruthStallShowsInDelivery(t *testing.T) {
-	cfg := truth.Config{Period: 100 * time.Millisecond, Stall: 2 * time.Second, StallEvery: 10 * time.Second, StallAt: 1500 * time.Millisecond}
+	cfg := truth.Config{Period: 100 * time.Millisecond, Stall: 2 * time.Second, StallEvery: 10 * time.Second, StallAt: 700 * time.Millisecond}
 	srv, base := startTruth(t, cfg)
 	c := streams(200, 100, 200)
-	r := runSSEBench(t, "--url", base+"/events", "--connections", n(c), "--ramp", "300ms", "--duration", "5s",
+	r := runSSEBench(t, "--url", base+"/events", "--connections", n(c), "--ramp", "300ms", "--duration", "4s",
 		"--reconnect", "never", "--latency-field", "ts:unix_ns")
 	srv.Close()
 	rec := srv.Record()
@@ -165,7 +173,7 @@ func TestTruthStallShowsInDelivery(t *testing.T) {
 func TestTruthLateHeaders(t *testing.T) {
 	srv, base := startTruth(t, truth.Config{LatePercent: 15, LateBy: 200 * time.Millisecond})
 	c := streams(400, 200, 400)
-	r := runSSEBench(t, "--url", base+"/events", "--connections", n(c), "--ramp", "500ms", "--duration", "2s", "--reconnect", "never")
+	r := runSSEBench(t, "--url", base+"/events", "--connections", n(c), "--ramp", "500ms", "--duration", runFor("2s", "1500ms"), "--reconnect", "never")
 	srv.Close()
 	rec := srv.Record()
 	m := r.res.Metrics[report.MetricHeaders]
@@ -194,7 +202,7 @@ func TestTruthLateHeaders(t *testing.T) {
 func TestTruthHangingStreamsFail(t *testing.T) {
 	srv, base := startTruth(t, truth.Config{HangPercent: 10, MutePercent: 10, Period: 50 * time.Millisecond})
 	c := streams(300, 100, 300)
-	r := runSSEBench(t, "--url", base+"/events", "--connections", n(c), "--ramp", "300ms", "--duration", "2s",
+	r := runSSEBench(t, "--url", base+"/events", "--connections", n(c), "--ramp", "300ms", "--duration", runFor("2s", "1500ms"),
 		"--reconnect", "never", "--threshold", "first_event.p99 < 500ms")
 	srv.Close()
 	rec := srv.Record()
@@ -219,6 +227,7 @@ func TestTruthHangingStreamsFail(t *testing.T) {
 // replaying R ids: events, bytes, lost, duplicated and reconnects equal
 // the server's counts.
 func TestTruthCountsExact(t *testing.T) {
+	t.Parallel() // counts, not latencies: these may share the machine
 	cases := []struct {
 		name         string
 		skip, replay int64
@@ -229,10 +238,11 @@ func TestTruthCountsExact(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			cfg := truth.Config{Period: 10 * time.Millisecond, PerConn: 5, Last: 40, Retry: "20", Skip: tc.skip, Replay: tc.replay}
 			srv, base := startTruth(t, cfg)
 			c := streams(300, 100, 200)
-			r := runSSEBench(t, "--url", base+"/events", "--connections", n(c), "--ramp", "300ms", "--duration", "4s", "--sequence")
+			r := runSSEBench(t, "--url", base+"/events", "--connections", n(c), "--ramp", "300ms", "--duration", "2500ms", "--sequence")
 			srv.Close()
 			rec := srv.Record()
 			cn := r.res.Counters
@@ -261,11 +271,13 @@ func TestTruthCountsExact(t *testing.T) {
 // carry no sequence number: with --sequence they are neither lost nor
 // duplicated.
 func TestTruthIDlessEventsAreNotLostOrDuplicated(t *testing.T) {
+	t.Parallel() // counts, not latencies: these may share the machine
 	for _, ids := range []string{truth.IDsFirst, truth.IDsNone} {
 		t.Run(ids, func(t *testing.T) {
+			t.Parallel()
 			srv, base := startTruth(t, truth.Config{Period: 10 * time.Millisecond, PerConn: 5, Retry: "20", IDs: ids})
 			c := streams(200, 100, 100)
-			r := runSSEBench(t, "--url", base+"/events", "--connections", n(c), "--ramp", "200ms", "--duration", "2s", "--sequence")
+			r := runSSEBench(t, "--url", base+"/events", "--connections", n(c), "--ramp", "200ms", "--duration", runFor("2s", "1500ms"), "--sequence")
 			srv.Close()
 			rec := srv.Record()
 			cn := r.res.Counters
@@ -292,13 +304,13 @@ func TestTruthReconnectSpansOutage(t *testing.T) {
 	const maxDelay = time.Second
 	srv, base := startTruth(t, truth.Config{Period: 50 * time.Millisecond})
 	c := streams(100, 50, 100)
-	lead := 1500 * time.Millisecond
+	lead := time.Second
 	go func() {
 		time.Sleep(lead)
 		srv.BeginOutage(outage)
 	}()
 	r := runSSEBench(t, "--url", base+"/events", "--connections", n(c), "--ramp", "300ms",
-		"--duration", (lead + outage + 2500*time.Millisecond).String(),
+		"--duration", (lead + outage + 2*time.Second).String(),
 		"--reconnect", "always", "--backoff-base", "50ms", "--backoff-max", maxDelay.String())
 	srv.Close()
 	rec := srv.Record()
@@ -320,9 +332,10 @@ func TestTruthReconnectSpansOutage(t *testing.T) {
 // TestTruthHugeRetryNoStorm: retry: 99999999999999999 ms must not overflow
 // into an immediate reconnect.
 func TestTruthHugeRetryNoStorm(t *testing.T) {
+	t.Parallel() // counts, not latencies: these may share the machine
 	srv, base := startTruth(t, truth.Config{Period: 10 * time.Millisecond, PerConn: 1, Retry: "99999999999999999"})
 	c := streams(100, 50, 100)
-	r := runSSEBench(t, "--url", base+"/events", "--connections", n(c), "--ramp", "200ms", "--duration", "2s")
+	r := runSSEBench(t, "--url", base+"/events", "--connections", n(c), "--ramp", "200ms", "--duration", runFor("2s", "1500ms"))
 	srv.Close()
 	rec := srv.Record()
 	cn := r.res.Counters
@@ -338,9 +351,10 @@ func TestTruthHugeRetryNoStorm(t *testing.T) {
 // TestTruthRedirectFollowed: a 307 to the stream is followed, keeping
 // Last-Event-ID on every resume.
 func TestTruthRedirectFollowed(t *testing.T) {
+	t.Parallel() // counts, not latencies: these may share the machine
 	srv, base := startTruth(t, truth.Config{Period: 10 * time.Millisecond, PerConn: 5, Last: 20, Retry: "20"})
 	c := streams(100, 50, 100)
-	r := runSSEBench(t, "--url", base+"/redirect", "--connections", n(c), "--ramp", "200ms", "--duration", "3s", "--sequence")
+	r := runSSEBench(t, "--url", base+"/redirect", "--connections", n(c), "--ramp", "200ms", "--duration", runFor("3s", "2s"), "--sequence")
 	srv.Close()
 	rec := srv.Record()
 	cn := r.res.Counters
@@ -381,11 +395,12 @@ func TestTruthEventsInFlightAtEnd(t *testing.T) {
 // counted as unstamped; future stamps count as clock skew; neither puts a
 // value into delivery.
 func TestTruthUnstampedEvents(t *testing.T) {
+	t.Parallel() // counts, not latencies: these may share the machine
 	hold := 5 * time.Millisecond
 	srv, base := startTruth(t, truth.Config{Period: 20 * time.Millisecond, Hold: hold, Last: 30, Retry: "20",
 		MissingEvery: 10, GarbageEvery: 10, FutureEvery: 10})
 	c := streams(200, 100, 100)
-	r := runSSEBench(t, "--url", base+"/events", "--connections", n(c), "--ramp", "200ms", "--duration", "3s",
+	r := runSSEBench(t, "--url", base+"/events", "--connections", n(c), "--ramp", "200ms", "--duration", runFor("3s", "2s"),
 		"--latency-field", "ts:unix_ns")
 	srv.Close()
 	rec := srv.Record()
@@ -479,7 +494,7 @@ func TestTruthSaturatedGenerator(t *testing.T) {
 		t.Run("procs "+procs, func(t *testing.T) {
 			base := truthProcess(t, "period=2ms&batch=50")
 			out := filepath.Join(t.TempDir(), "r.json")
-			cmd := exec.Command(bin, "run", "--url", base+"/events", "--connections", n(c), "--ramp", "1s", "--duration", "3s",
+			cmd := exec.Command(bin, "run", "--url", base+"/events", "--connections", n(c), "--ramp", runFor("1s", "500ms"), "--duration", "3s",
 				"--reconnect", "never", "--procs", procs, "--quiet", "--out", out)
 			cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
 			var stderr strings.Builder
