@@ -196,7 +196,7 @@ func (t *tapper) connect(ctx context.Context, lastID string) (string, string, er
 			t.sum.Comments++
 			t.item(now.Sub(began), "", ":"+dec.Comment(), map[string]any{"kind": "comment", "text": dec.Comment()})
 		case sse.KindRetry:
-			t.retry = time.Duration(dec.Retry()) * time.Millisecond
+			t.retry = dec.RetryDuration()
 			t.item(now.Sub(began), "", fmt.Sprintf("retry %dms", dec.Retry()), map[string]any{"kind": "retry", "ms": dec.Retry()})
 		}
 	}
