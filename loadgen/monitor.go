@@ -122,8 +122,8 @@ func (m *monitor) sample() {
 		switch {
 		case m.hotSeconds >= 3:
 			m.saturated = fmt.Sprintf("generator CPU at %.0f%% of its %.3g cores for %d s", share*100, m.cores, m.hotSeconds)
-		case m.schedSlow >= 3:
-			m.saturated = fmt.Sprintf("goroutines waited %v (p99) for a CPU for %d s: stream reads are late", schedP99.Round(time.Millisecond), m.schedSlow)
+		case schedP99 > 5*schedLimit, m.schedSlow >= 3:
+			m.saturated = fmt.Sprintf("goroutines waited %v (p99) for a CPU (%d s over %v): stream reads are late", schedP99.Round(time.Millisecond), m.schedSlow, schedLimit)
 		case m.machineHot >= 3 && share >= 0.5:
 			m.saturated = fmt.Sprintf("machine CPU at %.0f%% for %d s with the generator using %.0f%% of its share: it competes for cores", machineShare*100, m.machineHot, share*100)
 		case m.ivLag > time.Second:

@@ -275,19 +275,17 @@ func (g *gen) control(ctx context.Context, start time.Time, total time.Duration,
 		if el >= total || ctx.Err() != nil {
 			return
 		}
-		// Arrivals are scheduled one tick ahead and spread over it: each
-		// slot sleeps until its own due time, so an idle generator starts
-		// every attempt on time instead of up to a tick late.
-		ahead := min(el+tick, total)
-		desired := g.targetAt(ahead)
+		// This tick's arrivals are spread over the next tick, never over
+		// the past one: each slot sleeps until its own due time, so an idle
+		// generator starts every attempt on time instead of up to a tick
+		// late. The target is still read now, so no arrival starts before
+		// its stage does.
+		desired := g.targetAt(el)
 		rate := g.rateAt(el)
 		g.mu.Lock()
 		occupied := len(g.slots) + g.dead
 		need := desired - occupied
-		horizon := start.Add(ahead)
-		if now.After(horizon) {
-			horizon = now
-		}
+		horizon := now.Add(tick)
 		for i := 0; i < need; i++ {
 			due := now.Add(time.Duration(float64(horizon.Sub(now)) * float64(i) / float64(need)))
 			if rate > 0 {
