@@ -35,35 +35,35 @@ func (t *target) checkIDs() verdict {
 }
 
 func (t *target) checkResume() verdict {
-	if v, ok := t.needText(); !ok {
+	if v, ok := t.resumeProbed(); !ok {
 		return v
-	}
-	if t.main.status != http.StatusOK {
-		return skip(fmt.Sprintf("answered %s (see status)", t.main.statusTxt))
-	}
-	if t.resume == nil {
-		return skip("not probed")
-	}
-	if st := t.raw(); st.idNull > 0 && st.idNull == st.idLines {
-		return skip("the events' ids are ignored by clients (see id-null): nothing to resume from")
 	}
 	return t.resume.verdict(analyzeBuffering(t.main, t.lone).outcome == bufBuffered)
 }
 
 func (t *target) checkResumeReplay() verdict {
-	if v, ok := t.needText(); !ok {
+	if v, ok := t.resumeProbed(); !ok {
 		return v
 	}
+	return t.resume.replayVerdict()
+}
+
+// resumeProbed is what resume and resume-replay both need: a readable
+// stream, a resumption probe, and ids clients do not ignore.
+func (t *target) resumeProbed() (verdict, bool) {
+	if v, ok := t.needText(); !ok {
+		return v, false
+	}
 	if t.main.status != http.StatusOK {
-		return skip(fmt.Sprintf("answered %s (see status)", t.main.statusTxt))
+		return skip(fmt.Sprintf("answered %s (see status)", t.main.statusTxt)), false
 	}
 	if t.resume == nil {
-		return skip("not probed")
+		return skip("not probed"), false
 	}
 	if st := t.raw(); st.idNull > 0 && st.idNull == st.idLines {
-		return skip("the events' ids are ignored by clients (see id-null): nothing to resume from")
+		return skip("the events' ids are ignored by clients (see id-null): nothing to resume from"), false
 	}
-	return t.resume.replayVerdict()
+	return verdict{}, true
 }
 
 func (t *target) checkResumeUnknownID() verdict {
