@@ -497,7 +497,10 @@ func TestTruthSaturatedGenerator(t *testing.T) {
 		t.Run("procs "+procs, func(t *testing.T) {
 			base := truthProcess(t, "period=2ms&batch=50")
 			out := filepath.Join(t.TempDir(), "r.json")
-			cmd := exec.Command(bin, "run", "--url", base+"/events", "--connections", n(c), "--ramp", runFor("1s", "500ms"), "--duration", "3s",
+			// Every generator process on core 1, the truth server free to
+			// use core 0: with --procs 2, two GOMAXPROCS=1 shards would
+			// otherwise have a core each and really keep up.
+			cmd := exec.Command("taskset", "-c", "1", bin, "run", "--url", base+"/events", "--connections", n(c), "--ramp", runFor("1s", "500ms"), "--duration", "3s",
 				"--reconnect", "never", "--procs", procs, "--quiet", "--out", out)
 			cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
 			var stderr strings.Builder
