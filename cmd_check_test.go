@@ -39,7 +39,8 @@ func TestCheckExitCodes(t *testing.T) {
 		{"bad hold", []string{"check", "--hold", "1s", "http://127.0.0.1:1/events"}, 2, "--hold 1s"},
 		{"bad origin", []string{"check", "--origin", "https://a.example/x", "http://127.0.0.1:1/events"}, 2, "--origin"},
 		{"unreachable", []string{"check", "--no-color", "http://127.0.0.1:1/events"}, 3, "connection refused"},
-		{"diagnose without via", []string{"diagnose", "--origin", "http://127.0.0.1:1/events"}, 2, "via"},
+		{"diagnose without via", []string{"diagnose", "--origin", "http://127.0.0.1:1/events"}, 2, "--via is required"},
+		{"diagnose without origin", []string{"diagnose", "--via", "http://127.0.0.1:1/events"}, 2, "--origin is required"},
 		{"diagnose bad via", []string{"diagnose", "--origin", "http://127.0.0.1:1/events", "--via", "nope"}, 2, "--via"},
 		{"diagnose unreachable", []string{"diagnose", "--window", "2s", "--origin", "http://127.0.0.1:1/events", "--via", "http://127.0.0.1:1/x"}, 3, "unreachable"},
 	}

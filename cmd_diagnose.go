@@ -30,13 +30,20 @@ Examples:
    ssebench diagnose --hold 2m --origin http://10.0.0.5:8080/stream --via https://api.example.com/stream -H 'Authorization: Bearer $TOKEN'
    ssebench diagnose --json diag.json --html diag.html --origin URL --via URL`,
 		Flags: append(probeFlags(),
-			&cli.StringFlag{Name: "origin", Usage: "the stream straight from the origin (`URL`)", Required: true},
-			&cli.StringFlag{Name: "via", Usage: "the same stream through the proxy (`URL`)", Required: true},
+			// Required, but checked in the action: urfave/cli answers a
+			// missing required flag with the whole help page.
+			&cli.StringFlag{Name: "origin", Usage: "the stream straight from the origin (`URL`; required)"},
+			&cli.StringFlag{Name: "via", Usage: "the same stream through the proxy (`URL`; required)"},
 			&cli.StringFlag{Name: "publish", Usage: "`URL` to POST to so the stream emits an event (for quiet streams)"},
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return report.Usagef("diagnose takes no arguments (use --origin and --via), got %q", c.Args().First())
+			}
+			for _, name := range []string{"origin", "via"} {
+				if !c.IsSet(name) {
+					return report.Usagef("--%s is required: diagnose compares the stream from the origin (--origin URL) with the same stream through the proxy (--via URL)", name)
+				}
 			}
 			origin, err := parseStreamURL(c.String("origin"))
 			if err != nil {

@@ -75,3 +75,16 @@ func TestExitCodes(t *testing.T) {
 		})
 	}
 }
+
+// TestNoFlagIsRequiredByTheParser: urfave/cli answers a missing required
+// flag with the whole help page; commands check theirs and say it in one
+// line (TestCheckExitCodes: diagnose without --via).
+func TestNoFlagIsRequiredByTheParser(t *testing.T) {
+	for _, cmd := range newApp(nil, nil).Commands {
+		for _, f := range cmd.Flags {
+			if rf, ok := f.(interface{ IsRequired() bool }); ok && rf.IsRequired() {
+				t.Errorf("%s --%s: Required in the parser", cmd.Name, f.Names()[0])
+			}
+		}
+	}
+}
