@@ -64,9 +64,7 @@ Examples:
    ssebench report --threshold 'delivery.p99 < 250ms' merged.json
    ssebench report --threshold 'ttft.p99 < 1s' --threshold 'goodput >= 95%' llm.json
    ssebench report --junit check.xml check.json
-   ssebench report --html capacity.html ssebench-capacity.json
-
-Flags come before the files.`,
+   ssebench report --html capacity.html ssebench-capacity.json`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "json", Usage: "write the (merged) result JSON to `FILE`"},
 			&cli.StringFlag{Name: "html", Usage: "write a self-contained HTML report to `FILE`"},
@@ -86,9 +84,6 @@ func reportAction(c *cli.Context) error {
 	var loads []*report.Result
 	var checks []*report.CheckReport
 	for _, p := range paths {
-		if strings.HasPrefix(p, "-") && len(p) > 1 {
-			return report.Usagef("%s after the files: flags come before them (ssebench report [flags] RESULT.json...)", p)
-		}
 		if report.IsCapacityFile(p) {
 			return renderCapacity(c, paths, p)
 		}

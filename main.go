@@ -16,6 +16,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/ssebench/ssebench/cliargs"
 	"github.com/ssebench/ssebench/report"
 )
 
@@ -98,6 +99,12 @@ func startProfiles(stderr io.Writer) func() {
 	}
 }
 
+// runApp runs a command line: its flags are read wherever they stand
+// (cliargs.Order), then the app parses and runs it.
+func runApp(ctx context.Context, app *cli.App, args []string) error {
+	return app.RunContext(ctx, cliargs.OrderApp(app, args))
+}
+
 // run executes the app and maps its error to an exit code.
 func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -117,7 +124,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		os.Exit(report.ExitInterrupted)
 	}()
 	stopProfiles := startProfiles(stderr)
-	err := newApp(stdout, stderr).RunContext(ctx, args)
+	err := runApp(ctx, newApp(stdout, stderr), args)
 	stopProfiles()
 	if err == nil {
 		return report.ExitOK

@@ -252,7 +252,6 @@ func TestReportCommandInputs(t *testing.T) {
 		{[]string{check, check}, "one at a time"},
 		{[]string{bad}, `schema "something/else"`},
 		{[]string{filepath.Join(dir, "missing.json")}, "missing.json"},
-		{[]string{load, "--html", html}, "flags come before them"},
 		{[]string{"--threshold", "nope", load}, `threshold "nope"`},
 		{[]string{"--threshold", "events > 0", check}, "applies to load results"},
 	} {

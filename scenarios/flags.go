@@ -396,16 +396,9 @@ func setHeaders(s *Scenario, h *map[string]string, path string, v flagValue) err
 // the command line overrides its field; the result is validated and
 // normalized. Errors are one line per problem naming the flag (or file
 // line) and the value; with neither a file nor --url it is ErrNoTarget.
-//
-// urfave/cli v2 stops parsing flags at the first argument, so FromCLI also
-// reads flags written after the file (`run s.yaml --connections 5`) and
-// stores them in c with c.Set, the command's other flags included: call it
-// before reading those.
+// Flags written after the file reach c through cliargs.Order.
 func FromCLI(c *cli.Context) (*Scenario, error) {
-	args, err := hoistFlags(c)
-	if err != nil {
-		return nil, err
-	}
+	args := c.Args().Slice()
 	if len(args) > 1 {
 		return nil, fmt.Errorf("run takes one scenario file, got %d arguments (%s)", len(args), strings.Join(args, " "))
 	}
@@ -506,68 +499,4 @@ func FromCLI(c *cli.Context) (*Scenario, error) {
 	}
 	s.Normalize()
 	return s, nil
-}
-
-// hoistFlags returns the positional arguments, after setting (with c.Set)
-// the flags that follow the first of them, which urfave/cli v2 leaves
-// unparsed.
-func hoistFlags(c *cli.Context) ([]string, error) {
-	raw := c.Args().Slice()
-	var pos []string
-	for i := 0; i < len(raw); i++ {
-		a := raw[i]
-		if a == "--" {
-			pos = append(pos, raw[i+1:]...)
-			break
-		}
-		if len(a) < 2 || a[0] != '-' {
-			pos = append(pos, a)
-			continue
-		}
-		name, val, hasVal := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-"), "=")
-		f := lookupFlag(c, name)
-		if f == nil {
-			return nil, fmt.Errorf("flag provided but not defined: %s", a)
-		}
-		if !hasVal {
-			if tv, ok := f.(cli.DocGenerationFlag); ok && !tv.TakesValue() {
-				val = "true"
-			} else {
-				if i+1 >= len(raw) {
-					return nil, fmt.Errorf("flag needs an argument: %s", a)
-				}
-				i++
-				val = raw[i]
-			}
-		}
-		primary := f.Names()[0]
-		if err := c.Set(primary, val); err != nil {
-			return nil, fmt.Errorf("--%s: %q: %v", primary, val, err)
-		}
-	}
-	return pos, nil
-}
-
-// lookupFlag finds a flag by any of its names in the command and its
-// parents.
-func lookupFlag(c *cli.Context, name string) cli.Flag {
-	var sets [][]cli.Flag
-	for _, cc := range c.Lineage() {
-		if cc.Command != nil {
-			sets = append(sets, cc.Command.Flags)
-		}
-	}
-	if c.App != nil {
-		sets = append(sets, c.App.Flags)
-	}
-	for _, flags := range sets {
-		for _, f := range flags {
-			for _, n := range f.Names() {
-				if n == name {
-					return f
-				}
-			}
-		}
-	}
-	return nil
 }
