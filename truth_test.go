@@ -352,7 +352,9 @@ func TestTruthHugeRetryNoStorm(t *testing.T) {
 }
 
 // TestTruthRedirectFollowed: a 307 to the stream is followed, keeping
-// Last-Event-ID on every resume.
+// Last-Event-ID on every resume, on the connection the 307 came on (a
+// redirect that opened a second connection doubled the connects, which
+// at 10,000 churning streams overflowed the accept queue).
 func TestTruthRedirectFollowed(t *testing.T) {
 	srv, base := startTruth(t, truth.Config{Period: 10 * time.Millisecond, PerConn: 5, Last: 20, Retry: "20"})
 	c := streams(100, 50, 100)
@@ -360,8 +362,9 @@ func TestTruthRedirectFollowed(t *testing.T) {
 	srv.Close()
 	rec := srv.Record()
 	cn := r.res.Counters
-	t.Logf("client events %d lost %d dup %d reconnects %d failed %d ends %v; server redirects %d events %d resumes %d",
-		cn.Events, cn.EventsLost, cn.EventsDuplicated, cn.Reconnects, cn.StreamsFailed, cn.Ends, rec.Redirects, rec.Events, rec.Resumes)
+	t.Logf("client events %d lost %d dup %d reconnects %d failed %d ends %v; server redirects %d events %d resumes %d requests %d connections %d",
+		cn.Events, cn.EventsLost, cn.EventsDuplicated, cn.Reconnects, cn.StreamsFailed, cn.Ends, rec.Redirects, rec.Events, rec.Resumes,
+		rec.Requests, rec.Connections)
 	if rec.Redirects == 0 {
 		t.Fatal("no request came through the redirect")
 	}
@@ -371,6 +374,10 @@ func TestTruthRedirectFollowed(t *testing.T) {
 	if cn.Events != rec.Events || cn.EventsLost != 0 || cn.EventsDuplicated != 0 || rec.Resumes != cn.Reconnects {
 		t.Errorf("Last-Event-ID not kept across the redirect: client %d events, %d lost, %d dup, %d reconnects; server %d events, %d resumes",
 			cn.Events, cn.EventsLost, cn.EventsDuplicated, cn.Reconnects, rec.Events, rec.Resumes)
+	}
+	if rec.Connections != rec.Requests-rec.Redirects {
+		t.Errorf("%d connections for %d requests, %d of them redirects: want %d, each redirect followed on its own connection",
+			rec.Connections, rec.Requests, rec.Redirects, rec.Requests-rec.Redirects)
 	}
 }
 

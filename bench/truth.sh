@@ -177,6 +177,8 @@ if want "${cases[@]}"; then
 	row $case "streams_failed" 0 "$(R .counters.streams_failed)" "r == t"
 	row $case "events_lost+duplicated" 0 "$(R '.counters.events_lost+.counters.events_duplicated')" "r == t"
 	row $case "reconnects = resumes" "$(T .resumes)" "$(R .counters.reconnects)" "r == t"
+	# a redirect is followed on the connection it came on: one per stream
+	row $case "connections = requests-redirects" "$(T '.requests-.redirects')" "$(T .connections)" "r == t"
 fi
 
 case=inflight

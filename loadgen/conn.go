@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -29,6 +30,16 @@ type endpoint struct {
 	reqHead  []byte // request line and fixed headers, without the final CRLF
 	body     []byte
 	bodyHead []byte // Content-Length header when there is a body
+	// redirected is the target of the last redirect from here, prepared
+	// once and shared by every stream sent there (nil until one).
+	redirected atomic.Pointer[redirectTarget]
+}
+
+// redirectTarget is a redirect's resolved Location, the method it is
+// followed with, and its endpoint.
+type redirectTarget struct {
+	url, method string
+	ep          *endpoint
 }
 
 func newEndpoint(raw, method string, header http.Header, body []byte, insecure bool, userAgent string) (*endpoint, error) {
@@ -160,24 +171,36 @@ func (ep *endpoint) dialBody(ctx context.Context, d *net.Dialer, lastEventID str
 	// a cancelled stream unblocks its reader; AfterFunc starts no
 	// goroutine until ctx is done.
 	c.stop = context.AfterFunc(ctx, func() { c.drain.end(nc) })
-	fail := func(err error) (*conn, error) {
-		c.close()
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, err
-	}
 	if headersTimeout > 0 {
 		nc.SetDeadline(time.Now().Add(headersTimeout))
 	}
 	if ep.tls != nil {
 		tc := tls.Client(nc, ep.tls)
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return fail(fmt.Errorf("tls: %w", err))
+			return c.fail(ctx, fmt.Errorf("tls: %w", err))
 		}
 		c.nc = tc
 	}
 	tm.connected = time.Now()
+	c.br = bufPool.Get().(*bufio.Reader)
+	c.br.Reset(c.nc)
+	return ep.request(ctx, c, lastEventID, body, tm)
+}
+
+// follow sends ep's request on c, the connection a redirect from the same
+// server came on (c.reusable said so), as a browser reuses a kept-alive
+// connection: a redirect costs no new connection. On error c is closed.
+func (ep *endpoint) follow(ctx context.Context, c *conn, lastEventID string, headersTimeout time.Duration, tm *timings) (*conn, error) {
+	c.resp = nil
+	if headersTimeout > 0 {
+		c.nc.SetDeadline(time.Now().Add(headersTimeout))
+	}
+	return ep.request(ctx, c, lastEventID, nil, tm)
+}
+
+// request writes ep's request on c, whose deadline covers the wait for
+// headers, and reads the response headers. On error c is closed.
+func (ep *endpoint) request(ctx context.Context, c *conn, lastEventID string, body []byte, tm *timings) (*conn, error) {
 	bodyHead := ep.bodyHead
 	if body == nil {
 		body = ep.body
@@ -200,22 +223,64 @@ func (ep *endpoint) dialBody(ctx context.Context, d *net.Dialer, lastEventID str
 	req = append(req, "\r\n"...)
 	req = append(req, body...)
 	if _, err := c.nc.Write(req); err != nil {
-		return fail(err)
+		return c.fail(ctx, err)
 	}
-	c.br = bufPool.Get().(*bufio.Reader)
-	c.br.Reset(c.nc)
 	resp, err := http.ReadResponse(c.br, &http.Request{Method: ep.method})
 	if err != nil {
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
 			err = errHeadersTimeout
 		}
-		return fail(err)
+		return c.fail(ctx, err)
 	}
 	tm.headers = time.Now()
-	nc.SetDeadline(time.Time{})
+	c.nc.SetDeadline(time.Time{})
 	c.resp = resp
 	return c, nil
+}
+
+// fail closes c after a failed attempt; the error is ctx's when ctx ended.
+func (c *conn) fail(ctx context.Context, err error) (*conn, error) {
+	c.close()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return nil, err
+}
+
+// redirectBodyMax bounds what is read of a redirect's body so that its
+// connection can carry the next request; a longer body closes it.
+const redirectBodyMax = 64 << 10
+
+// reusable reports whether c, holding a redirect from endpoint from, can
+// carry the request to endpoint to: the same server (scheme, host and
+// port), a response that keeps the connection open, and a body read to
+// its end within redirectBodyMax (and timeout) with nothing after it.
+// Reading the body is part of the check, so a false answer leaves c to be
+// closed.
+func (c *conn) reusable(from, to *endpoint, timeout time.Duration) bool {
+	if c.resp == nil || c.resp.Close || from.addr != to.addr || from.url.Scheme != to.url.Scheme ||
+		c.resp.ContentLength > redirectBodyMax {
+		return false
+	}
+	if timeout > 0 {
+		c.nc.SetReadDeadline(time.Now().Add(timeout))
+	}
+	n, err := io.CopyN(io.Discard, c.resp.Body, redirectBodyMax+1)
+	return err == io.EOF && n <= redirectBodyMax && c.br.Buffered() == 0
+}
+
+// staleConn reports whether a request on a reused connection failed
+// because the server had closed it (as an idle keep-alive connection may
+// be at any time): the request is then sent again on a new connection.
+func staleConn(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// opened is c as the stream reads it.
+func (c *conn) opened() *opened {
+	return &opened{resp: c.resp, nc: c.nc, kill: c.nc, cleanup: c.close, drain: c.drain, conn: c}
 }
 
 // close ends the connection and returns its buffer.

@@ -21,6 +21,7 @@ type opened struct {
 	kill    io.Closer // ends the stream at once, from any goroutine
 	cleanup func()    // releases everything; called once by the stream
 	drain   *drainer  // nil on HTTP/2, where the end closes the stream
+	conn    *conn     // the HTTP/1.1 connection (nil on HTTP/2), reused by a redirect
 }
 
 // open connects one stream: the lean HTTP/1.1 client, or an HTTP/2 stream
@@ -50,7 +51,7 @@ func (g *gen) openAt(ctx context.Context, ep *endpoint, id, h2id int, lastID str
 	if err != nil {
 		return nil, err
 	}
-	return &opened{resp: c.resp, nc: c.nc, kill: c.nc, cleanup: c.close, drain: c.drain}, nil
+	return c.opened(), nil
 }
 
 // h2pool multiplexes streams over HTTP/2 connections: stream i uses

@@ -212,9 +212,15 @@ func (g *gen) connectOnce(ctx context.Context, sl *slot, sh *shard, dec *sse.Dec
 	var tm timings
 	var ep *endpoint // nil: the slot's own target
 	var op *opened
+	var keep *conn // the connection a redirect came on, for the next request
 	for redirects := 0; ; redirects++ {
 		var err error
-		op, err = g.open(ctx, sl, ep, st.lastID, &tm)
+		if keep != nil {
+			op, err = g.follow(ctx, sl, keep, ep, st.lastID, &tm)
+			keep = nil
+		} else {
+			op, err = g.open(ctx, sl, ep, st.lastID, &tm)
+		}
 		if err != nil {
 			class := classifyDialErr(ctx, err)
 			sh.mu.Lock()
@@ -244,7 +250,11 @@ func (g *gen) connectOnce(ctx context.Context, sl *slot, sh *shard, dec *sse.Dec
 		if !ok {
 			break
 		}
-		op.cleanup()
+		if op.conn != nil && redirects < maxRedirects && op.conn.reusable(base, next, g.sc.Timeout.Headers.D()) {
+			keep = op.conn
+		} else {
+			op.cleanup()
+		}
 		sh.mu.Lock()
 		sh.c.redirects++
 		if redirects+1 > maxRedirects {
@@ -439,11 +449,31 @@ func (g *gen) redirect(resp *http.Response, from *endpoint) (*endpoint, bool) {
 	if resp.StatusCode == http.StatusSeeOther {
 		method = http.MethodGet
 	}
-	ep, err := g.newEndpoint(u.String(), method)
+	target := u.String()
+	if rt := from.redirected.Load(); rt != nil && rt.url == target && rt.method == method {
+		return rt.ep, true
+	}
+	ep, err := g.newEndpoint(target, method)
 	if err != nil {
 		return nil, false
 	}
+	from.redirected.Store(&redirectTarget{url: target, method: method, ep: ep})
 	return ep, true
+}
+
+// follow sends the request to ep on c, the kept-alive connection a
+// redirect from the same server came on, so a redirect costs no new
+// connection (as in a browser). When the server had closed c meanwhile,
+// the request goes out again on a new connection.
+func (g *gen) follow(ctx context.Context, sl *slot, c *conn, ep *endpoint, lastID string, tm *timings) (*opened, error) {
+	c, err := ep.follow(ctx, c, lastID, g.sc.Timeout.Headers.D(), tm)
+	if err == nil {
+		return c.opened(), nil
+	}
+	if ctx.Err() != nil || !staleConn(err) {
+		return nil, err
+	}
+	return g.open(ctx, sl, ep, lastID, tm)
 }
 
 // endStream records a stream's end.

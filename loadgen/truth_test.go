@@ -1,7 +1,9 @@
 package loadgen
 
 import (
+	"bufio"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -261,5 +263,93 @@ func TestMaxEventSizeBoundsAStreamAndIsNamed(t *testing.T) {
 		if warned != (tc.tooLarge > 0) {
 			t.Fatalf("limit %d: warning naming --max-event-size shown %v, want %v", tc.limit, warned, tc.tooLarge > 0)
 		}
+	}
+}
+
+// A redirect to the same server is followed on the connection it came on
+// (as a browser reuses a kept-alive connection): one connection per
+// stream, not two. Two per stream doubled the connects and, at 10,000
+// churning streams, overflowed the server's accept queue.
+func TestRedirectReusesTheConnection(t *testing.T) {
+	var conns, olds, news atomic.Int64
+	mux := http.NewServeMux()
+	mux.HandleFunc("/old", func(w http.ResponseWriter, r *http.Request) {
+		olds.Add(1)
+		http.Redirect(w, r, "/new", http.StatusTemporaryRedirect) // with a short HTML body
+	})
+	mux.HandleFunc("/new", func(w http.ResponseWriter, r *http.Request) {
+		n := news.Add(1)
+		eventStream(w)
+		flushWrite(w, "retry: 10\nid: "+strconv.FormatInt(n, 10)+"\ndata: x\n\n") // then end: the client reconnects through /old
+	})
+	ts := httptest.NewUnstartedServer(mux)
+	ts.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	ts.Start()
+	defer ts.Close()
+	res := run(t, scenario(t, ts.URL+"/old", 3, time.Second, nil))
+	ts.Close() // every handler done: the server's counts are final
+	c := res.Counters
+	t.Logf("server: %d connections, %d redirects, %d streams; client: %d events, %d redirects, %d failed, ends %v",
+		conns.Load(), olds.Load(), news.Load(), c.Events, c.Redirects, c.StreamsFailed, c.Ends)
+	if news.Load() < 6 || olds.Load() != news.Load() || c.Redirects != olds.Load() || c.Events != news.Load() || c.StreamsFailed != 0 {
+		t.Fatalf("want several streams each reached through one redirect, none failed")
+	}
+	if conns.Load() != news.Load() {
+		t.Fatalf("%d connections for %d redirected streams: want one connection per stream, the redirect's reused", conns.Load(), news.Load())
+	}
+}
+
+// A redirect whose connection the server closes (saying so, or not) is
+// followed on a new connection: a kept-alive connection can be closed at
+// any moment, and the stream must not fail for it.
+func TestRedirectOnAClosedConnectionRedials(t *testing.T) {
+	for _, tc := range []struct {
+		name, header string
+	}{
+		{"closed without a word", ""},
+		{"Connection: close", "Connection: close\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var conns atomic.Int64
+			done := make(chan struct{})
+			defer close(done)
+			go func() {
+				for {
+					nc, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					conns.Add(1)
+					go func() {
+						defer nc.Close()
+						req, err := http.ReadRequest(bufio.NewReader(nc))
+						if err != nil {
+							return
+						}
+						if req.URL.Path == "/old" {
+							fmt.Fprintf(nc, "HTTP/1.1 307 Temporary Redirect\r\nLocation: /new\r\nContent-Length: 0\r\n%s\r\n", tc.header)
+							return // closed after the redirect
+						}
+						fmt.Fprint(nc, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\nid: 1\ndata: x\n\n")
+						<-done
+					}()
+				}
+			}()
+			defer ln.Close()
+			res := run(t, scenario(t, "http://"+ln.Addr().String()+"/old", 1, 500*time.Millisecond, nil))
+			c := res.Counters
+			if c.Events != 1 || c.Redirects != 1 || c.StreamsFailed != 0 || conns.Load() != 2 {
+				t.Fatalf("events %d redirects %d failed %d (ends %v), server saw %d connections; want 1, 1, 0 and 2",
+					c.Events, c.Redirects, c.StreamsFailed, c.Ends, conns.Load())
+			}
+		})
 	}
 }
