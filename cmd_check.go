@@ -14,6 +14,7 @@ import (
 
 	"github.com/ssebench/ssebench/conformance"
 	"github.com/ssebench/ssebench/report"
+	"github.com/ssebench/ssebench/scenarios"
 	"github.com/ssebench/ssebench/sse"
 )
 
@@ -39,7 +40,7 @@ Check IDs: ` + strings.Join(conformance.IDs(), ", ") + `
 
 Examples:
    ssebench check http://127.0.0.1:8080/events
-   ssebench check --json check.json --junit check.xml https://api.example.com/stream -H 'Authorization: Bearer $TOKEN'
+   ssebench check --json check.json --junit check.xml https://api.example.com/stream -H 'Authorization: Bearer ${TOKEN}'
    ssebench check --hold 2m https://example.com/events
    ssebench check --origin https://app.example.com --skip churn,concurrent https://api.example.com/events
    ssebench check --publish 'http://127.0.0.1:8080/publish?topic=t' 'http://127.0.0.1:8080/events?topic=t&rate=0'
@@ -56,7 +57,7 @@ Examples:
 			if c.NArg() != 1 {
 				return report.Usagef("check takes one URL, got %d arguments", c.NArg())
 			}
-			target, err := parseStreamURL(c.Args().First())
+			target, err := streamURL("", c.Args().First())
 			if err != nil {
 				return report.Usage(err)
 			}
@@ -77,13 +78,57 @@ Examples:
 	})
 }
 
+// requestFlags are the request flags of the one-stream commands (tap,
+// check, diagnose): -H by run's rule (scenarios.HeaderFlag), -X, --data
+// and -k.
+func requestFlags() []cli.Flag {
+	return []cli.Flag{
+		scenarios.HeaderFlag(),
+		&cli.StringFlag{Name: "method", Aliases: []string{"X"}, Value: "GET", Usage: "request `METHOD`"},
+		&cli.StringFlag{Name: "data", Aliases: []string{"d"}, Usage: "request `BODY`, or @FILE to read it from a file (sets the method to POST unless -X is given)"},
+		&cli.BoolFlag{Name: "insecure", Aliases: []string{"k"}, Usage: "skip TLS certificate verification"},
+	}
+}
+
+// request is what requestFlags give.
+type request struct {
+	method   string
+	body     []byte
+	header   http.Header
+	insecure bool
+}
+
+// readRequest reads requestFlags with the input policy of run
+// (scenarios.RequestHeaders, scenarios.RequestBody).
+func readRequest(c *cli.Context) (request, error) {
+	header, err := scenarios.RequestHeaders(c)
+	if err != nil {
+		return request{}, err
+	}
+	r := request{method: strings.ToUpper(c.String("method")), header: header, insecure: c.Bool("insecure")}
+	if data := c.String("data"); data != "" {
+		if r.body, err = scenarios.RequestBody("data", data); err != nil {
+			return r, err
+		}
+		if !c.IsSet("method") {
+			r.method = http.MethodPost
+		}
+	}
+	return r, nil
+}
+
+// streamURL checks a stream URL by the rule of run's --url
+// (scenarios.CheckURL); what names the flag ("" for the argument).
+func streamURL(what, raw string) (string, error) {
+	if err := scenarios.CheckURL(what, raw); err != nil {
+		return "", err
+	}
+	return raw, nil
+}
+
 // probeFlags are the flags check and diagnose share.
 func probeFlags() []cli.Flag {
-	return []cli.Flag{
-		&cli.StringSliceFlag{Name: "header", Aliases: []string{"H"}, Usage: "request header `'Name: value'` (repeatable; $VARS are expanded)"},
-		&cli.StringFlag{Name: "method", Aliases: []string{"X"}, Value: "GET", Usage: "request method"},
-		&cli.StringFlag{Name: "data", Aliases: []string{"d"}, Usage: "request body, or @FILE (sets the method to POST unless -X is given)"},
-		&cli.BoolFlag{Name: "insecure", Aliases: []string{"k"}, Usage: "skip TLS certificate verification"},
+	return append(requestFlags(),
 		&cli.DurationFlag{Name: "hold", Usage: "hold streams open this long for the heartbeat and idle-timeout probes (0: off; e.g. 2m)"},
 		&cli.DurationFlag{Name: "window", Value: conformance.DefaultWindow, Usage: "how long the main probes read the stream"},
 		&cli.IntFlag{Name: "max-size", Value: sse.OneStreamMaxSize, Usage: "largest line or event read, in bytes"},
@@ -91,44 +136,23 @@ func probeFlags() []cli.Flag {
 		&cli.StringFlag{Name: "junit", Usage: "write the report as JUnit XML to `FILE`"},
 		&cli.StringFlag{Name: "html", Usage: "write the report as a self-contained HTML page to `FILE`"},
 		&cli.BoolFlag{Name: "no-color", Usage: "no colours in the table (also: NO_COLOR set, or output not a terminal)"},
-	}
+	)
 }
 
 // probeOpts are the parsed shared flags.
 type probeOpts struct {
-	method   string
-	body     []byte
-	header   http.Header
-	insecure bool
-	hold     time.Duration
-	window   time.Duration
-	maxSize  int
+	request
+	hold    time.Duration
+	window  time.Duration
+	maxSize int
 }
 
 func readProbeFlags(c *cli.Context) (probeOpts, error) {
-	header, err := parseHeaders(c.StringSlice("header"))
+	r, err := readRequest(c)
 	if err != nil {
 		return probeOpts{}, err
 	}
-	o := probeOpts{
-		method: strings.ToUpper(c.String("method")), header: header, insecure: c.Bool("insecure"),
-		hold: c.Duration("hold"), window: c.Duration("window"), maxSize: c.Int("max-size"),
-	}
-	if data := c.String("data"); data != "" {
-		if name, ok := strings.CutPrefix(data, "@"); ok {
-			b, err := os.ReadFile(name)
-			if err != nil {
-				return o, fmt.Errorf("--data: %w", err)
-			}
-			o.body = b
-		} else {
-			o.body = []byte(data)
-		}
-		if !c.IsSet("method") {
-			o.method = http.MethodPost
-		}
-	}
-	return o, nil
+	return probeOpts{request: r, hold: c.Duration("hold"), window: c.Duration("window"), maxSize: c.Int("max-size")}, nil
 }
 
 // finishCheck writes a check or diagnose report (table, JSON, JUnit,

@@ -33,7 +33,7 @@ func TestCheckExitCodes(t *testing.T) {
 		msg  string
 	}{
 		{"no url", []string{"check"}, 2, "check takes one URL"},
-		{"bad url", []string{"check", "ftp://x"}, 2, `bad URL "ftp://x"`},
+		{"bad url", []string{"check", "ftp://x"}, 2, `"ftp://x" is not an http(s) URL with a host`},
 		{"unknown only", []string{"check", "--only", "status,nope", "http://127.0.0.1:1/events"}, 2, `--only: unknown check "nope"`},
 		{"unknown skip", []string{"check", "--skip", "bogus", "http://127.0.0.1:1/events"}, 2, `--skip: unknown check "bogus"`},
 		{"bad hold", []string{"check", "--hold", "1s", "http://127.0.0.1:1/events"}, 2, "--hold 1s"},
@@ -41,7 +41,7 @@ func TestCheckExitCodes(t *testing.T) {
 		{"unreachable", []string{"check", "--no-color", "http://127.0.0.1:1/events"}, 3, "connection refused"},
 		{"diagnose without via", []string{"diagnose", "--origin", "http://127.0.0.1:1/events"}, 2, "--via is required"},
 		{"diagnose without origin", []string{"diagnose", "--via", "http://127.0.0.1:1/events"}, 2, "--origin is required"},
-		{"diagnose bad via", []string{"diagnose", "--origin", "http://127.0.0.1:1/events", "--via", "nope"}, 2, "--via"},
+		{"diagnose bad via", []string{"diagnose", "--origin", "http://127.0.0.1:1/events", "--via", "nope"}, 2, `--via: "nope" is not an http(s) URL with a host`},
 		{"diagnose unreachable", []string{"diagnose", "--window", "2s", "--origin", "http://127.0.0.1:1/events", "--via", "http://127.0.0.1:1/x"}, 3, "unreachable"},
 	}
 	for _, tc := range cases {

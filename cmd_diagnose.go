@@ -27,7 +27,7 @@ check, 1 it does not, 2 bad usage, 3 origin or proxy unreachable.
 Examples:
    ssebench serve &   # origin on :8080, nginx in front on :8081
    ssebench diagnose --origin http://127.0.0.1:8080/events --via http://127.0.0.1:8081/events
-   ssebench diagnose --hold 2m --origin http://10.0.0.5:8080/stream --via https://api.example.com/stream -H 'Authorization: Bearer $TOKEN'
+   ssebench diagnose --hold 2m --origin http://10.0.0.5:8080/stream --via https://api.example.com/stream -H 'Authorization: Bearer ${TOKEN}'
    ssebench diagnose --json diag.json --html diag.html --origin URL --via URL`,
 		Flags: append(probeFlags(),
 			// Required, but checked in the action: urfave/cli answers a
@@ -45,13 +45,13 @@ Examples:
 					return report.Usagef("--%s is required: diagnose compares the stream from the origin (--origin URL) with the same stream through the proxy (--via URL)", name)
 				}
 			}
-			origin, err := parseStreamURL(c.String("origin"))
+			origin, err := streamURL("--origin", c.String("origin"))
 			if err != nil {
-				return report.Usagef("--origin: %v", err)
+				return report.Usage(err)
 			}
-			via, err := parseStreamURL(c.String("via"))
+			via, err := streamURL("--via", c.String("via"))
 			if err != nil {
-				return report.Usagef("--via: %v", err)
+				return report.Usage(err)
 			}
 			o, err := readProbeFlags(c)
 			if err != nil {

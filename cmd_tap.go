@@ -3,10 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net/http"
-	"net/url"
-	"os"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -30,21 +26,17 @@ Examples:
    ssebench tap 'http://127.0.0.1:8080/events?rate=5'
    ssebench tap --last-event-id 7 --count 3 http://127.0.0.1:8080/events
    ssebench tap --reconnect 'http://127.0.0.1:8080/events?fault=close-every=5'
-   ssebench tap --json --duration 10s https://api.example.com/stream -H 'Authorization: Bearer $TOKEN'
+   ssebench tap --json --duration 10s https://api.example.com/stream -H 'Authorization: Bearer ${TOKEN}'
    ssebench tap -X POST --data @prompt.json https://llm.example.com/v1/chat/completions`,
-		Flags: []cli.Flag{
-			&cli.StringSliceFlag{Name: "header", Aliases: []string{"H"}, Usage: "request header `'Name: value'` (repeatable)"},
-			&cli.StringFlag{Name: "method", Aliases: []string{"X"}, Value: "GET", Usage: "request method"},
-			&cli.StringFlag{Name: "data", Aliases: []string{"d"}, Usage: "request body, or @FILE to read it from a file (sets the method to POST unless -X is given)"},
+		Flags: append(requestFlags(),
 			&cli.StringFlag{Name: "last-event-id", Usage: "send Last-Event-ID on the first request"},
-			&cli.BoolFlag{Name: "insecure", Aliases: []string{"k"}, Usage: "skip TLS certificate verification"},
 			&cli.IntFlag{Name: "count", Aliases: []string{"n"}, Usage: "stop after N events (0: no limit)"},
 			&cli.DurationFlag{Name: "duration", Usage: "stop after this long (0: no limit)"},
 			&cli.BoolFlag{Name: "reconnect", Usage: "follow the stream across disconnects like a browser (waits retry or 3s, sends Last-Event-ID, stops on 204)"},
 			&cli.BoolFlag{Name: "json", Usage: "print NDJSON (same timing fields) instead of the human format"},
 			&cli.IntFlag{Name: "width", Value: 100, Usage: "characters of data shown per event in the human format"},
 			&cli.IntFlag{Name: "max-size", Value: sse.OneStreamMaxSize, Usage: "largest line or event accepted, in bytes"},
-		},
+		),
 		Action: func(c *cli.Context) error {
 			cfg, err := tapConfig(c)
 			if err != nil {
@@ -63,62 +55,22 @@ func tapConfig(c *cli.Context) (loadgen.TapConfig, error) {
 	if c.NArg() != 1 {
 		return loadgen.TapConfig{}, fmt.Errorf("tap takes one URL, got %d arguments", c.NArg())
 	}
-	target, err := parseStreamURL(c.Args().First())
+	target, err := streamURL("", c.Args().First())
 	if err != nil {
 		return loadgen.TapConfig{}, err
 	}
-	header, err := parseHeaders(c.StringSlice("header"))
+	r, err := readRequest(c)
 	if err != nil {
 		return loadgen.TapConfig{}, err
 	}
 	cfg := loadgen.TapConfig{
-		URL: target, Method: strings.ToUpper(c.String("method")), Header: header,
-		LastEventID: c.String("last-event-id"), Insecure: c.Bool("insecure"),
+		URL: target, Method: r.method, Body: r.body, Header: r.header,
+		LastEventID: c.String("last-event-id"), Insecure: r.insecure,
 		Count: c.Int("count"), Duration: c.Duration("duration"), Reconnect: c.Bool("reconnect"),
 		JSON: c.Bool("json"), Width: c.Int("width"), MaxSize: c.Int("max-size"),
 	}
 	if cfg.Count < 0 || cfg.Duration < 0 || cfg.MaxSize <= 0 {
 		return cfg, errors.New("--count and --duration must not be negative, --max-size must be positive")
 	}
-	if data := c.String("data"); data != "" {
-		if name, ok := strings.CutPrefix(data, "@"); ok {
-			b, err := os.ReadFile(name)
-			if err != nil {
-				return cfg, fmt.Errorf("--data: %w", err)
-			}
-			cfg.Body = b
-		} else {
-			cfg.Body = []byte(data)
-		}
-		if !c.IsSet("method") {
-			cfg.Method = http.MethodPost
-		}
-	}
 	return cfg, nil
-}
-
-// parseStreamURL accepts only absolute http(s) URLs with a host.
-func parseStreamURL(raw string) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", fmt.Errorf("bad URL %q: %v", raw, err)
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("bad URL %q: want http:// or https:// with a host", raw)
-	}
-	return u.String(), nil
-}
-
-// parseHeaders turns repeated 'Name: value' flags into a header.
-func parseHeaders(list []string) (http.Header, error) {
-	h := http.Header{}
-	for _, kv := range list {
-		name, value, ok := strings.Cut(kv, ":")
-		name = strings.TrimSpace(name)
-		if !ok || name == "" || strings.ContainsAny(name, " \t") {
-			return nil, fmt.Errorf("bad header %q: want 'Name: value'", kv)
-		}
-		h.Add(name, strings.TrimSpace(os.ExpandEnv(value)))
-	}
-	return h, nil
 }

@@ -58,8 +58,8 @@ func TestExitCodes(t *testing.T) {
 		{"unknown flag", []string{"tap", "--nope", "http://x"}, 2, "flag provided but not defined: -nope"},
 		{"missing file", []string{"decode", "testdata/does-not-exist"}, 2, "does-not-exist"},
 		{"two files", []string{"decode", "a", "b"}, 2, "one FILE"},
-		{"bad url", []string{"tap", "ftp://example"}, 2, `bad URL "ftp://example"`},
-		{"bad header", []string{"tap", "-H", "NoColon", "http://127.0.0.1:1/"}, 2, `bad header "NoColon"`},
+		{"bad url", []string{"tap", "ftp://example"}, 2, `"ftp://example" is not an http(s) URL with a host`},
+		{"bad header", []string{"tap", "-H", "NoColon", "http://127.0.0.1:1/"}, 2, `--header: "NoColon" is not a header`},
 		{"unreachable", []string{"tap", "http://127.0.0.1:1/events"}, 3, "connection refused"},
 		{"too large", []string{"decode", "--max-size", "8", "testdata/spec-examples.txt"}, 2, "longer than 8 bytes"},
 	}

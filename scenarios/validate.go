@@ -101,6 +101,8 @@ func checkURL(raw string) error {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
 		why := ""
 		switch {
+		case err != nil && !strings.Contains(raw, "://"):
+			why = "; it needs a scheme" // host:port/path fails to parse
 		case err != nil:
 		case u.Scheme == "" || u.Opaque != "":
 			why = "; it needs a scheme"
