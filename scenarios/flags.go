@@ -368,12 +368,10 @@ func readBody(v flagValue) (string, error) {
 // nothing after the colon removes the header (as curl does).
 func setHeaders(s *Scenario, h *map[string]string, path string, v flagValue) error {
 	for _, line := range v.list {
-		name, val, ok := strings.Cut(line, ":")
-		name = strings.TrimSpace(name)
-		if !ok || name == "" {
-			return v.errorf("%q is not a header ('Name: value')", line)
+		name, val, err := headerLine(v, line)
+		if err != nil {
+			return err
 		}
-		val = strings.TrimSpace(val)
 		for k := range *h {
 			if strings.EqualFold(k, name) {
 				delete(*h, k)
