@@ -94,7 +94,7 @@ func (t *target) result(c Check) report.CheckResult {
 func (t *target) needResponse() (verdict, bool) {
 	m := t.main
 	if m.err != nil {
-		if m.errClass == "headers-timeout" {
+		if m.errClass == report.EndHeadersTimeout {
 			return skip(fmt.Sprintf("no response headers within %s (see status and headers-prompt)", fmtDur(t.cfg.Window))), false
 		}
 		return skip("no response: " + errText(m.err)), false
@@ -126,5 +126,5 @@ func (t *target) needText() (verdict, bool) {
 
 func (t *target) raw() rawStats {
 	m := t.main
-	return scanRaw(m.text.capture, m.text.total <= int64(len(m.text.capture)) && m.end != endOpen)
+	return scanRaw(m.text.capture, m.text.total <= int64(len(m.text.capture)) && m.end != report.EndOpen)
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/ssebench/ssebench/report"
 )
 
 // Checks of the framing: the bytes of the body, as the decoder and the
@@ -237,7 +239,7 @@ func (t *target) checkEventSize() verdict {
 	}
 	m := t.main
 	ev := fmt.Sprintf("largest event %s of data, longest line %s", fmtBytes(int64(m.maxEvent)), fmtBytes(m.text.maxLine))
-	if m.end == endTooLarge {
+	if m.end == report.EndTooLarge {
 		return fail(fmt.Sprintf("a line or event over %s: %v", fmtBytes(int64(t.cfg.MaxSize)), m.decErr), ev)
 	}
 	if m.text.maxLine > lineLimit {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssebench/ssebench/report"
 	"github.com/ssebench/ssebench/sse"
 )
 
@@ -17,7 +18,7 @@ func (t *target) checkStatus() verdict {
 	m := t.main
 	if m.err != nil {
 		switch m.errClass {
-		case "headers-timeout":
+		case report.EndHeadersTimeout:
 			return fail(fmt.Sprintf("no status line and headers within %s", fmtDur(t.cfg.Window)), "the request was sent; the server (or a proxy) held the response headers back: "+errText(m.err))
 		case "cancelled":
 			return skip("the run was stopped")
@@ -174,7 +175,7 @@ func (t *target) checkXAccel() verdict {
 func (t *target) checkHeadersPrompt() verdict {
 	m := t.main
 	if m.err != nil {
-		if m.errClass == "headers-timeout" {
+		if m.errClass == report.EndHeadersTimeout {
 			return fail(fmt.Sprintf("no status and headers within %s", fmtDur(t.cfg.Window)), "the response headers were held back the whole window")
 		}
 		v, _ := t.needResponse()

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/ssebench/ssebench/report"
 )
 
 // Checks of the streaming: when events arrive and how streams end.
@@ -31,7 +33,7 @@ func (t *target) checkFirstEvent() verdict {
 			ev += "\n" + errText(le.err)
 		}
 	}
-	if m.end == endTooLarge {
+	if m.end == report.EndTooLarge {
 		return fail("the first event was too large to read (see event-size)", ev)
 	}
 	reason := fmt.Sprintf("no event within %s", fmtDur(m.endAt))
@@ -145,7 +147,7 @@ func (t *target) checkEndKind() verdict {
 		return v
 	}
 	m := t.main
-	if m.end == endTooLarge {
+	if m.end == report.EndTooLarge {
 		return skip("ssebench stopped reading at a line or event over the size limit (see event-size)")
 	}
 	ev := m.describeEnd()
@@ -162,7 +164,7 @@ func (t *target) checkEndKind() verdict {
 	if t.reconnect != nil && t.reconnect.abrupt() {
 		return fail("the reconnected stream was cut: "+t.reconnect.describeEnd(), ev)
 	}
-	if m.end == endError {
+	if m.end == report.EndReadError {
 		return fail("reading the stream failed: "+errText(m.endErr), ev)
 	}
 	return pass(ev)

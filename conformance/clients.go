@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ssebench/ssebench/report"
 	"github.com/ssebench/ssebench/sse"
 )
 
@@ -87,7 +88,7 @@ func (t *target) probeConcurrent(ctx context.Context) *concurrentResult {
 		}
 		evs := s.eventsOnly()
 		switch {
-		case s.end == endTooLarge:
+		case s.end == report.EndTooLarge:
 			// An event was arriving, larger than such a client keeps:
 			// the server did deliver (the main stream reads it whole).
 			r.withEvents++

@@ -110,7 +110,7 @@ func silence(s *stream) time.Duration {
 // howCut names the way a stream was cut.
 func howCut(s *stream) string {
 	switch s.end {
-	case endTruncated:
+	case report.EndTruncated:
 		if s.proto == "HTTP/2.0" {
 			return "HTTP/2 stream ended early"
 		}
@@ -118,11 +118,11 @@ func howCut(s *stream) string {
 			return "FIN short of Content-Length"
 		}
 		return "FIN without the final chunk (truncated chunked body)"
-	case endReset:
+	case report.EndReset:
 		return "RST (" + errText(s.endErr) + ")"
-	case endClean:
+	case report.EndEOF:
 		return "a clean end of the response (final chunk)"
-	case endMidEvent:
+	case report.EndEOFMidEvent:
 		return "a clean end of the response, inside an event"
 	}
 	return s.end

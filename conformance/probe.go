@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ssebench/ssebench/report"
 	"github.com/ssebench/ssebench/sse"
 )
 
@@ -49,17 +50,9 @@ type item struct {
 	sent    time.Time // the server's send time, when the data carries one
 }
 
-// Ends of a probe's stream.
-const (
-	endOpen      = "open"      // still open when the probe's window closed (ssebench closed it)
-	endClean     = "clean"     // the server ended the response cleanly, between events
-	endMidEvent  = "mid-event" // the server ended the response cleanly, inside an event
-	endTruncated = "truncated" // the connection closed before the response was complete (FIN, no final chunk)
-	endReset     = "reset"     // the connection (or HTTP/2 stream) was reset
-	endTooLarge  = "too-large" // a line or event over the decoder's limit
-	endError     = "error"     // any other read error
-	endCancelled = "cancelled" // the run itself was stopped
-)
+// A probe's stream ends with a report end class (report.EndClasses):
+// EndOpen, EndEOF, EndEOFMidEvent, EndTruncated, EndReset, EndTooLarge,
+// EndReadError or EndCancelled.
 
 // stream is one probe request and everything seen on it. The probe's own
 // goroutine writes it; other goroutines read events through waitEvents
@@ -70,7 +63,7 @@ type stream struct {
 
 	// No usable response: err says why, errClass sorts it.
 	err      error
-	errClass string // connect, tls, headers-timeout, protocol, cancelled
+	errClass string // a report end class: connect_error, tls_error, headers_timeout, protocol_error, cancelled
 
 	status    int
 	statusTxt string
@@ -185,7 +178,7 @@ func (p *prober) run(ctx context.Context, s *stream) {
 	s.start = time.Now()
 	req, err := p.request(ctx, s.spec)
 	if err != nil {
-		s.err, s.errClass = err, "protocol"
+		s.err, s.errClass = err, report.EndProtocolError
 		return
 	}
 	resp, err := p.client.Do(req)
@@ -202,13 +195,13 @@ func (p *prober) run(ctx context.Context, s *stream) {
 	s.encoding = strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding")))
 	s.headersIn()
 	if s.spec.headersOnly {
-		s.end, s.endAt = endOpen, s.headersAt
+		s.end, s.endAt = report.EndOpen, s.headersAt
 		return
 	}
 	if !streams(resp) {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		s.bodyText = string(b)
-		s.end, s.endAt = endClean, time.Since(s.start)
+		s.end, s.endAt = report.EndEOF, time.Since(s.start)
 		return
 	}
 	identity := s.encoding == "" || s.encoding == "identity"
@@ -355,13 +348,13 @@ func (s *stream) comments() []item {
 func (s *stream) describeEnd() string {
 	at := fmtDur(s.endAt)
 	switch s.end {
-	case endOpen:
+	case report.EndOpen:
 		return "still open after " + at + " (ssebench closed it)"
-	case endClean:
+	case report.EndEOF:
 		return "the server ended the response cleanly after " + at
-	case endMidEvent:
+	case report.EndEOFMidEvent:
 		return "the server ended the response cleanly after " + at + ", inside an event"
-	case endTruncated:
+	case report.EndTruncated:
 		if s.header.Get("Content-Length") != "" {
 			return "the connection closed after " + at + " short of the declared Content-Length (FIN)"
 		}
@@ -369,26 +362,26 @@ func (s *stream) describeEnd() string {
 			return "the HTTP/2 stream ended early after " + at
 		}
 		return "the connection closed after " + at + " without the final chunk (FIN, truncated chunked body)"
-	case endReset:
+	case report.EndReset:
 		return "the connection was reset after " + at + " (RST: " + errText(s.endErr) + ")"
-	case endTooLarge:
+	case report.EndTooLarge:
 		return "ssebench stopped reading after " + at + ": " + errText(s.decErr)
-	case endError:
+	case report.EndReadError:
 		return "reading failed after " + at + ": " + errText(s.endErr)
-	case endCancelled:
+	case report.EndCancelled:
 		return "the run was stopped after " + at
 	}
 	return s.end
 }
 
 // abrupt reports whether the stream was cut rather than ended.
-func (s *stream) abrupt() bool { return s.end == endTruncated || s.end == endReset }
+func (s *stream) abrupt() bool { return s.end == report.EndTruncated || s.end == report.EndReset }
 
 // serverEnded reports whether the server (or something between) ended the
 // stream within the window.
 func (s *stream) serverEnded() bool {
 	switch s.end {
-	case endClean, endMidEvent, endTruncated, endReset:
+	case report.EndEOF, report.EndEOFMidEvent, report.EndTruncated, report.EndReset:
 		return true
 	}
 	return false
@@ -401,22 +394,22 @@ func classifyRequestErr(parent, ctx context.Context, err error) string {
 	var opErr *net.OpError
 	switch {
 	case parent.Err() != nil:
-		return "cancelled"
+		return report.EndCancelled
 	case errors.Is(ctx.Err(), context.DeadlineExceeded) || strings.Contains(err.Error(), "timeout awaiting response headers"):
 		if errors.As(err, &opErr) && opErr.Op == "dial" {
-			return "connect"
+			return report.EndConnectError
 		}
-		return "headers-timeout"
+		return report.EndHeadersTimeout
 	case errors.As(err, &tlsErr), errors.As(err, &recErr), strings.Contains(err.Error(), "tls:"):
-		return "tls"
+		return report.EndTLSError
 	case errors.As(err, &dnsErr):
-		return "connect"
+		return report.EndConnectError
 	case errors.As(err, &opErr) && opErr.Op == "dial":
-		return "connect"
+		return report.EndConnectError
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return "connect"
+		return report.EndConnectError
 	}
-	return "protocol"
+	return report.EndProtocolError
 }
 
 // classifyEnd names how a read stream ended, from the body's error (what
@@ -425,26 +418,26 @@ func classifyEnd(parent, ctx context.Context, bodyErr, decErr error) (string, er
 	var tooLarge *sse.TooLargeError
 	switch {
 	case errors.As(decErr, &tooLarge):
-		return endTooLarge, decErr
+		return report.EndTooLarge, decErr
 	case parent.Err() != nil:
-		return endCancelled, parent.Err()
+		return report.EndCancelled, parent.Err()
 	case ctx.Err() != nil:
-		return endOpen, nil
+		return report.EndOpen, nil
 	case bodyErr == nil || bodyErr == io.EOF:
 		if errors.Is(decErr, io.ErrUnexpectedEOF) {
-			return endMidEvent, nil
+			return report.EndEOFMidEvent, nil
 		}
 		if decErr != nil {
-			return endError, decErr // e.g. a broken gzip stream
+			return report.EndReadError, decErr // e.g. a broken gzip stream
 		}
-		return endClean, nil
+		return report.EndEOF, nil
 	case errors.Is(bodyErr, io.ErrUnexpectedEOF):
-		return endTruncated, bodyErr
+		return report.EndTruncated, bodyErr
 	case errors.Is(bodyErr, syscall.ECONNRESET), errors.Is(bodyErr, syscall.EPIPE),
 		strings.Contains(bodyErr.Error(), "stream error"), strings.Contains(bodyErr.Error(), "connection reset"):
-		return endReset, bodyErr
+		return report.EndReset, bodyErr
 	}
-	return endError, bodyErr
+	return report.EndReadError, bodyErr
 }
 
 // errText is an error's message for reports, with credentials in URLs

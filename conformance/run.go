@@ -128,9 +128,9 @@ func (t *target) unreachable() error {
 		return nil
 	}
 	switch t.main.errClass {
-	case "connect", "tls":
+	case report.EndConnectError, report.EndTLSError:
 		hint := ""
-		if t.main.errClass == "tls" && !t.cfg.Insecure {
+		if t.main.errClass == report.EndTLSError && !t.cfg.Insecure {
 			hint = " (--insecure skips certificate verification)"
 		}
 		return fmt.Errorf("%w: %s: %s%s", ErrUnreachable, redactURL(t.cfg.URL), errText(t.main.err), hint)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ssebench/ssebench/report"
 )
 
 const (
@@ -132,21 +134,21 @@ func TestHoldDiagnosis(t *testing.T) {
 		after   time.Duration
 		summary string
 	}{
-		{"nothing cut", false, []heldStream{heldFake(holdAsIs, 6*sec, sec, sec, endOpen)}, false, "", 0, ""},
+		{"nothing cut", false, []heldStream{heldFake(holdAsIs, 6*sec, sec, sec, report.EndOpen)}, false, "", 0, ""},
 		{"ref idle", true, []heldStream{
-			heldFake(holdAsIs, 6*sec, sec, sec, endOpen),
-			heldFake(holdIdle, 3*sec, 3*sec, 0, endTruncated),
-			heldFake(holdAlive, 6*sec, sec, sec, endOpen),
+			heldFake(holdAsIs, 6*sec, sec, sec, report.EndOpen),
+			heldFake(holdIdle, 3*sec, 3*sec, 0, report.EndTruncated),
+			heldFake(holdAlive, 6*sec, sec, sec, report.EndOpen),
 		}, true, KindIdle, 3 * sec, "heartbeats avoid it"},
 		{"ref lifetime", true, []heldStream{
-			heldFake(holdAsIs, 5*sec, 0, 100*time.Millisecond, endTruncated),
-			heldFake(holdIdle, 5*sec, 5*sec, 0, endTruncated),
-			heldFake(holdAlive, 5100*time.Millisecond, sec, sec, endTruncated),
+			heldFake(holdAsIs, 5*sec, 0, 100*time.Millisecond, report.EndTruncated),
+			heldFake(holdIdle, 5*sec, 5*sec, 0, report.EndTruncated),
+			heldFake(holdAlive, 5100*time.Millisecond, sec, sec, report.EndTruncated),
 		}, true, KindLifetime, 5050 * time.Millisecond, "heartbeats do not help"},
-		{"generic: cut while flowing", false, []heldStream{heldFake(holdAsIs, 60*sec, 200*time.Millisecond, sec, endReset)}, true, KindLifetime, 60 * sec, "while bytes were flowing"},
-		{"generic: survived longer silences", false, []heldStream{heldFake(holdAsIs, 90*sec, 10*sec, 40*sec, endTruncated)}, true, KindLifetime, 90 * sec, "heartbeats would not help"},
-		{"generic: cut after its longest silence", false, []heldStream{heldFake(holdAsIs, 100*sec, 55*sec, 20*sec, endTruncated)}, true, KindIdle, 55 * sec, "likely an idle cut"},
-		{"generic: silent throughout", false, []heldStream{heldFake(holdAsIs, 60*sec, 60*sec, 0, endTruncated)}, true, "", 60 * sec, "cannot tell"},
+		{"generic: cut while flowing", false, []heldStream{heldFake(holdAsIs, 60*sec, 200*time.Millisecond, sec, report.EndReset)}, true, KindLifetime, 60 * sec, "while bytes were flowing"},
+		{"generic: survived longer silences", false, []heldStream{heldFake(holdAsIs, 90*sec, 10*sec, 40*sec, report.EndTruncated)}, true, KindLifetime, 90 * sec, "heartbeats would not help"},
+		{"generic: cut after its longest silence", false, []heldStream{heldFake(holdAsIs, 100*sec, 55*sec, 20*sec, report.EndTruncated)}, true, KindIdle, 55 * sec, "likely an idle cut"},
+		{"generic: silent throughout", false, []heldStream{heldFake(holdAsIs, 60*sec, 60*sec, 0, report.EndTruncated)}, true, "", 60 * sec, "cannot tell"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -160,11 +162,11 @@ func TestHoldDiagnosis(t *testing.T) {
 	}
 	// An idle cut at 55 s names Heroku; a silent stream cut at 60 s names
 	// both nginx and the ALB (kind unknown).
-	r := &holdResult{streams: []heldStream{heldFake(holdAsIs, 100*sec, 55*sec, 20*sec, endTruncated)}}
+	r := &holdResult{streams: []heldStream{heldFake(holdAsIs, 100*sec, 55*sec, 20*sec, report.EndTruncated)}}
 	if c := r.diagnose().culprit(); !strings.Contains(c, "Heroku") {
 		t.Errorf("culprit %q: want Heroku", c)
 	}
-	r = &holdResult{streams: []heldStream{heldFake(holdAsIs, 60*sec, 60*sec, 0, endTruncated)}}
+	r = &holdResult{streams: []heldStream{heldFake(holdAsIs, 60*sec, 60*sec, 0, report.EndTruncated)}}
 	if c := r.diagnose().culprit(); !strings.Contains(c, "nginx") || !strings.Contains(c, "Application Load Balancer") {
 		t.Errorf("culprit %q: want nginx and the ALB", c)
 	}

@@ -116,9 +116,10 @@ func (c *counts) add(o *counts) {
 // aggregator drains every shard once a second. Only the metrics of the
 // run's mode have a histogram; the others are nil and never recorded.
 type shard struct {
-	mu sync.Mutex
-	h  [numMetrics]*hdrhistogram.Histogram
-	c  counts
+	mode string // the run's mode: which meaning of an end class applies (report.LookupEnd)
+	mu   sync.Mutex
+	h    [numMetrics]*hdrhistogram.Histogram
+	c    counts
 }
 
 // record adds d to metric m; a metric the run's mode does not report has
@@ -129,15 +130,24 @@ func (s *shard) record(m metric, d time.Duration) {
 	}
 }
 
-func (s *shard) end(class string, abnormal bool) {
+// end counts an end of the class, and an error when the registry says
+// the class is one (report.EndIsError); it reports which. Called with
+// s.mu held.
+func (s *shard) end(class string) (isError bool) {
 	if s.c.ends == nil {
 		s.c.ends = map[string]int64{}
 	}
 	s.c.ends[class]++
-	if abnormal {
+	isError = s.isError(class)
+	if isError {
 		s.fail(class)
 	}
+	return isError
 }
+
+// isError reports whether an end of the class counts as an error in the
+// run's mode. It reads only the registry: no lock needed.
+func (s *shard) isError(class string) bool { return report.EndIsError(s.mode, class) }
 
 // sample keeps the first error text of a class.
 func (s *shard) sample(class string, err error) {
@@ -186,7 +196,7 @@ func newModeRecorder(nshards int, mode string) *recorder {
 		used = append(used, metricIndex(n))
 	}
 	for i := range r.shards {
-		s := &shard{}
+		s := &shard{mode: mode}
 		for _, m := range used {
 			s.h[m] = report.NewHist()
 		}

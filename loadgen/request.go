@@ -10,7 +10,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,28 +22,15 @@ import (
 	"github.com/ssebench/ssebench/sse"
 )
 
-// End classes of request mode (besides the subscribe classes for errors).
-const (
-	EndSentinel    = "sentinel"     // an event whose data is end.data ("[DONE]")
-	EndEventType   = "end_event"    // an event of type end.event ("close")
-	EndMaxDuration = "max_duration" // still streaming after end.max_duration
-	EndSkipped     = "skipped"      // an open-loop arrival over max_in_flight: not sent
-	EndBodyError   = "body_error"   // the body template could not be rendered
-)
-
 // requestOK reports whether an answer ended normally.
 func requestOK(class string) bool {
-	return class == EndSentinel || class == EndEventType || class == EndEOF
+	return class == report.EndSentinel || class == report.EndEventType || class == report.EndEOF
 }
 
 // requestCut reports whether ssebench itself cut the answer short: at
 // end.max_duration, or because the run was interrupted or aborted.
-func requestCut(class string) bool { return class == EndMaxDuration || class == EndCancelled }
-
-// requestAbnormal reports whether a request-mode end class counts as an
-// error: everything but a normal end, or the run ending under it.
-func requestAbnormal(class string) bool {
-	return !requestOK(class) && class != EndCancelled
+func requestCut(class string) bool {
+	return class == report.EndMaxDuration || class == report.EndCancelled
 }
 
 // errMaxDuration is the cause of a request's context ending at
@@ -289,7 +275,7 @@ func (g *gen) openLoop(ctx, reqCtx context.Context, start time.Time, total time.
 			sh := g.rec.shard(int(n))
 			sh.mu.Lock()
 			sh.c.requests++
-			sh.end(EndSkipped, true)
+			sh.end(report.EndSkipped)
 			sh.mu.Unlock()
 		} else {
 			g.rec.inFlight.Add(1)
@@ -403,7 +389,7 @@ func (g *gen) runRequest(ctx context.Context, n int64, due time.Time) {
 		}
 		if err != nil {
 			sent()
-			g.endRequest(sh, due, &answer{class: EndBodyError, err: err})
+			g.endRequest(sh, due, &answer{class: report.EndBodyError, err: err})
 			return
 		}
 		body = b
@@ -429,7 +415,7 @@ func (g *gen) runRequest(ctx context.Context, n int64, due time.Time) {
 	a := &answer{sent: sent()}
 	g.readAnswer(rctx, sh, st, int(n), h2id, body, due, a)
 	if a.class == "" {
-		a.class = EndReadError
+		a.class = report.EndReadError
 	}
 	g.endRequest(sh, due, a)
 }
@@ -442,9 +428,9 @@ func (g *gen) readAnswer(ctx context.Context, sh *shard, st *reqState, id, h2id 
 	if err != nil {
 		a.class, a.err = classifyDialErr(ctx, err), err
 		if context.Cause(ctx) == errMaxDuration {
-			a.class = EndMaxDuration
+			a.class = report.EndMaxDuration
 		}
-		if requestAbnormal(a.class) {
+		if sh.isError(a.class) {
 			sh.mu.Lock()
 			sh.c.failed++
 			sh.mu.Unlock()
@@ -458,9 +444,9 @@ func (g *gen) readAnswer(ctx context.Context, sh *shard, st *reqState, id, h2id 
 	sh.record(mHeaders, tm.headers.Sub(due))
 	sh.mu.Unlock()
 	if resp.StatusCode != http.StatusOK || !sse.IsEventStream(resp.Header.Get("Content-Type")) {
-		a.class = "http_" + strconv.Itoa(resp.StatusCode)
+		a.class = report.EndHTTP(resp.StatusCode)
 		if resp.StatusCode == http.StatusOK {
-			a.class = EndContentType
+			a.class = report.EndContentType
 		}
 		a.err = fmt.Errorf("HTTP %d %s: %s", resp.StatusCode, resp.Header.Get("Content-Type"), errorBody(resp.Body, op.kill))
 		sh.mu.Lock()
@@ -487,7 +473,7 @@ func (g *gen) readAnswer(ctx context.Context, sh *shard, st *reqState, id, h2id 
 	if strings.EqualFold(resp.Header.Get("Content-Encoding"), "gzip") {
 		zr, err := gzip.NewReader(fb)
 		if err != nil {
-			a.class, a.err = EndProtocolError, err
+			a.class, a.err = report.EndProtocolError, err
 			return
 		}
 		r = zr
@@ -506,13 +492,13 @@ func (g *gen) readAnswer(ctx context.Context, sh *shard, st *reqState, id, h2id 
 			end := ""
 			switch {
 			case rc.endDataOn && string(data) == rc.endData:
-				end = EndSentinel
+				end = report.EndSentinel
 			case rc.endEvent != "" && dec.EventType() == rc.endEvent:
-				end = EndEventType
+				end = report.EndEventType
 			}
 			var ntok int64
 			tok := false
-			if end != EndSentinel {
+			if end != report.EndSentinel {
 				if rc.usage != nil {
 					if v, ok := rc.usage.number(data); ok {
 						a.usage, a.haveUsage = v, true
@@ -564,7 +550,7 @@ func (g *gen) readAnswer(ctx context.Context, sh *shard, st *reqState, id, h2id 
 	var dummy slot
 	a.class, a.err = g.classifyEnd(ctx, &dummy, err), err
 	if context.Cause(ctx) == errMaxDuration {
-		a.class = EndMaxDuration
+		a.class = report.EndMaxDuration
 		a.err = fmt.Errorf("answer still streaming after %v (end.max_duration)", g.req.maxDur)
 	}
 }
@@ -597,7 +583,7 @@ func (g *gen) endRequest(sh *shard, due time.Time, a *answer) {
 		(rc.e2eMax == 0 || e2e <= rc.e2eMax)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if ok || a.class == EndMaxDuration {
+	if ok || a.class == report.EndMaxDuration {
 		sh.record(mE2E, e2e)
 		if !a.sent.IsZero() {
 			sh.record(mE2ESent, now.Sub(a.sent))
@@ -621,9 +607,7 @@ func (g *gen) endRequest(sh *shard, due time.Time, a *answer) {
 	if good {
 		sh.c.requestsGood++
 	}
-	abn := requestAbnormal(a.class)
-	sh.end(a.class, abn)
-	if abn {
+	if sh.end(a.class) {
 		sh.sample(a.class, a.err)
 	}
 }

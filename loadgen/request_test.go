@@ -168,6 +168,7 @@ func runReq(t *testing.T, s *scenarios.Scenario) *report.Result {
 	if res.Partial {
 		t.Fatalf("partial result: %s", res.PartialReason)
 	}
+	checkEnds(t, res)
 	return res
 }
 
@@ -180,7 +181,7 @@ func TestRequestTTFTAndITLMatchTheServer(t *testing.T) {
 		t.Fatalf("mode %q", res.Mode)
 	}
 	// Constant arrivals at 10/s for 1s: exactly 10 requests.
-	if c.Requests != 10 || c.RequestsOK != 10 || c.Ends[EndSentinel] != 10 || h.arrivals.Load() != 10 {
+	if c.Requests != 10 || c.RequestsOK != 10 || c.Ends[report.EndSentinel] != 10 || h.arrivals.Load() != 10 {
 		t.Fatalf("requests %d ok %d ends %v (server saw %d), want 10 ended by [DONE]", c.Requests, c.RequestsOK, c.Ends, h.arrivals.Load())
 	}
 	if c.Tokens != 60 || c.RequestsGood != 10 {
@@ -306,23 +307,23 @@ func TestRequestEnds(t *testing.T) {
 		maxE2EMS float64 // the answer must end by then (no hang on a held connection)
 		minE2EMS float64
 	}{
-		{name: "[DONE] on a held connection", h: &llm{Tokens: 3, KeepOpen: true}, class: EndSentinel, ok: true, maxE2EMS: 1000},
+		{name: "[DONE] on a held connection", h: &llm{Tokens: 3, KeepOpen: true}, class: report.EndSentinel, ok: true, maxE2EMS: 1000},
 		{name: "event close on a held connection", h: &llm{Tokens: 3, End: "close", KeepOpen: true}, edit: func(s *scenarios.Scenario) {
 			s.Request.End.Event = "close"
 			s.Request.End.Data = "none"
-		}, class: EndEventType, ok: true, maxE2EMS: 1000},
-		{name: "server close", h: &llm{Tokens: 3, End: "none"}, class: EndEOF, ok: true, maxE2EMS: 1000},
+		}, class: report.EndEventType, ok: true, maxE2EMS: 1000},
+		{name: "server close", h: &llm{Tokens: 3, End: "none"}, class: report.EndEOF, ok: true, maxE2EMS: 1000},
 		{name: "sentinel off: [DONE] is a token event, close ends", h: &llm{Tokens: 3}, edit: func(s *scenarios.Scenario) {
 			s.Request.End.Data = "none"
 			s.Request.Tokens.DeltaPath = ""
-		}, class: EndEOF, ok: true, maxE2EMS: 1000},
+		}, class: report.EndEOF, ok: true, maxE2EMS: 1000},
 		{name: "endless stream hits max_duration", h: &llm{Endless: true, ITL: time.Millisecond}, edit: func(s *scenarios.Scenario) {
 			s.Request.End.MaxDuration = scenarios.Duration(300 * time.Millisecond)
-		}, class: EndMaxDuration, minE2EMS: 300, maxE2EMS: 1500},
+		}, class: report.EndMaxDuration, minE2EMS: 300, maxE2EMS: 1500},
 		{name: "held without end hits max_duration", h: &llm{Tokens: 2, End: "none", KeepOpen: true}, edit: func(s *scenarios.Scenario) {
 			s.Request.End.MaxDuration = scenarios.Duration(300 * time.Millisecond)
-		}, class: EndMaxDuration, minE2EMS: 300, maxE2EMS: 1500},
-		{name: "huge event", h: &llm{Tokens: 2, Huge: 3 << 20, KeepOpen: true}, class: EndTooLarge},
+		}, class: report.EndMaxDuration, minE2EMS: 300, maxE2EMS: 1500},
+		{name: "huge event", h: &llm{Tokens: 2, Huge: 3 << 20, KeepOpen: true}, class: report.EndTooLarge},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			url := tc.h.start(t)
@@ -460,10 +461,10 @@ func TestRequestMaxInFlightSkips(t *testing.T) {
 	})
 	res := runReq(t, s)
 	c := res.Counters
-	if c.Requests != 20 || c.Ends[EndSkipped] != 15 || c.Ends[EndSentinel] != 5 || c.RequestsOK != 5 || h.arrivals.Load() != 5 {
+	if c.Requests != 20 || c.Ends[report.EndSkipped] != 15 || c.Ends[report.EndSentinel] != 5 || c.RequestsOK != 5 || h.arrivals.Load() != 5 {
 		t.Fatalf("requests %d ends %v ok %d (server saw %d): want 5 sent and 15 skipped", c.Requests, c.Ends, c.RequestsOK, h.arrivals.Load())
 	}
-	if sumErrors(res)[EndSkipped] != 15 {
+	if sumErrors(res)[report.EndSkipped] != 15 {
 		t.Fatalf("skipped not counted as errors: %v", sumErrors(res))
 	}
 }
@@ -1000,7 +1001,7 @@ func TestRequestThroughputCountsOnlyOKAnswers(t *testing.T) {
 	if h.arrivals.Load() != 9 || c.Requests != 9 || h.nOK.Load() != 3 || h.nCut.Load() != 3 || h.nFailed.Load() != 3 {
 		t.Fatalf("server saw %d requests (%d ok, %d cut, %d failed), counters %+v", h.arrivals.Load(), h.nOK.Load(), h.nCut.Load(), h.nFailed.Load(), c)
 	}
-	if c.RequestsOK != h.nOK.Load() || c.RequestsCut != h.nCut.Load() || c.Ends[EndMaxDuration] != h.nCut.Load() || c.Ends[EndEOFMidEvent] != h.nFailed.Load() {
+	if c.RequestsOK != h.nOK.Load() || c.RequestsCut != h.nCut.Load() || c.Ends[report.EndMaxDuration] != h.nCut.Load() || c.Ends[report.EndEOFMidEvent] != h.nFailed.Load() {
 		t.Fatalf("ok %d cut %d ends %v, want %d ok, %d cut at max_duration, %d eof_mid_event", c.RequestsOK, c.RequestsCut, c.Ends, h.nOK.Load(), h.nCut.Load(), h.nFailed.Load())
 	}
 	if c.Tokens != h.ok.Load() || c.TokensCut != h.cut.Load() || c.TokensFailed != h.failed.Load() {

@@ -47,6 +47,7 @@ func run(t *testing.T, s *scenarios.Scenario) *report.Result {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkEnds(t, res)
 	return res
 }
 

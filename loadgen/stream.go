@@ -8,38 +8,14 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/ssebench/ssebench/report"
 	"github.com/ssebench/ssebench/sse"
-)
-
-// End classes: why a connection attempt or a stream ended.
-const (
-	EndEOF            = "eof"             // server closed cleanly between events
-	EndEOFMidEvent    = "eof_mid_event"   // server closed inside an event (it was lost)
-	EndReset          = "reset"           // connection reset or broken
-	EndReadTimeout    = "read_timeout"    // silent for longer than timeout.read
-	EndReadError      = "read_error"      // any other read failure
-	EndTooLarge       = "too_large"       // a line or event over the decoder limit
-	EndCancelled      = "cancelled"       // the run ended or the target shrank
-	EndLifetime       = "lifetime"        // the stream's lifetime passed (it is replaced)
-	EndChaosDrop      = "chaos_drop"      // dropped on purpose by chaos.drop
-	EndConnectError   = "connect_error"   // dial failed (refused, unreachable, timeout)
-	EndTLSError       = "tls_error"       // TLS handshake failed
-	EndHeadersTimeout = "headers_timeout" // no response headers within timeout.headers
-	EndProtocolError  = "protocol_error"  // not a readable HTTP response
-	EndContentType    = "content_type"    // 200 but not text/event-stream
-	EndHTTP204        = "http_204"        // 204: browsers stop reconnecting
-	// A stream still waiting when the run or its lifetime ended: it never
-	// answered, so leaving it out would flatter every latency figure.
-	EndNoHeaders        = "no_headers"         // no response headers by the end
-	EndNoFirstEvent     = "no_first_event"     // opened, but no event by the end
-	EndTooManyRedirects = "too_many_redirects" // more than maxRedirects in a row
 )
 
 // hangGrace is how long an attempt must have waited, when the run or its
@@ -51,15 +27,6 @@ const hangGrace = time.Second
 // maxRedirects bounds the redirects followed for one connection attempt,
 // as browsers do (the Fetch standard's limit is 20).
 const maxRedirects = 20
-
-// abnormal reports whether an end class counts as an error.
-func abnormal(class string) bool {
-	switch class {
-	case EndEOF, EndCancelled, EndLifetime, EndChaosDrop, EndHTTP204:
-		return false
-	}
-	return true
-}
 
 // slot is one simulated client: a stream and its reconnections.
 type slot struct {
@@ -157,7 +124,7 @@ func (g *gen) runSlot(ctx context.Context, sl *slot, due time.Time) (replace boo
 		switch {
 		case ctx.Err() != nil:
 			return false
-		case out.class == EndLifetime:
+		case out.class == report.EndLifetime:
 			return true
 		case out.stop, g.sc.Reconnect.Policy == "never":
 			return false
@@ -225,20 +192,20 @@ func (g *gen) connectOnce(ctx context.Context, sl *slot, sh *shard, dec *sse.Dec
 			class := classifyDialErr(ctx, err)
 			sh.mu.Lock()
 			switch {
-			case (class == EndCancelled || class == EndLifetime) && time.Since(due) < hangGrace:
-				sh.end(class, false) // cut while starting: not a verdict on the server
+			case (class == report.EndCancelled || class == report.EndLifetime) && time.Since(due) < hangGrace:
+				sh.end(class) // cut while starting: not a verdict on the server (not an error end)
 				sh.mu.Unlock()
 				return outcome{class: class}
-			case class == EndCancelled || class == EndLifetime:
+			case class == report.EndCancelled || class == report.EndLifetime:
 				// Still waiting for an answer when the run or lifetime
 				// ended: a hanging server, not a normal end.
-				class = EndNoHeaders
+				class = report.EndNoHeaders
 				g.censored(sh, due, true)
 			default:
 				sh.sample(class, err)
 			}
 			sh.c.failed++
-			sh.end(class, true)
+			sh.end(class)
 			sh.mu.Unlock()
 			return outcome{class: class}
 		}
@@ -259,9 +226,9 @@ func (g *gen) connectOnce(ctx context.Context, sl *slot, sh *shard, dec *sse.Dec
 		sh.c.redirects++
 		if redirects+1 > maxRedirects {
 			sh.c.failed++
-			sh.end(EndTooManyRedirects, true)
+			sh.end(report.EndTooManyRedirects)
 			sh.mu.Unlock()
-			return outcome{class: EndTooManyRedirects, fatal: true}
+			return outcome{class: report.EndTooManyRedirects, fatal: true}
 		}
 		sh.mu.Unlock()
 		ep = next
@@ -273,18 +240,18 @@ func (g *gen) connectOnce(ctx context.Context, sl *slot, sh *shard, dec *sse.Dec
 	sh.record(mHeaders, tm.headers.Sub(due))
 	sh.mu.Unlock()
 	if resp.StatusCode != http.StatusOK || !sse.IsEventStream(resp.Header.Get("Content-Type")) {
-		out := outcome{class: "http_" + strconv.Itoa(resp.StatusCode), fatal: true}
+		out := outcome{class: report.EndHTTP(resp.StatusCode), fatal: true}
 		switch {
 		case resp.StatusCode == http.StatusNoContent:
-			out = outcome{class: EndHTTP204, stop: true}
+			out = outcome{class: report.EndHTTP204, stop: true}
 		case resp.StatusCode == http.StatusOK:
-			out.class = EndContentType
+			out.class = report.EndContentType
 		}
 		sh.mu.Lock()
 		if !out.stop {
 			sh.c.failed++
 		}
-		sh.end(out.class, abnormal(out.class))
+		sh.end(out.class)
 		sh.mu.Unlock()
 		return out
 	}
@@ -302,7 +269,7 @@ func (g *gen) connectOnce(ctx context.Context, sl *slot, sh *shard, dec *sse.Dec
 	if strings.EqualFold(resp.Header.Get("Content-Encoding"), "gzip") {
 		zr, err := gzip.NewReader(fb)
 		if err != nil {
-			return g.endStream(sh, tm, EndProtocolError, 0, 0)
+			return g.endStream(sh, tm, report.EndProtocolError, 0, 0)
 		}
 		body = zr
 	}
@@ -391,8 +358,8 @@ func (g *gen) connectOnce(ctx context.Context, sl *slot, sh *shard, dec *sse.Dec
 	st.lastID = dec.LastEventID()
 	tail := dec.Consumed() - consumed
 	class := g.classifyEnd(ctx, sl, dec.Err())
-	if events == 0 && (class == EndCancelled || class == EndLifetime) && time.Since(due) >= hangGrace {
-		class = EndNoFirstEvent
+	if events == 0 && (class == report.EndCancelled || class == report.EndLifetime) && time.Since(due) >= hangGrace {
+		class = report.EndNoFirstEvent
 		sh.mu.Lock()
 		sh.c.failed++
 		g.censored(sh, due, false)
@@ -403,7 +370,7 @@ func (g *gen) connectOnce(ctx context.Context, sl *slot, sh *shard, dec *sse.Dec
 		}
 		sh.mu.Unlock()
 	}
-	if abnormal(class) {
+	if sh.isError(class) {
 		sh.mu.Lock()
 		sh.sample(class, dec.Err())
 		sh.mu.Unlock()
@@ -482,7 +449,7 @@ func (g *gen) endStream(sh *shard, tm timings, class string, tail int64, events 
 	sh.mu.Lock()
 	sh.record(mLifetime, now.Sub(tm.connected))
 	sh.c.bytes += tail
-	sh.end(class, abnormal(class))
+	sh.end(class)
 	sh.mu.Unlock()
 	return outcome{class: class, events: events}
 }
@@ -513,47 +480,47 @@ var errLifetime = errors.New("stream lifetime reached")
 func classifyDialErr(ctx context.Context, err error) string {
 	switch {
 	case context.Cause(ctx) == errLifetime:
-		return EndLifetime
+		return report.EndLifetime
 	case ctx.Err() != nil:
-		return EndCancelled
+		return report.EndCancelled
 	case errors.Is(err, errHeadersTimeout):
-		return EndHeadersTimeout
+		return report.EndHeadersTimeout
 	case strings.HasPrefix(err.Error(), "tls:"):
-		return EndTLSError
+		return report.EndTLSError
 	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {
-		return EndConnectError
+		return report.EndConnectError
 	}
 	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return EndReset
+		return report.EndReset
 	}
-	return EndProtocolError
+	return report.EndProtocolError
 }
 
 // classifyEnd names why a readable stream ended.
 func (g *gen) classifyEnd(ctx context.Context, sl *slot, err error) string {
 	switch {
 	case sl.dropped.Swap(false):
-		return EndChaosDrop
+		return report.EndChaosDrop
 	case context.Cause(ctx) == errLifetime:
-		return EndLifetime
+		return report.EndLifetime
 	case ctx.Err() != nil:
-		return EndCancelled
+		return report.EndCancelled
 	case err == nil:
-		return EndEOF
+		return report.EndEOF
 	case errors.Is(err, sse.ErrTooLarge):
-		return EndTooLarge
+		return report.EndTooLarge
 	case errors.Is(err, errReadTimeout):
-		return EndReadTimeout
+		return report.EndReadTimeout
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return EndEOFMidEvent
+		return report.EndEOFMidEvent
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, net.ErrClosed):
-		return EndReset
+		return report.EndReset
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		return EndReadTimeout
+		return report.EndReadTimeout
 	}
-	return EndReadError
+	return report.EndReadError
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/ssebench/ssebench/report"
 	"github.com/ssebench/ssebench/sse"
 )
 
@@ -51,7 +52,8 @@ type TapSummary struct {
 	GapMedian   time.Duration `json:"-"`
 	GapMax      time.Duration `json:"-"`
 	LastEventID string        `json:"last_event_id"`
-	End         string        `json:"end"`
+	End         string        `json:"end"`                  // end class of the last connection (report.EndClasses)
+	EndDetail   string        `json:"end_detail,omitempty"` // what exactly happened, when there is more to say
 }
 
 // ErrStopped204 is the end of a stream whose server answered 204 No
@@ -102,9 +104,9 @@ func Tap(ctx context.Context, cfg TapConfig, out io.Writer) (TapSummary, error) 
 	lastID := cfg.LastEventID
 	var firstErr error
 	for attempt := 0; ; attempt++ {
-		end, id, err := t.connect(ctx, lastID)
+		end, detail, id, err := t.connect(ctx, lastID)
 		lastID = id
-		t.sum.End = end
+		t.sum.End, t.sum.EndDetail = end, detail
 		if err != nil && attempt == 0 && t.sum.Connects == 0 {
 			firstErr = err
 		}
@@ -115,7 +117,7 @@ func Tap(ctx context.Context, cfg TapConfig, out io.Writer) (TapSummary, error) 
 			}
 			break
 		}
-		t.note("reconnect", fmt.Sprintf("stream ended (%s); reconnecting in %v with Last-Event-ID %q", end, t.retry, lastID),
+		t.note("reconnect", fmt.Sprintf("stream ended (%s); reconnecting in %v with Last-Event-ID %q", endText(end, detail), t.retry, lastID),
 			map[string]any{"after_ms": t.retry.Milliseconds(), "last_event_id": lastID, "reason": end})
 		select {
 		case <-ctx.Done():
@@ -132,9 +134,11 @@ func Tap(ctx context.Context, cfg TapConfig, out io.Writer) (TapSummary, error) 
 
 func (t *tapper) done() bool { return t.cfg.Count > 0 && t.sum.Events >= t.cfg.Count }
 
-// connect runs one connection; it returns how it ended, the last event ID
-// to resume from, and an error for failures worth reporting.
-func (t *tapper) connect(ctx context.Context, lastID string) (string, string, error) {
+// connect runs one connection; it returns how it ended (an end class and
+// what exactly happened, when there is more to say than the class's
+// description), the last event ID to resume from, and an error for
+// failures worth reporting.
+func (t *tapper) connect(ctx context.Context, lastID string) (end, detail, id string, err error) {
 	connCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var gotHeaders time.Time
@@ -142,15 +146,15 @@ func (t *tapper) connect(ctx context.Context, lastID string) (string, string, er
 	trace := &httptrace.ClientTrace{GotFirstResponseByte: func() { gotHeaders = time.Now() }}
 	req, err := sse.NewRequest(httptrace.WithClientTrace(connCtx, trace), t.cfg.Method, t.cfg.URL, t.cfg.Body, t.cfg.Header, lastID)
 	if err != nil {
-		return "bad request", lastID, err
+		return report.EndRequestError, err.Error(), lastID, err
 	}
 	resp, err := t.client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return "cancelled", lastID, nil
+			return report.EndCancelled, "", lastID, nil
 		}
 		t.note("error", "connect failed: "+err.Error(), map[string]any{"error": err.Error()})
-		return "connect error", lastID, err
+		return classifyDialErr(ctx, err), err.Error(), lastID, err
 	}
 	defer resp.Body.Close()
 	t.sum.Connects++
@@ -163,16 +167,20 @@ func (t *tapper) connect(ctx context.Context, lastID string) (string, string, er
 		t.sum.Headers = gotHeaders.Sub(began)
 	}
 	if resp.StatusCode == http.StatusNoContent {
-		return "HTTP 204", lastID, ErrStopped204
+		return report.EndHTTP204, "", lastID, ErrStopped204
 	}
 	if err := sse.CheckResponse(resp); err != nil {
-		return "not an event stream: " + err.Error(), lastID, err
+		class := report.EndHTTP(resp.StatusCode)
+		if resp.StatusCode == http.StatusOK {
+			class = report.EndContentType
+		}
+		return class, "not an event stream: " + err.Error(), lastID, err
 	}
 	var body io.Reader = resp.Body
 	if strings.EqualFold(resp.Header.Get("Content-Encoding"), "gzip") {
 		zr, err := gzip.NewReader(resp.Body)
 		if err != nil {
-			return "bad gzip: " + err.Error(), lastID, nil
+			return report.EndProtocolError, "bad gzip: " + err.Error(), lastID, nil
 		}
 		body = zr
 	}
@@ -190,7 +198,7 @@ func (t *tapper) connect(ctx context.Context, lastID string) (string, string, er
 		case sse.KindEvent:
 			t.printEvent(dec.Event(), now, now.Sub(began))
 			if t.done() {
-				return fmt.Sprintf("count %d reached", t.cfg.Count), dec.LastEventID(), nil
+				return report.EndCount, fmt.Sprintf("count %d reached", t.cfg.Count), dec.LastEventID(), nil
 			}
 		case sse.KindComment:
 			t.sum.Comments++
@@ -201,20 +209,33 @@ func (t *tapper) connect(ctx context.Context, lastID string) (string, string, er
 		}
 	}
 	err = dec.Err()
+	id = dec.LastEventID()
 	switch {
 	case ctx.Err() != nil:
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return "duration reached", dec.LastEventID(), nil
+			return report.EndDuration, "duration reached", id, nil
 		}
-		return "cancelled", dec.LastEventID(), nil
+		return report.EndCancelled, "", id, nil
 	case err == nil:
-		return "server closed the stream (clean end)", dec.LastEventID(), nil
+		return report.EndEOF, "", id, nil
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return "server closed the stream inside an event (incomplete event dropped)", dec.LastEventID(), nil
+		return report.EndEOFMidEvent, "the incomplete event was dropped", id, nil
 	case errors.Is(err, sse.ErrTooLarge):
-		return err.Error(), dec.LastEventID(), nil
+		return report.EndTooLarge, err.Error(), id, nil
 	}
-	return "read error: " + err.Error(), dec.LastEventID(), nil
+	return report.EndReadError, "read error: " + err.Error(), id, nil
+}
+
+// endText is an end for a person: the class, and what happened (or the
+// class's description).
+func endText(class, detail string) string {
+	if detail == "" {
+		detail = report.EndDesc(report.ProducerTap, class)
+	}
+	if detail == "" {
+		return class
+	}
+	return class + " (" + detail + ")"
 }
 
 // sseHeaders are the response headers worth showing for an event stream.
@@ -317,11 +338,11 @@ func (t *tapper) finish() {
 		t.jsonEnc.Encode(map[string]any{"kind": "summary", "events": t.sum.Events, "comments": t.sum.Comments,
 			"bytes": t.sum.Bytes, "connects": t.sum.Connects, "headers_ms": ms(t.sum.Headers),
 			"first_event_ms": ms(t.sum.FirstEvent), "gap_min_ms": ms(t.sum.GapMin), "gap_median_ms": ms(t.sum.GapMedian),
-			"gap_max_ms": ms(t.sum.GapMax), "last_event_id": t.sum.LastEventID, "end": t.sum.End})
+			"gap_max_ms": ms(t.sum.GapMax), "last_event_id": t.sum.LastEventID, "end": t.sum.End, "end_detail": t.sum.EndDetail})
 		return
 	}
 	fmt.Fprintf(t.out, "\n%d events, %d comments, %d bytes over %d connection(s); ended: %s\n",
-		t.sum.Events, t.sum.Comments, t.sum.Bytes, t.sum.Connects, t.sum.End)
+		t.sum.Events, t.sum.Comments, t.sum.Bytes, t.sum.Connects, endText(t.sum.End, t.sum.EndDetail))
 	if t.sum.Connects > 0 {
 		fmt.Fprintf(t.out, "headers %s", round(t.sum.Headers))
 		if t.sum.Events > 0 {

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ssebench/ssebench/report"
 )
 
 // scriptedServer answers /events with a stream that resumes after
@@ -88,7 +90,7 @@ func TestTapReconnectLikeBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Three streams of three events, resumed each time, then a 204 stops it.
-	if sum.Events != 9 || sum.Connects != 4 || sum.End != "HTTP 204" {
+	if sum.Events != 9 || sum.Connects != 4 || sum.End != report.EndHTTP204 {
 		t.Fatalf("summary %+v", sum)
 	}
 	ss.mu.Lock()
@@ -151,7 +153,7 @@ func TestTapDurationStops(t *testing.T) {
 	var out bytes.Buffer
 	began := time.Now()
 	sum, err := Tap(context.Background(), TapConfig{URL: srv.URL, Duration: 200 * time.Millisecond}, &out)
-	if err != nil || sum.End != "duration reached" {
+	if err != nil || sum.End != report.EndDuration {
 		t.Fatalf("err %v, summary %+v", err, sum)
 	}
 	if el := time.Since(began); el > 3*time.Second {

@@ -160,7 +160,7 @@ func TestHangingStreamsCountAsFailed(t *testing.T) {
 		s.Timeout.Read = scenarios.Duration(time.Minute)
 	}))
 	c := res.Counters
-	if c.Ends[EndNoHeaders] != 2 || c.Ends[EndNoFirstEvent] != 2 || c.StreamsFailed != 4 {
+	if c.Ends[report.EndNoHeaders] != 2 || c.Ends[report.EndNoFirstEvent] != 2 || c.StreamsFailed != 4 {
 		t.Fatalf("ends %v failed %d, want 2 no_headers, 2 no_first_event, 4 failed", c.Ends, c.StreamsFailed)
 	}
 	if fe := res.Metrics["first_event"]; fe.Count != streams || fe.P99MS < 1300 {
@@ -256,8 +256,8 @@ func TestMaxEventSizeBoundsAStreamAndIsNamed(t *testing.T) {
 			s.Reconnect.Policy = "never"
 		}))
 		c := res.Counters
-		if c.Events != 2*tc.events || c.Ends[EndTooLarge] != tc.tooLarge {
-			t.Fatalf("limit %d: events %d too_large %d, want %d and %d", tc.limit, c.Events, c.Ends[EndTooLarge], 2*tc.events, tc.tooLarge)
+		if c.Events != 2*tc.events || c.Ends[report.EndTooLarge] != tc.tooLarge {
+			t.Fatalf("limit %d: events %d too_large %d, want %d and %d", tc.limit, c.Events, c.Ends[report.EndTooLarge], 2*tc.events, tc.tooLarge)
 		}
 		warned := strings.Contains(strings.Join(report.CounterWarnings(c), "\n"), "--max-event-size")
 		if warned != (tc.tooLarge > 0) {

@@ -141,8 +141,8 @@ func buildLoadView(r *Result) *loadView {
 	case noStreams:
 		vd.Class, vd.Label = "fail", "FAILED"
 		vd.Headline = noAnswerText(r)
-		if top := topClass(c.Ends); top != "" {
-			vd.Headline += " (mostly " + top + ")"
+		if len(c.Ends) > 0 {
+			vd.Headline += " (mostly " + TopEnd(c.Ends) + ")"
 		}
 	case r.Partial:
 		vd.Class, vd.Label = "warn", "PARTIAL"
@@ -221,11 +221,10 @@ func buildLoadView(r *Result) *loadView {
 	}
 	for _, k := range sortedByCount(c.Ends) {
 		n := c.Ends[k]
-		e := endView{Class: k, Count: n, Desc: endClassDesc(k), Sample: serverText(c.ErrorSamples[k])}
+		e := endView{Class: k, Count: n, Desc: EndDesc(r.Mode, k), Sample: serverText(c.ErrorSamples[k]), Abnormal: EndIsError(r.Mode, k)}
 		if ends > 0 {
 			e.Share = fmtPercent(float64(n) / float64(ends))
 		}
-		e.Abnormal = e.Sample != "" || !normalEnd(k)
 		v.Ends = append(v.Ends, e)
 	}
 	for _, k := range sortedKeys(c.ErrorSamples) {
@@ -555,67 +554,6 @@ var metricDesc = map[string]string{
 	MetricTPOT:            "per answer: (e2e − ttft) / (output tokens − 1)",
 	MetricE2E:             "scheduled request → end of the answer",
 	MetricE2ESent:         "request sent → end of the answer (as vLLM and LLMPerf time E2E)",
-}
-
-// End classes a run produces (see loadgen); the JSON names are the contract.
-var endDesc = map[string]string{
-	"eof":                "server closed the stream cleanly between events",
-	"eof_mid_event":      "server closed inside an event (it was lost)",
-	"reset":              "connection reset or broken",
-	"read_timeout":       "silent for longer than timeout.read",
-	"read_error":         "other read failure",
-	"too_large":          "a line or event over the size limit",
-	"cancelled":          "the run ended or the target shrank",
-	"lifetime":           "the stream's lifetime passed (it was replaced)",
-	"chaos_drop":         "dropped on purpose by chaos.drop",
-	"connect_error":      "dial failed (refused, unreachable, timeout)",
-	"tls_error":          "TLS handshake failed",
-	"headers_timeout":    "no response headers within timeout.headers",
-	"no_headers":         "still waiting for response headers when the run ended",
-	"no_first_event":     "opened, but no event before the run ended",
-	"too_many_redirects": "more than 20 redirects in a row",
-	"protocol_error":     "not a readable HTTP response",
-	"content_type":       "200 but not text/event-stream",
-	"http_204":           "204 No Content: browsers stop reconnecting",
-	// Request mode.
-	"sentinel":     "the end-of-answer data (e.g. [DONE]) arrived",
-	"end_event":    "the end event type (e.g. close) arrived",
-	"max_duration": "still streaming after request.end.max_duration",
-	"skipped":      "not sent: max_in_flight requests were already waiting",
-}
-
-func endClassDesc(k string) string {
-	if d, ok := endDesc[k]; ok {
-		return d
-	}
-	if strings.HasPrefix(k, "http_") {
-		return "HTTP status " + strings.TrimPrefix(k, "http_")
-	}
-	return ""
-}
-
-// normalEnd is an end the run itself caused, or a clean close by the
-// server: the rest are errors.
-func normalEnd(k string) bool {
-	return k == "cancelled" || k == "lifetime" || k == "chaos_drop" || k == "eof" || k == "sentinel" || k == "end_event"
-}
-
-func sortedByCount(m map[string]int64) []string {
-	keys := sortedKeys(m)
-	// Stable insertion sort by count, descending; maps here are small.
-	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && m[keys[j]] > m[keys[j-1]]; j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
-		}
-	}
-	return keys
-}
-
-func topClass(m map[string]int64) string {
-	if ks := sortedByCount(m); len(ks) > 0 {
-		return ks[0]
-	}
-	return ""
 }
 
 // scenarioJSON is the part of a scenario (as run, redacted) the report

@@ -210,6 +210,12 @@ func runFacts(r *Result) string {
 		fmt.Fprintf(&b, "streams: opened %d, failed %d, reconnects %d\n", c.StreamsOpened, c.StreamsFailed, c.Reconnects)
 		fmt.Fprintf(&b, "events: %d, lost %d, duplicated %d\n", c.Events, c.EventsLost, c.EventsDuplicated)
 	}
+	if len(c.Ends) > 0 {
+		fmt.Fprintf(&b, "ends: %s\n", endCounts(c.Ends, sortedByCount(c.Ends)))
+		if errs := ErrorEnds(r); len(errs) > 0 {
+			fmt.Fprintf(&b, "error ends: %s\n", endCounts(c.Ends, errs))
+		}
+	}
 	for _, k := range sortedKeys(c.ErrorSamples) {
 		fmt.Fprintf(&b, "%s e.g.: %s\n", k, clip(c.ErrorSamples[k], 512))
 	}

@@ -98,14 +98,7 @@ func writeStreamSummary(b *strings.Builder, r *Result) {
 	if c.Publishes+c.PublishErrors > 0 {
 		fmt.Fprintf(b, "  publish  ok %d  failed %d\n", c.Publishes, c.PublishErrors)
 	}
-	if len(c.Ends) > 0 {
-		b.WriteString("  ends    ")
-		for _, k := range sortedByCount(c.Ends) {
-			fmt.Fprintf(b, " %s %d", k, c.Ends[k])
-		}
-		b.WriteString("\n")
-	}
-	writeErrorSamples(b, c)
+	writeEnds(b, r, "  ends    ")
 	for _, w := range CounterWarnings(c) {
 		fmt.Fprintf(b, "  warning  %s\n", w)
 	}
@@ -124,13 +117,40 @@ func CounterWarnings(c Counters) []string {
 	if c.DeliveryOverHour > 0 {
 		w = append(w, fmt.Sprintf("%d delivery samples are over an hour: is the stamp's unit right? (--latency-field FIELD:unix_ms, unix_s, unix_us, unix_ns or rfc3339)", c.DeliveryOverHour))
 	}
-	if n := c.Ends["too_large"]; n > 0 {
+	if n := c.Ends[EndTooLarge]; n > 0 {
 		w = append(w, fmt.Sprintf("%d streams ended on an event over the per-stream size limit; --max-event-size raises it", n))
 	}
-	if n := c.Ends["no_headers"] + c.Ends["no_first_event"]; n > 0 {
+	if n := c.Ends[EndNoHeaders] + c.Ends[EndNoFirstEvent]; n > 0 {
 		w = append(w, fmt.Sprintf("%d streams were still waiting for headers or a first event when the run ended; they count as failed, with the time they waited as their first_event sample", n))
 	}
 	return w
+}
+
+// writeEnds writes why streams (or answers) ended, most frequent first,
+// then which of those ends count as errors (EndIsError) and an error
+// sample per class.
+func writeEnds(b *strings.Builder, r *Result, label string) {
+	c := r.Counters
+	if len(c.Ends) > 0 {
+		b.WriteString(label)
+		for _, k := range sortedByCount(c.Ends) {
+			fmt.Fprintf(b, " %s %d", k, c.Ends[k])
+		}
+		b.WriteString("\n")
+		if errs := ErrorEnds(r); len(errs) > 0 {
+			fmt.Fprintf(b, "           errors: %s\n", endCounts(c.Ends, errs))
+		}
+	}
+	writeErrorSamples(b, c)
+}
+
+// endCounts renders classes with their counts: "reset 3, http_503 2".
+func endCounts(ends map[string]int64, classes []string) string {
+	parts := make([]string, len(classes))
+	for i, k := range classes {
+		parts[i] = fmt.Sprintf("%s %d", k, ends[k])
+	}
+	return strings.Join(parts, ", ")
 }
 
 func writeErrorSamples(b *strings.Builder, c Counters) {

@@ -44,14 +44,7 @@ func writeRequestSummary(b *strings.Builder, r *Result) {
 		b.WriteString("  tokens    none counted (set request.tokens.delta_path or usage_path)\n")
 	}
 	fmt.Fprintf(b, "  events    %d  comments %d  bytes %s\n", c.Events, c.Comments, fmtBytes(c.Bytes))
-	if len(c.Ends) > 0 {
-		b.WriteString("  ends     ")
-		for _, k := range sortedByCount(c.Ends) {
-			fmt.Fprintf(b, " %s %d", k, c.Ends[k])
-		}
-		b.WriteString("\n")
-	}
-	writeErrorSamples(b, c)
+	writeEnds(b, r, "  ends     ")
 }
 
 // cutText splits the failed requests into those ssebench cut (at
