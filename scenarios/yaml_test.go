@@ -87,7 +87,7 @@ func TestServeLocalExample(t *testing.T) {
 	if d := s.Chaos.Drop; d == nil || d.Percent != 5 || d.Every.D() != 10*time.Second {
 		t.Errorf("chaos.drop = %+v", d)
 	}
-	want := []string{"first_event.p99 < 500ms", "delivery.p99 < 250ms", "events_lost == 0"}
+	want := []string{"first_event.p99 < 750ms", "delivery.p90 < 250ms", "events_lost == 0"}
 	if !reflect.DeepEqual(s.Thresholds, want) {
 		t.Errorf("thresholds = %q", s.Thresholds)
 	}
