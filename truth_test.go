@@ -325,8 +325,11 @@ func TestTruthReconnectSpansOutage(t *testing.T) {
 	if rec.Unavailable == 0 || rec.FirstAfter.IsZero() {
 		t.Fatalf("no outage seen: %+v", rec.Counts)
 	}
-	if m.Count < int64(c) {
-		t.Errorf("reconnect counted %d times, want ≥ %d (every stream)", m.Count, c)
+	if rec.OutageEnded != int64(c) {
+		t.Fatalf("the outage ended %d streams, want all %d open", rec.OutageEnded, c)
+	}
+	if m.Count != rec.Resumes || m.Count != int64(c) {
+		t.Errorf("reconnect counted %d times, server resumed %d streams, want %d (every stream)", m.Count, rec.Resumes, c)
 	}
 	if m.P50MS < ms(truthOutage) || m.P50MS > ms(truthOutage+maxDelay) {
 		t.Errorf("reconnect p50 %.0fms, want within [outage %.0fms, outage + max backoff %.0fms]", m.P50MS, ms(truthOutage), ms(truthOutage+maxDelay))
