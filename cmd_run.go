@@ -120,11 +120,9 @@ func runLoad(c *cli.Context, s *scenarios.Scenario, out loadOutputs, quiet bool)
 		pp = loadgen.NewProgressPrinter(c.App.ErrWriter)
 		opts.Progress = pp.Print
 	}
-	aborted := false
 	if s.AbortOnFail && len(s.Thresholds) > 0 {
 		opts.Check = func(p loadgen.Progress) error {
 			if err := gate.Check(p.Metrics, p.Totals); err != nil {
-				aborted = true // read after Run returns
 				return fmt.Errorf("aborted after %v: %w", p.Elapsed.Round(time.Second), err)
 			}
 			return nil
@@ -163,18 +161,8 @@ func runLoad(c *cli.Context, s *scenarios.Scenario, out loadOutputs, quiet bool)
 	if out.JUnit != "" {
 		fmt.Fprintf(c.App.Writer, "junit:  %s\n", out.JUnit)
 	}
-	failed := report.FailedThresholds(res.Thresholds)
-	switch {
-	case res.Partial && !aborted:
-		return &report.ExitError{Code: report.ExitInterrupted}
-	case res.Counters.StreamsOpened == 0 && res.Counters.StreamsFailed > 0:
-		return report.CannotRun(fmt.Errorf("no stream could be opened (%s); is the target up?", topEnd(res.Counters.Ends)))
-	case aborted:
-		return report.GateFailed(errors.New(res.PartialReason))
-	case len(failed) > 0:
-		return report.GateFailed(fmt.Errorf("%d of %d thresholds failed: %s", len(failed), len(res.Thresholds), strings.Join(failed, "; ")))
-	}
-	return nil
+	// The exit code is the verdict the summary, HTML and JUnit show.
+	return report.Verdict(res).Err()
 }
 
 // runPlanned decides how many processes the run needs, checks the machine
@@ -280,15 +268,4 @@ func scrubberFor(s *scenarios.Scenario) *report.Scrubber {
 		rewrite[s.Publisher.URL] = red.Publisher.URL
 	}
 	return report.NewScrubber(secrets, rewrite)
-}
-
-// topEnd names the most frequent end class.
-func topEnd(ends map[string]int64) string {
-	best, n := "", int64(-1)
-	for k, v := range ends {
-		if v > n || (v == n && k < best) {
-			best, n = k, v
-		}
-	}
-	return fmt.Sprintf("%s ×%d", best, n)
 }

@@ -126,17 +126,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	stopProfiles := startProfiles(stderr)
 	err := runApp(ctx, newApp(stdout, stderr), args)
 	stopProfiles()
-	if err == nil {
-		return report.ExitOK
-	}
 	var ee *report.ExitError
-	if !errors.As(err, &ee) {
-		// Every command action wraps its own errors in an ExitError, so a
-		// bare error comes from the flag parser: bad usage.
-		ee = &report.ExitError{Code: report.ExitUsage, Err: err}
+	if err != nil && (!errors.As(err, &ee) || ee.Err != nil) {
+		fmt.Fprintf(stderr, "ssebench: %v\n", err)
 	}
-	if ee.Err != nil {
-		fmt.Fprintf(stderr, "ssebench: %v\n", ee.Err)
-	}
-	return ee.Code
+	return report.ExitCode(err)
 }

@@ -514,7 +514,7 @@ func (j *judge) judgeStep(w window, end snap) report.CapacityStep {
 	switch {
 	case j.first && j.i == 0 && c.StreamsOpened == 0 && c.StreamsFailed > 0:
 		st.Inconclusive = true
-		st.Reason = "no stream could be opened (" + topClassText(c.Ends) + "): is the target up?"
+		st.Reason = "no stream could be opened (" + report.TopEnd(c.Ends) + "): is the target up?"
 	case len(why) > 0:
 		st.Inconclusive = true
 		st.Reason = strings.Join(why, "; ")
@@ -533,20 +533,6 @@ func (j *judge) judgeStep(w window, end snap) report.CapacityStep {
 
 func fmtLag(ms float64) string {
 	return time.Duration(ms * float64(time.Millisecond)).Round(time.Millisecond).String()
-}
-
-// topClassText names the most frequent end class: "connect_error ×100".
-func topClassText(ends map[string]int64) string {
-	best, n := "", int64(-1)
-	for k, v := range ends {
-		if v > n || (v == n && k < best) {
-			best, n = k, v
-		}
-	}
-	if best == "" {
-		return "no answer"
-	}
-	return fmt.Sprintf("%s ×%d", best, n)
 }
 
 // serverWatch samples the server under test for the whole search. Safe

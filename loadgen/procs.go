@@ -250,7 +250,7 @@ func RunProcs(ctx context.Context, s *scenarios.Scenario, po ProcOptions, opt Op
 	res.Notes = append([]string{fmt.Sprintf("ran as %d processes (shards) merged live", n)}, res.Notes...)
 	switch {
 	case abort != nil:
-		res.Partial = true
+		res.Partial, res.Aborted = true, true
 		res.PartialReason = abort.Error()
 	case interrupted || m.partial:
 		res.Partial = true

@@ -229,7 +229,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*report.Resul
 	res.DurationS = res.End.Sub(res.Start).Seconds()
 	switch {
 	case abort != nil:
-		res.Partial = true
+		res.Partial, res.Aborted = true, true
 		res.PartialReason = abort.Error()
 	case ctx.Err() != nil:
 		res.Partial = true

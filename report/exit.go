@@ -46,8 +46,10 @@ func CannotRun(err error) error { return &ExitError{Code: ExitCannotRun, Err: er
 // GateFailed marks err as a failed gate (exit 1).
 func GateFailed(err error) error { return &ExitError{Code: ExitGateFailed, Err: err} }
 
-// ExitCode maps an error to the process exit code: nil is 0, an *ExitError
-// its own code, anything else ExitCannotRun.
+// ExitCode maps a command's error to the process exit code: nil is 0, an
+// *ExitError its own code. Every command action wraps its own errors in
+// an ExitError, so a bare error comes from the flag parser: bad usage.
+// main calls it; no other mapping exists.
 func ExitCode(err error) int {
 	if err == nil {
 		return ExitOK
@@ -56,5 +58,5 @@ func ExitCode(err error) int {
 	if errors.As(err, &ee) {
 		return ee.Code
 	}
-	return ExitCannotRun
+	return ExitUsage
 }

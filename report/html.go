@@ -119,11 +119,7 @@ func WriteHTML(w io.Writer, r *Result) error {
 func buildLoadView(r *Result) *loadView {
 	v := &loadView{R: r, Title: "ssebench load report: " + r.Target, Words: streamWords}
 	c := r.Counters
-	failedTh := 0
 	for _, t := range r.Thresholds {
-		if !t.Passed {
-			failedTh++
-		}
 		tv := thresholdView{Expr: t.Expr, Value: FormatValue(t.Value, t.Unit), Note: t.Note, Passed: t.Passed}
 		if t.Note != "" {
 			tv.Value = "—"
@@ -131,28 +127,18 @@ func buildLoadView(r *Result) *loadView {
 		v.Thresholds = append(v.Thresholds, tv)
 	}
 
-	// Verdict: a failed gate first, then an incomplete run, then success.
-	vd := verdictView{}
-	noStreams := noAnswer(r)
-	switch {
-	case failedTh > 0:
-		vd.Class, vd.Label = "fail", "FAILED"
-		vd.Headline = fmt.Sprintf("%d of %d thresholds failed", failedTh, len(r.Thresholds))
-	case noStreams:
-		vd.Class, vd.Label = "fail", "FAILED"
-		vd.Headline = noAnswerText(r)
-		if len(c.Ends) > 0 {
-			vd.Headline += " (mostly " + TopEnd(c.Ends) + ")"
-		}
-	case r.Partial:
-		vd.Class, vd.Label = "warn", "PARTIAL"
-		vd.Headline = "the run stopped early"
-	case len(r.Thresholds) > 0:
-		vd.Class, vd.Label = "pass", "PASSED"
-		vd.Headline = allPassed(len(r.Thresholds))
+	// The banner is Verdict's, as the summary and the exit code are.
+	verdict := Verdict(r)
+	vd := verdictView{Label: verdict.Label, Headline: verdict.Headline}
+	switch verdict.Kind {
+	case VerdictPassed:
+		vd.Class = "pass"
+	case VerdictCompleted:
+		vd.Class = "info"
+	case VerdictInterrupted:
+		vd.Class = "warn"
 	default:
-		vd.Class, vd.Label = "info", "COMPLETED"
-		vd.Headline = "no thresholds were set, so there is no pass/fail gate"
+		vd.Class = "fail"
 	}
 	if r.Partial {
 		vd.Details = append(vd.Details, "Partial run: "+r.PartialReason+". Everything measured until then is shown.")

@@ -162,11 +162,13 @@ func WriteJUnit(w io.Writer, r *Result) error {
 		Hostname: r.Host, Properties: props}
 	c := junitCase{Name: "run completed", Classname: "ssebench.run", Time: junitSeconds(r.DurationS),
 		SystemOut: sysOut(runFacts(r))}
-	switch {
-	case r.Partial:
-		c.Failure = failure("partial", "the run stopped early: "+r.PartialReason, runFacts(r))
-	case noAnswer(r):
-		c.Failure = failure("no-streams", noAnswerText(r), runFacts(r))
+	// The run case fails as Verdict does; failed thresholds fail their
+	// own cases below.
+	switch v := Verdict(r); v.Kind {
+	case VerdictInterrupted, VerdictAborted:
+		c.Failure = failure("partial", v.Headline, runFacts(r))
+	case VerdictNoStreams:
+		c.Failure = failure("no-streams", v.Headline, runFacts(r))
 	}
 	if c.Failure != nil {
 		c.SystemOut = nil

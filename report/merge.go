@@ -74,6 +74,7 @@ func Merge(results ...*Result) (*Result, error) {
 			out.Partial = true
 			reasons = append(reasons, label(r, i)+": "+r.PartialReason)
 		}
+		out.Aborted = out.Aborted || r.Aborted
 	}
 	out.PartialReason = strings.Join(reasons, "; ")
 

@@ -66,8 +66,9 @@ type Result struct {
 	DurationS     float64           `json:"duration_s"`
 	Partial       bool              `json:"partial"`
 	PartialReason string            `json:"partial_reason,omitempty"`
-	Shard         string            `json:"shard,omitempty"`  // "i/n" when this is one shard's share
-	Merged        int               `json:"merged,omitempty"` // how many results Merge combined into this one
+	Aborted       bool              `json:"aborted,omitempty"` // abort_on_fail stopped it (Partial too): a failed gate, not an interruption
+	Shard         string            `json:"shard,omitempty"`   // "i/n" when this is one shard's share
+	Merged        int               `json:"merged,omitempty"`  // how many results Merge combined into this one
 	Metrics       map[string]Metric `json:"metrics"`
 	Counters      Counters          `json:"counters"`
 	Timeseries    []Point           `json:"timeseries"`

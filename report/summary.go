@@ -195,21 +195,19 @@ func writeThresholdSummary(b *strings.Builder, r *Result) {
 }
 
 // summaryVerdict is the last line: what a person or a CI log wants first.
+// It is Verdict's, as the exit code is.
 func summaryVerdict(r *Result) string {
+	v := Verdict(r)
 	var parts []string
-	failed := len(FailedThresholds(r.Thresholds))
-	switch {
-	case failed > 0:
-		parts = append(parts, fmt.Sprintf("✗ FAILED: %d of %d thresholds failed", failed, len(r.Thresholds)))
-	case noAnswer(r):
-		parts = append(parts, "✗ FAILED: "+noAnswerText(r))
-	case len(r.Thresholds) > 0:
-		parts = append(parts, "✓ PASSED: "+allPassed(len(r.Thresholds)))
-	default:
+	switch v.Kind {
+	case VerdictPassed:
+		parts = append(parts, "✓ PASSED: "+v.Headline)
+	case VerdictCompleted:
 		parts = append(parts, "done (no thresholds set)")
-	}
-	if r.Partial {
-		parts = append(parts, "partial run")
+	case VerdictInterrupted:
+		parts = append(parts, "! PARTIAL: "+v.Headline)
+	default:
+		parts = append(parts, "✗ FAILED: "+v.Headline)
 	}
 	if r.Generator.Saturated {
 		parts = append(parts, "generator saturated")

@@ -85,26 +85,6 @@ func perSecond(n int64, seconds float64) float64 {
 	return float64(n) / seconds
 }
 
-// noAnswer reports whether the run produced nothing usable: no stream
-// opened, or in request mode no request answered normally.
-func noAnswer(r *Result) bool {
-	if r.IsRequestMode() {
-		return r.Counters.RequestsOK == 0
-	}
-	return r.Counters.StreamsOpened == 0
-}
-
-// noAnswerText says what noAnswer found.
-func noAnswerText(r *Result) string {
-	if r.IsRequestMode() {
-		if r.Counters.Requests == 0 {
-			return "no request was sent"
-		}
-		return "no request was answered normally"
-	}
-	return "no stream could be opened"
-}
-
 // sendWindow is how long requests were being sent, in seconds: the
 // scenario's schedule, or up to the last second in which a request was
 // sent, whichever is shorter (a request.count run ends its schedule
