@@ -38,7 +38,8 @@ Threshold grammar: SUBJECT OP VALUE, OP one of < <= > >= == !=.
                  publish_errors, clock_skew; e.g. events_lost == 0
   COUNTER.rate   streams_failed.rate, publish_errors.rate, events_lost.rate,
                  events_duplicated.rate; e.g. streams_failed.rate < 0.1%
-  ends.CLASS     streams that ended so, e.g. ends.reset < 10
+  ends.CLASS     streams that ended so, e.g. ends.reset < 10, ends.http_503 < 5
+                 (an end class the run cannot produce is an error)
 Request mode (run --mode request) adds:
   METRIC.AGG     metric: ttft, ttft_sent, itl, tpot, e2e, e2e_sent (with
                  connect, headers, first_byte, schedule_lag); ttft and e2e from
@@ -55,8 +56,9 @@ Request mode (run --mode request) adds:
                  e.g. goodput >= 95%
   tokens_per_s   output tokens of answers that ended normally per second over
                  the run; tokens_per_s >= 500
-  Latencies need a unit (us, ms, s, m); rates and goodput take 0.1% or 0.001;
-  counts and tokens_per_s are plain numbers.
+  Latencies need a unit (us, ms, s, m); rates and goodput take a percentage
+  or a fraction (0.1% = 0.001; .rate < 0.1 is 10%); counts and tokens_per_s
+  are plain numbers.
 
 Examples:
    ssebench report --html report.html ssebench-result.json

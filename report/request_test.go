@@ -165,7 +165,7 @@ func TestGoodputSLOs(t *testing.T) {
 }
 
 func TestLiveGateRequestsInFlight(t *testing.T) {
-	g, err := NewLiveGate([]string{"goodput >= 95%", "requests_failed.rate < 5%", "tokens_per_s >= 1e9"})
+	g, err := NewLiveGate(ModeRequest, []string{"goodput >= 95%", "requests_failed.rate < 5%", "tokens_per_s >= 1e9"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -239,6 +239,17 @@ func (t *Threshold) parseSubject() error {
 		}) >= 0 {
 			return fmt.Errorf("ends.%s: an end class is lower-case letters, digits and _ (e.g. ends.reset, ends.http_503)", class)
 		}
+		_, sub := LookupEnd(ModeSubscribe, class)
+		_, req := LookupEnd(ModeRequest, class)
+		if !sub && !req {
+			names := append(EndNames(ModeSubscribe), EndNames(ModeRequest)...)
+			slices.Sort(names)
+			names = slices.Compact(names)
+			if near := closest(class, names); near != "" {
+				return fmt.Errorf("unknown end class %q: did you mean ends.%s? (end classes: %s)", class, near, strings.Join(names, ", "))
+			}
+			return fmt.Errorf("unknown end class %q: a run never ends a stream so (end classes: %s)", class, strings.Join(names, ", "))
+		}
 		t.kind, t.counter, t.Unit = kindEnds, class, UnitCount
 		return nil
 	}
@@ -305,6 +316,75 @@ func (t *Threshold) parseSubject() error {
 	}
 	return fmt.Errorf("unknown subject %q: want METRIC.AGG (metrics: %s), a counter (%s), COUNTER.rate, ends.CLASS, or one of %s",
 		s, strings.Join(thresholdMetrics, ", "), strings.Join(counterNames(), ", "), strings.Join(others, ", "))
+}
+
+// Subjects only one mode measures: a threshold on the other mode's
+// subject could never fail (a count of 0) or never pass (no samples).
+var (
+	requestOnlyCounters   = []string{"requests", "requests_ok", "requests_good", "requests_failed", "tokens", "requests_cut", "tokens_cut", "tokens_failed"}
+	subscribeOnlyCounters = []string{"reconnects", "events_lost", "events_duplicated", "publishes", "publish_errors", "clock_skew", "unstamped", "redirects"}
+)
+
+// CheckMode reports whether a run of the given mode ("" is subscribe) can
+// produce the threshold's subject: an error names what it reads and the
+// mode that measures it.
+func (t Threshold) CheckMode(mode string) error {
+	if mode == "" {
+		mode = ModeSubscribe
+	}
+	other := ModeRequest
+	names, only := MetricNames, subscribeOnlyCounters
+	if mode == ModeRequest {
+		other, names, only = ModeSubscribe, RequestMetricNames, requestOnlyCounters
+	}
+	bad := func(what string) error {
+		return fmt.Errorf("threshold %q: %s is measured only in mode %s; this run is mode %s", t.Expr, what, other, mode)
+	}
+	switch t.kind {
+	case kindMetric:
+		if !slices.Contains(names, t.metric) {
+			return bad(t.metric)
+		}
+	case kindCounter, kindRate:
+		if slices.Contains(only, t.counter) {
+			return nil
+		}
+		otherOnly := requestOnlyCounters
+		if mode == ModeRequest {
+			otherOnly = subscribeOnlyCounters
+		}
+		if slices.Contains(otherOnly, t.counter) {
+			return bad(t.counter)
+		}
+	case kindGoodput, kindPerSecond:
+		if mode != ModeRequest {
+			return bad(t.Subject)
+		}
+	case kindEnds:
+		if _, ok := LookupEnd(mode, t.counter); !ok {
+			return fmt.Errorf("threshold %q: a mode %s run never ends with %s (its end classes: %s)", t.Expr, mode, t.counter, strings.Join(EndNames(mode), ", "))
+		}
+	}
+	return nil
+}
+
+// ParseThresholdsFor parses every expression (ParseThresholds) and checks
+// that a run of the mode can produce each subject (CheckMode).
+func ParseThresholdsFor(mode string, exprs []string) ([]Threshold, error) {
+	ths, err := ParseThresholds(exprs)
+	if err != nil {
+		return ths, err
+	}
+	var errs []error
+	for _, t := range ths {
+		if err := t.CheckMode(mode); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return ths, multiError(errs)
+	}
+	return ths, nil
 }
 
 // parsePercentile reads "p99", "p999" (99.9), "p99.9", "p50".
@@ -569,7 +649,7 @@ func (t Threshold) FailedForGood(r ThresholdResult) bool {
 // An expression that does not parse is an error (it should have been
 // caught before the run with ParseThresholds).
 func EvaluateThresholds(res *Result, exprs []string) ([]ThresholdResult, error) {
-	ths, err := ParseThresholds(exprs)
+	ths, err := ParseThresholdsFor(modeOf(res), exprs)
 	if err != nil {
 		return nil, err
 	}
@@ -590,9 +670,10 @@ type LiveGate struct {
 	ths []Threshold
 }
 
-// NewLiveGate parses exprs for live evaluation.
-func NewLiveGate(exprs []string) (*LiveGate, error) {
-	ths, err := ParseThresholds(exprs)
+// NewLiveGate parses exprs for live evaluation in a run of the mode
+// (ParseThresholdsFor): the check before any load is sent.
+func NewLiveGate(mode string, exprs []string) (*LiveGate, error) {
+	ths, err := ParseThresholdsFor(mode, exprs)
 	if err != nil {
 		return nil, err
 	}

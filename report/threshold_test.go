@@ -206,7 +206,7 @@ func TestLiveGate(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.expr, func(t *testing.T) {
-			g, err := NewLiveGate([]string{tc.expr})
+			g, err := NewLiveGate(ModeSubscribe, []string{tc.expr})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -235,5 +235,43 @@ func TestFormatValue(t *testing.T) {
 		if got := FormatValue(tc.v, tc.unit); got != tc.want {
 			t.Errorf("FormatValue(%v, %s) = %q, want %q", tc.v, tc.unit, got, tc.want)
 		}
+	}
+}
+
+// A threshold on something the run cannot produce is bad input, never a
+// gate that silently passes (ends.cancelld == 0 held at 0 forever).
+func TestThresholdOnWhatTheRunCannotProduce(t *testing.T) {
+	for _, tc := range []struct {
+		mode, expr, want string
+	}{
+		{ModeSubscribe, "ends.cancelld == 0", `unknown end class "cancelld": did you mean ends.cancelled?`},
+		{ModeSubscribe, "ends.rest < 10", "did you mean ends.reset?"},
+		{ModeSubscribe, "ends.bogus_thing == 0", `unknown end class "bogus_thing"`},
+		{ModeSubscribe, "ends.sentinel > 0", "a mode subscribe run never ends with sentinel"},
+		{ModeRequest, "ends.no_headers == 0", "a mode request run never ends with no_headers"},
+		{ModeSubscribe, "ttft.p99 < 1s", "ttft is measured only in mode request"},
+		{ModeRequest, "first_event.p99 < 1s", "first_event is measured only in mode subscribe"},
+		{ModeSubscribe, "goodput >= 95%", "goodput is measured only in mode request"},
+		{ModeSubscribe, "requests_failed.rate < 1%", "requests_failed is measured only in mode request"},
+		{ModeRequest, "events_lost == 0", "events_lost is measured only in mode subscribe"},
+		{"", "tokens_per_s > 1", "tokens_per_s is measured only in mode request"},
+	} {
+		_, err := ParseThresholdsFor(tc.mode, []string{tc.expr})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s %q: err %v, want %q", tc.mode, tc.expr, err, tc.want)
+		}
+	}
+	for _, tc := range []struct{ mode, expr string }{
+		{ModeSubscribe, "ends.cancelled == 0"}, {ModeSubscribe, "ends.http_503 < 5"}, {ModeSubscribe, "ends.http_204 == 0"},
+		{ModeRequest, "ends.body_error == 0"}, {ModeRequest, "ends.http_429 < 3"}, {ModeRequest, "ttft.p99 < 1s"},
+		{ModeSubscribe, "streams_opened > 0"}, {ModeRequest, "streams_failed.rate < 1%"}, {"", "events_lost == 0"},
+	} {
+		if _, err := ParseThresholdsFor(tc.mode, []string{tc.expr}); err != nil {
+			t.Errorf("%s %q: %v", tc.mode, tc.expr, err)
+		}
+	}
+	// A saved result is checked against its own mode when re-evaluated.
+	if _, err := EvaluateThresholds(&Result{Mode: ModeRequest}, []string{"reconnects < 5"}); err == nil {
+		t.Error("reconnects on a request result: no error")
 	}
 }
