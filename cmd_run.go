@@ -19,9 +19,9 @@ import (
 
 func init() {
 	flags := append(scenarios.Flags(),
-		&cli.StringFlag{Name: "out", Aliases: []string{"o", "json"}, Value: "ssebench-result.json", Usage: "write the result JSON to `FILE` ('-' for stdout; the summary then goes to stderr)"},
-		&cli.StringFlag{Name: "html", Usage: "also write a self-contained HTML report to `FILE` ('-' for stdout)"},
-		&cli.StringFlag{Name: "junit", Usage: "also write JUnit XML (one testcase per threshold) to `FILE` ('-' for stdout)"},
+		&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "ssebench-result.json", Usage: "write the result JSON here"},
+		&cli.StringFlag{Name: "html", Usage: "also write a self-contained HTML report to `FILE`"},
+		&cli.StringFlag{Name: "junit", Usage: "also write JUnit XML (one testcase per threshold) to `FILE`"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no live progress"},
 		&cli.IntFlag{Name: "procs", Usage: "run as `N` shard processes merged live (0: as many as the open-file limit needs)"},
 		&cli.StringFlag{Name: "shard", Usage: "run only share `i/n` of the scenario (0-based), e.g. one machine or pod of a bigger test"},
@@ -42,8 +42,11 @@ scenario key has a flag here; a flag overrides the file.
 Thresholds (--threshold, repeatable, or the scenario's thresholds: list)
 gate the run: "first_event.p99 < 500ms", "delivery.p999 <= 2s",
 "streams_failed.rate < 0.1%", "events_lost == 0", "ends.reset < 10". A
-bad expression is an error before any load is sent (exit 2); a failed
-threshold is exit 1. --abort-on-fail stops the run as soon as one fails.
+share (.rate, goodput) is a percentage or a fraction: .rate < 0.1 is 10%,
+.rate < 0.1% a tenth of a percent. A bad expression, or one on something
+the run cannot produce (an unknown end class such as ends.cancelld, a
+metric of the other mode), is an error before any load is sent (exit 2);
+a failed threshold is exit 1. --abort-on-fail stops the run as soon as one fails.
 See 'ssebench report --help' for the grammar.
 
 Scale: past what one process can hold (its open-file limit), run starts
@@ -75,9 +78,6 @@ Examples:
    ssebench run scenarios/examples/capacity.yaml --server-pid $(pgrep -n -f 'ssebench serve')`,
 		Flags: flags,
 		Action: func(c *cli.Context) error {
-			if err := checkOutputs(c, "out", "html", "junit"); err != nil {
-				return err
-			}
 			s, err := scenarios.FromCLI(c)
 			if err != nil {
 				return report.Usage(err)
@@ -112,7 +112,7 @@ type loadOutputs struct{ JSON, HTML, JUnit string }
 // and scrubbed result, so no secret reaches a file or the terminal.
 func runLoad(c *cli.Context, s *scenarios.Scenario, out loadOutputs, quiet bool) error {
 	// A bad threshold is bad input: say so before any load is sent.
-	gate, err := report.NewLiveGate(s.Thresholds)
+	gate, err := report.NewLiveGate(s.Mode, s.Thresholds)
 	if err != nil {
 		return report.Usage(err)
 	}
@@ -148,20 +148,22 @@ func runLoad(c *cli.Context, s *scenarios.Scenario, out loadOutputs, quiet bool)
 		return report.Usage(err)
 	}
 	// Files first: a closed stdout must not cost the result.
-	outs := []output{
-		{flag: "out", label: "result", path: out.JSON, render: report.RenderJSON(res)},
-		{flag: "html", path: out.HTML, render: func(w io.Writer) error { return report.WriteHTML(w, res) }},
-		{flag: "junit", path: out.JUnit, render: func(w io.Writer) error { return report.WriteJUnit(w, res) }},
+	if err := report.WriteJSON(out.JSON, res); err != nil {
+		return report.CannotRun(fmt.Errorf("write result: %w", err))
 	}
-	if err := writeOutputs(c, outs...); err != nil {
+	if err := writeReports(res, out); err != nil {
 		return err
 	}
-	human := humanOut(c, out.JSON, out.HTML, out.JUnit)
-	if err := report.WriteSummary(human, res); err != nil {
+	if err := report.WriteSummary(c.App.Writer, res); err != nil {
 		return report.CannotRun(err)
 	}
-	fmt.Fprintln(human)
-	printOutputs(human, outs...)
+	fmt.Fprintf(c.App.Writer, "\nresult: %s\n", out.JSON)
+	if out.HTML != "" {
+		fmt.Fprintf(c.App.Writer, "html:   %s\n", out.HTML)
+	}
+	if out.JUnit != "" {
+		fmt.Fprintf(c.App.Writer, "junit:  %s\n", out.JUnit)
+	}
 	// The exit code is the verdict the summary, HTML and JUnit show.
 	return report.Verdict(res).Err()
 }
@@ -208,6 +210,21 @@ func runPlanned(c *cli.Context, s *scenarios.Scenario, opts loadgen.Options) (*r
 		return nil, report.CannotRun(err)
 	}
 	return res, nil
+}
+
+// writeReports writes the HTML and JUnit renderings of a load result.
+func writeReports(res *report.Result, out loadOutputs) error {
+	if out.HTML != "" {
+		if err := report.WriteFile(out.HTML, func(w io.Writer) error { return report.WriteHTML(w, res) }); err != nil {
+			return report.CannotRun(fmt.Errorf("write HTML report: %w", err))
+		}
+	}
+	if out.JUnit != "" {
+		if err := report.WriteFile(out.JUnit, func(w io.Writer) error { return report.WriteJUnit(w, res) }); err != nil {
+			return report.CannotRun(fmt.Errorf("write JUnit XML: %w", err))
+		}
+	}
+	return nil
 }
 
 // envRef finds the ${NAME} references of a header value.

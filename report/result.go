@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"time"
 )
@@ -209,7 +210,14 @@ type ThresholdResult struct {
 // WriteJSON writes v as indented JSON to path, atomically (see WriteFile)
 // so an interrupted write never leaves half a result.
 func WriteJSON(path string, v any) error {
-	return WriteFile(path, RenderJSON(v))
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return WriteFile(path, func(w io.Writer) error {
+		_, err := w.Write(append(b, '\n'))
+		return err
+	})
 }
 
 // ReadResult loads a result JSON, checking its schema.
