@@ -32,7 +32,12 @@ func stubApp(t *testing.T) (*cli.App, func() (string, []string, map[string]strin
 		cp.Action = func(c *cli.Context) error {
 			ran, args, set = c.Command.Name, c.Args().Slice(), map[string]string{}
 			for _, f := range c.Command.Flags {
-				if n := f.Names()[0]; c.IsSet(n) {
+				n := f.Names()[0]
+				switch {
+				case !c.IsSet(n):
+				case c.Generic(n) != nil: // a repeatable list (not a flag.Getter)
+					set[n] = fmt.Sprint(c.Generic(n))
+				default:
 					set[n] = fmt.Sprint(c.Value(n))
 				}
 			}

@@ -49,8 +49,8 @@ func init() {
 	flags = append(flags,
 		&cli.StringFlag{Name: "scenario", Usage: "read target, headers, timeouts, stream behaviour and the capacity block from scenario `FILE` (flags override it; the load shape of a file of another mode is ignored; its thresholds are the SLOs unless --slo is given)"},
 		&cli.StringSliceFlag{Name: "slo", Usage: "SLO `EXPR` each step must meet (repeatable, threshold grammar; default '" + strings.Join(loadgen.DefaultCapacitySLOs, "' and '") + "')"},
-		&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "ssebench-capacity.json", Usage: "write the capacity result JSON here"},
-		&cli.StringFlag{Name: "html", DefaultText: "capacity.html next to --out", Usage: "write the HTML report to `FILE` (none: no HTML)"},
+		&cli.StringFlag{Name: "out", Aliases: []string{"o", "json"}, Value: "ssebench-capacity.json", Usage: "write the capacity result JSON to `FILE` ('-' for stdout; the step lines and verdict then go to stderr)"},
+		&cli.StringFlag{Name: "html", DefaultText: "capacity.html next to --out", Usage: "write the HTML report to `FILE` ('-' for stdout; none: no HTML)"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no live progress (step lines and the verdict still print)"},
 		&cli.BoolFlag{Name: "force", Usage: "run even when pre-flight finds a problem"},
 	)
@@ -126,6 +126,9 @@ func capacityPassThrough(f cli.Flag) bool {
 }
 
 func capacityAction(c *cli.Context) error {
+	if err := checkOutputs(c, "out", "html"); err != nil {
+		return err
+	}
 	if c.NArg() > 0 {
 		return report.Usagef("capacity takes no arguments, got %q (a scenario file goes in --scenario)", c.Args().First())
 	}
@@ -244,7 +247,7 @@ func runCapacity(c *cli.Context, s *scenarios.Scenario, r capacityRun) error {
 	scrub := scrubberFor(s)
 	mscrub := report.NewScrubber(nil, map[string]string{metrics: cfg.ServerMetrics})
 	stairs := cfg.Staircase()
-	w := c.App.Writer
+	w := humanOut(c, out, html)
 	fmt.Fprintf(w, "capacity: %d steps from %s to %s streams, each opened over %v and held %v; SLOs: %s\n",
 		len(stairs), groupInt(stairs[0]), groupInt(stairs[len(stairs)-1]), cfg.Ramp, cfg.Hold, strings.Join(cfg.SLOs, "; "))
 	if cfg.Observer != nil {
@@ -279,22 +282,19 @@ func runCapacity(c *cli.Context, s *scenarios.Scenario, r capacityRun) error {
 		}
 	}
 
-	if err := report.WriteJSON(out, res); err != nil {
-		return report.CannotRun(fmt.Errorf("write result: %w", err))
+	outs := []output{
+		{flag: "out", label: "result", path: out, render: report.RenderJSON(res)},
+		{flag: "html", path: html, render: func(w io.Writer) error { return report.WriteCapacityHTML(w, res) }},
 	}
-	if html != "" {
-		if err := report.WriteFile(html, func(w io.Writer) error { return report.WriteCapacityHTML(w, res) }); err != nil {
-			return report.CannotRun(fmt.Errorf("write HTML report: %w", err))
-		}
+	if err := writeOutputs(c, outs...); err != nil {
+		return err
 	}
 	fmt.Fprintln(w)
 	if err := report.WriteCapacitySummary(w, res); err != nil {
 		return report.CannotRun(err)
 	}
-	fmt.Fprintf(w, "\nresult: %s\n", out)
-	if html != "" {
-		fmt.Fprintf(w, "html:   %s\n", html)
-	}
+	fmt.Fprintln(w)
+	printOutputs(w, outs...)
 	return capacityExit(res)
 }
 

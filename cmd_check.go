@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -54,6 +53,9 @@ Examples:
 			&cli.IntFlag{Name: "churn", Value: conformance.DefaultChurn, Usage: "open/close cycles of the churn check"},
 		),
 		Action: func(c *cli.Context) error {
+			if err := checkOutputs(c, "json", "junit", "html"); err != nil {
+				return err
+			}
 			if c.NArg() != 1 {
 				return report.Usagef("check takes one URL, got %d arguments", c.NArg())
 			}
@@ -132,9 +134,9 @@ func probeFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "hold", Usage: "hold streams open this long for the heartbeat and idle-timeout probes (0: off; e.g. 2m)"},
 		&cli.DurationFlag{Name: "window", Value: conformance.DefaultWindow, Usage: "how long the main probes read the stream"},
 		&cli.IntFlag{Name: "max-size", Value: sse.OneStreamMaxSize, Usage: "largest line or event read, in bytes"},
-		&cli.StringFlag{Name: "json", Usage: "write the report as JSON (ssebench/check/v1) to `FILE` ('-' for stdout, replacing the table)"},
-		&cli.StringFlag{Name: "junit", Usage: "write the report as JUnit XML to `FILE`"},
-		&cli.StringFlag{Name: "html", Usage: "write the report as a self-contained HTML page to `FILE`"},
+		&cli.StringFlag{Name: "json", Usage: "write the report as JSON (ssebench/check/v1) to `FILE` ('-' for stdout; the table then goes to stderr)"},
+		&cli.StringFlag{Name: "junit", Usage: "write the report as JUnit XML to `FILE` ('-' for stdout)"},
+		&cli.StringFlag{Name: "html", Usage: "write the report as a self-contained HTML page to `FILE` ('-' for stdout)"},
 		&cli.BoolFlag{Name: "no-color", Usage: "no colours in the table (also: NO_COLOR set, or output not a terminal)"},
 	)
 }
@@ -167,32 +169,24 @@ func finishCheck(c *cli.Context, rep *report.CheckReport, runErr error) error {
 		return report.CannotRun(runErr)
 	}
 	rep.Version = version
-	jsonPath := c.String("json")
+	human := humanOut(c, c.String("json"), c.String("junit"), c.String("html"))
 	// An unreachable target has no table to show (stderr says why); the
 	// files are still written, for CI to keep.
-	if jsonPath != "-" && runErr == nil {
-		color := !c.Bool("no-color") && os.Getenv("NO_COLOR") == "" && isTerminal(c.App.Writer)
-		if err := conformance.WriteTable(c.App.Writer, rep, color); err != nil {
+	if runErr == nil {
+		color := !c.Bool("no-color") && os.Getenv("NO_COLOR") == "" && isTerminal(human)
+		if err := conformance.WriteTable(human, rep, color); err != nil {
 			return report.CannotRun(err)
 		}
 	}
-	writers := []struct {
-		flag  string
-		write func(io.Writer, *report.CheckReport) error
-	}{
-		{"json", writeCheckJSON},
-		{"junit", report.WriteCheckJUnit},
-		{"html", report.WriteCheckHTML},
+	outs := []output{
+		{flag: "json", path: c.String("json"), render: report.RenderJSON(rep)},
+		{flag: "junit", path: c.String("junit"), render: func(w io.Writer) error { return report.WriteCheckJUnit(w, rep) }},
+		{flag: "html", path: c.String("html"), render: func(w io.Writer) error { return report.WriteCheckHTML(w, rep) }},
 	}
-	for _, wr := range writers {
-		path := c.String(wr.flag)
-		if path == "" {
-			continue
-		}
-		if err := writeOutput(c.App.Writer, path, rep, wr.write); err != nil {
-			return report.CannotRun(fmt.Errorf("--%s %s: %w", wr.flag, path, err))
-		}
+	if err := writeOutputs(c, outs...); err != nil {
+		return err
 	}
+	printOutputs(human, outs...)
 	if runErr != nil {
 		return report.CannotRun(runErr)
 	}
@@ -204,28 +198,6 @@ func finishCheck(c *cli.Context, rep *report.CheckReport, runErr error) error {
 		return &report.ExitError{Code: report.ExitGateFailed}
 	}
 	return nil
-}
-
-func writeOutput(stdout io.Writer, path string, rep *report.CheckReport, write func(io.Writer, *report.CheckReport) error) error {
-	if path == "-" {
-		return write(stdout, rep)
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := write(f, rep); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-func writeCheckJSON(w io.Writer, rep *report.CheckReport) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(rep)
 }
 
 // isTerminal reports whether w is a character device (a TTY).

@@ -37,6 +37,9 @@ Examples:
 			&cli.StringFlag{Name: "publish", Usage: "`URL` to POST to so the stream emits an event (for quiet streams)"},
 		),
 		Action: func(c *cli.Context) error {
+			if err := checkOutputs(c, "json", "junit", "html"); err != nil {
+				return err
+			}
 			if c.NArg() > 0 {
 				return report.Usagef("diagnose takes no arguments (use --origin and --via), got %q", c.Args().First())
 			}

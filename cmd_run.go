@@ -19,9 +19,9 @@ import (
 
 func init() {
 	flags := append(scenarios.Flags(),
-		&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "ssebench-result.json", Usage: "write the result JSON here"},
-		&cli.StringFlag{Name: "html", Usage: "also write a self-contained HTML report to `FILE`"},
-		&cli.StringFlag{Name: "junit", Usage: "also write JUnit XML (one testcase per threshold) to `FILE`"},
+		&cli.StringFlag{Name: "out", Aliases: []string{"o", "json"}, Value: "ssebench-result.json", Usage: "write the result JSON to `FILE` ('-' for stdout; the summary then goes to stderr)"},
+		&cli.StringFlag{Name: "html", Usage: "also write a self-contained HTML report to `FILE` ('-' for stdout)"},
+		&cli.StringFlag{Name: "junit", Usage: "also write JUnit XML (one testcase per threshold) to `FILE` ('-' for stdout)"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no live progress"},
 		&cli.IntFlag{Name: "procs", Usage: "run as `N` shard processes merged live (0: as many as the open-file limit needs)"},
 		&cli.StringFlag{Name: "shard", Usage: "run only share `i/n` of the scenario (0-based), e.g. one machine or pod of a bigger test"},
@@ -78,6 +78,9 @@ Examples:
    ssebench run scenarios/examples/capacity.yaml --server-pid $(pgrep -n -f 'ssebench serve')`,
 		Flags: flags,
 		Action: func(c *cli.Context) error {
+			if err := checkOutputs(c, "out", "html", "junit"); err != nil {
+				return err
+			}
 			s, err := scenarios.FromCLI(c)
 			if err != nil {
 				return report.Usage(err)
@@ -148,22 +151,20 @@ func runLoad(c *cli.Context, s *scenarios.Scenario, out loadOutputs, quiet bool)
 		return report.Usage(err)
 	}
 	// Files first: a closed stdout must not cost the result.
-	if err := report.WriteJSON(out.JSON, res); err != nil {
-		return report.CannotRun(fmt.Errorf("write result: %w", err))
+	outs := []output{
+		{flag: "out", label: "result", path: out.JSON, render: report.RenderJSON(res)},
+		{flag: "html", path: out.HTML, render: func(w io.Writer) error { return report.WriteHTML(w, res) }},
+		{flag: "junit", path: out.JUnit, render: func(w io.Writer) error { return report.WriteJUnit(w, res) }},
 	}
-	if err := writeReports(res, out); err != nil {
+	if err := writeOutputs(c, outs...); err != nil {
 		return err
 	}
-	if err := report.WriteSummary(c.App.Writer, res); err != nil {
+	human := humanOut(c, out.JSON, out.HTML, out.JUnit)
+	if err := report.WriteSummary(human, res); err != nil {
 		return report.CannotRun(err)
 	}
-	fmt.Fprintf(c.App.Writer, "\nresult: %s\n", out.JSON)
-	if out.HTML != "" {
-		fmt.Fprintf(c.App.Writer, "html:   %s\n", out.HTML)
-	}
-	if out.JUnit != "" {
-		fmt.Fprintf(c.App.Writer, "junit:  %s\n", out.JUnit)
-	}
+	fmt.Fprintln(human)
+	printOutputs(human, outs...)
 	// The exit code is the verdict the summary, HTML and JUnit show.
 	return report.Verdict(res).Err()
 }
@@ -210,21 +211,6 @@ func runPlanned(c *cli.Context, s *scenarios.Scenario, opts loadgen.Options) (*r
 		return nil, report.CannotRun(err)
 	}
 	return res, nil
-}
-
-// writeReports writes the HTML and JUnit renderings of a load result.
-func writeReports(res *report.Result, out loadOutputs) error {
-	if out.HTML != "" {
-		if err := report.WriteFile(out.HTML, func(w io.Writer) error { return report.WriteHTML(w, res) }); err != nil {
-			return report.CannotRun(fmt.Errorf("write HTML report: %w", err))
-		}
-	}
-	if out.JUnit != "" {
-		if err := report.WriteFile(out.JUnit, func(w io.Writer) error { return report.WriteJUnit(w, res) }); err != nil {
-			return report.CannotRun(fmt.Errorf("write JUnit XML: %w", err))
-		}
-	}
-	return nil
 }
 
 // envRef finds the ${NAME} references of a header value.

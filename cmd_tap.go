@@ -3,9 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/ssebench/ssebench/cliargs"
 	"github.com/ssebench/ssebench/loadgen"
 	"github.com/ssebench/ssebench/report"
 	"github.com/ssebench/ssebench/sse"
@@ -26,14 +29,15 @@ Examples:
    ssebench tap 'http://127.0.0.1:8080/events?rate=5'
    ssebench tap --last-event-id 7 --count 3 http://127.0.0.1:8080/events
    ssebench tap --reconnect 'http://127.0.0.1:8080/events?fault=close-every=5'
-   ssebench tap --json --duration 10s https://api.example.com/stream -H 'Authorization: Bearer ${TOKEN}'
+   ssebench tap https://api.example.com/stream -H 'Authorization: Bearer ${TOKEN}' --duration 10s --json tap.ndjson
+   ssebench tap --json - --count 5 'http://127.0.0.1:8080/events?rate=5' | jq -c .
    ssebench tap -X POST --data @prompt.json https://llm.example.com/v1/chat/completions`,
 		Flags: append(requestFlags(),
 			&cli.StringFlag{Name: "last-event-id", Usage: "send Last-Event-ID on the first request"},
 			&cli.IntFlag{Name: "count", Aliases: []string{"n"}, Usage: "stop after N events (0: no limit)"},
 			&cli.DurationFlag{Name: "duration", Usage: "stop after this long (0: no limit)"},
 			&cli.BoolFlag{Name: "reconnect", Usage: "follow the stream across disconnects like a browser (waits retry or 3s, sends Last-Event-ID, stops on 204)"},
-			&cli.BoolFlag{Name: "json", Usage: "print NDJSON (same timing fields) instead of the human format"},
+			&tapJSONFlag{&cli.StringFlag{Name: "json", Usage: "write NDJSON records (the same timing fields) to `FILE` instead of the human format on stdout ('-' for stdout; --json with no FILE, as in earlier versions, is '-')"}},
 			&cli.IntFlag{Name: "width", Value: 100, Usage: "characters of data shown per event in the human format"},
 			&cli.IntFlag{Name: "max-size", Value: sse.OneStreamMaxSize, Usage: "largest line or event accepted, in bytes"},
 		),
@@ -42,13 +46,53 @@ Examples:
 			if err != nil {
 				return report.Usage(err)
 			}
-			_, err = loadgen.Tap(c.Context, cfg, c.App.Writer)
-			if err != nil && !errors.Is(err, loadgen.ErrStopped204) {
-				return report.CannotRun(fmt.Errorf("tap %s: %w", cfg.URL, err))
+			path := c.String("json")
+			if path == "" {
+				return tapDone(cfg, tap(c, cfg, c.App.Writer))
 			}
-			return nil
+			// NDJSON is a report like the others: a file is written
+			// atomically when the tap stops.
+			var tapErr error
+			err = writeOutputs(c, output{flag: "json", path: path, render: func(w io.Writer) error {
+				tapErr = tap(c, cfg, w)
+				return nil
+			}})
+			if err != nil {
+				return err
+			}
+			if path != "-" {
+				printOutputs(c.App.Writer, output{flag: "json", path: path})
+			}
+			return tapDone(cfg, tapErr)
 		},
 	})
+}
+
+// tapJSONFlag is tap's --json FILE, whose FILE may be left out (it was
+// a bool once): the argument after it is its FILE unless it is a URL or
+// a flag (cliargs.OptionalValue).
+type tapJSONFlag struct{ *cli.StringFlag }
+
+var _ cliargs.OptionalValue = (*tapJSONFlag)(nil)
+
+func (*tapJSONFlag) NoValue() string { return "-" }
+
+func (*tapJSONFlag) IsValue(next string) bool {
+	return next == "-" || (!strings.HasPrefix(next, "-") && !strings.Contains(next, "://"))
+}
+
+func tap(c *cli.Context, cfg loadgen.TapConfig, w io.Writer) error {
+	_, err := loadgen.Tap(c.Context, cfg, w)
+	return err
+}
+
+// tapDone maps a tap's error to the exit code: a stream the server ended
+// with 204 is a normal stop.
+func tapDone(cfg loadgen.TapConfig, err error) error {
+	if err != nil && !errors.Is(err, loadgen.ErrStopped204) {
+		return report.CannotRun(fmt.Errorf("tap %s: %w", cfg.URL, err))
+	}
+	return nil
 }
 
 func tapConfig(c *cli.Context) (loadgen.TapConfig, error) {
@@ -67,7 +111,7 @@ func tapConfig(c *cli.Context) (loadgen.TapConfig, error) {
 		URL: target, Method: r.method, Body: r.body, Header: r.header,
 		LastEventID: c.String("last-event-id"), Insecure: r.insecure,
 		Count: c.Int("count"), Duration: c.Duration("duration"), Reconnect: c.Bool("reconnect"),
-		JSON: c.Bool("json"), Width: c.Int("width"), MaxSize: c.Int("max-size"),
+		JSON: c.String("json") != "", Width: c.Int("width"), MaxSize: c.Int("max-size"),
 	}
 	if cfg.Count < 0 || cfg.Duration < 0 || cfg.MaxSize <= 0 {
 		return cfg, errors.New("--count and --duration must not be negative, --max-size must be positive")

@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -131,4 +133,65 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ssebench: %v\n", err)
 	}
 	return report.ExitCode(err)
+}
+
+// output is one report a command writes: the flag that names it, the path
+// given ("-" for stdout, "" for none) and how to render it. Every report
+// of every command is written by writeOutputs, through report.WriteOutput
+// (a file atomically, or stdout).
+type output struct {
+	flag, path string
+	render     func(io.Writer) error
+	label      string // printed before the path; "" for the flag's name
+}
+
+// checkOutputs refuses two reports on stdout: call it before any work.
+func checkOutputs(c *cli.Context, flags ...string) error {
+	var std []string
+	for _, f := range flags {
+		if c.String(f) == "-" {
+			std = append(std, "--"+f)
+		}
+	}
+	if len(std) > 1 {
+		return report.Usagef("%s: only one report can go to stdout ('-')", strings.Join(std, " and "))
+	}
+	return nil
+}
+
+// humanOut is where a command prints for people (summary, table, the
+// paths it wrote): stdout, or stderr when one of its reports goes to
+// stdout ("-"), so stdout holds that report alone.
+func humanOut(c *cli.Context, paths ...string) io.Writer {
+	if slices.Contains(paths, "-") {
+		return c.App.ErrWriter
+	}
+	return c.App.Writer
+}
+
+// writeOutputs writes the reports that have a path.
+func writeOutputs(c *cli.Context, outs ...output) error {
+	for _, o := range outs {
+		if o.path == "" {
+			continue
+		}
+		if err := report.WriteOutput(c.App.Writer, o.path, o.render); err != nil {
+			return report.CannotRun(fmt.Errorf("--%s %s: %w", o.flag, o.path, err))
+		}
+	}
+	return nil
+}
+
+// printOutputs says where the report files went ("html:   r.html").
+func printOutputs(w io.Writer, outs ...output) {
+	for _, o := range outs {
+		if o.path == "" || o.path == "-" {
+			continue
+		}
+		label := o.label
+		if label == "" {
+			label = o.flag
+		}
+		fmt.Fprintf(w, "%-7s %s\n", label+":", o.path)
+	}
 }

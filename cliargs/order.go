@@ -11,6 +11,15 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
+// OptionalValue is a flag whose value may be left out. Order writes such
+// a flag as --name=NoValue() unless the argument after it is its value
+// (IsValue): tap's --json, a file name today and a bool before, so both
+// `--json out.ndjson` and `--json URL` read as meant.
+type OptionalValue interface {
+	NoValue() string
+	IsValue(next string) bool
+}
+
 // valueTaker is the part of a cli.Flag that says whether it reads the
 // next argument as its value (every flag type of urfave/cli v2 has it).
 type valueTaker interface{ TakesValue() bool }
@@ -28,15 +37,17 @@ type valueTaker interface{ TakesValue() bool }
 // as the parser does.
 func Order(flags []cli.Flag, args []string) []string {
 	type known struct {
-		primary string
-		takes   bool
+		primary  string
+		takes    bool
+		optional OptionalValue
 	}
-	byName := map[string]known{"help": {"help", false}, "h": {"help", false}}
+	byName := map[string]known{"help": {primary: "help"}, "h": {primary: "help"}}
 	for _, f := range flags {
 		k := known{primary: f.Names()[0], takes: true}
 		if vt, ok := f.(valueTaker); ok {
 			k.takes = vt.TakesValue()
 		}
+		k.optional, _ = f.(OptionalValue)
 		for _, n := range f.Names() {
 			byName[n] = k
 		}
@@ -67,6 +78,8 @@ func Order(flags []cli.Flag, args []string) []string {
 			opts = append(opts, flag+"="+val)
 		case !k.takes:
 			opts = append(opts, flag)
+		case k.optional != nil && (i+1 >= len(args) || !k.optional.IsValue(args[i+1])):
+			opts = append(opts, flag+"="+k.optional.NoValue())
 		case i+1 < len(args):
 			i++
 			opts = append(opts, flag, args[i])

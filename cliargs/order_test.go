@@ -2,6 +2,7 @@ package cliargs
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/urfave/cli/v2"
@@ -14,6 +15,7 @@ func TestOrder(t *testing.T) {
 		&cli.BoolFlag{Name: "reconnect"},
 		&cli.IntFlag{Name: "count", Aliases: []string{"n"}},
 		&cli.GenericFlag{Name: "list", Value: &cli.StringSlice{}},
+		&optional{&cli.StringFlag{Name: "out"}},
 	}
 	cases := []struct {
 		name       string
@@ -35,6 +37,12 @@ func TestOrder(t *testing.T) {
 		{"help", []string{"URL", "-h"}, []string{"--help", "--", "URL"}},
 		{"unknown flag stays a flag", []string{"URL", "--nope", "v"}, []string{"--nope", "--", "URL", "v"}},
 		{"value flag last", []string{"URL", "--json"}, []string{"--json"}},
+		{"optional value given", []string{"URL", "--out", "f.ndjson"}, []string{"--out", "f.ndjson", "--", "URL"}},
+		{"optional value -", []string{"--out", "-", "URL"}, []string{"--out", "-", "--", "URL"}},
+		{"optional value left out before an argument", []string{"--out", "http://x/"}, []string{"--out=-", "--", "http://x/"}},
+		{"optional value left out before a flag", []string{"--out", "--count", "2", "URL"}, []string{"--out=-", "--count", "2", "--", "URL"}},
+		{"optional value left out at the end", []string{"URL", "--out"}, []string{"--out=-", "--", "URL"}},
+		{"optional value with =", []string{"URL", "--out=x"}, []string{"--out=x", "--", "URL"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -59,4 +67,12 @@ func TestOrderApp(t *testing.T) {
 			t.Errorf("OrderApp(%q)\n got %q\nwant %q", tc.args, got, tc.want)
 		}
 	}
+}
+
+// optional takes a value unless the next argument is a URL or a flag.
+type optional struct{ *cli.StringFlag }
+
+func (*optional) NoValue() string { return "-" }
+func (*optional) IsValue(next string) bool {
+	return next == "-" || (!strings.HasPrefix(next, "-") && !strings.Contains(next, "://"))
 }

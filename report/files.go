@@ -96,3 +96,24 @@ func WriteFile(path string, render func(io.Writer) error) error {
 	}
 	return err
 }
+
+// RenderJSON renders v as indented JSON (HTML characters as they are,
+// not \u003c): the one JSON form of every result and report file.
+func RenderJSON(v any) func(io.Writer) error {
+	return func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		return enc.Encode(v)
+	}
+}
+
+// WriteOutput writes one report of a command: to stdout when path is
+// "-", else to the file path through WriteFile (atomically). Every
+// command's --json, --out, --html and --junit files go through it.
+func WriteOutput(stdout io.Writer, path string, render func(io.Writer) error) error {
+	if path == "-" {
+		return render(stdout)
+	}
+	return WriteFile(path, render)
+}

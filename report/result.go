@@ -3,7 +3,6 @@ package report
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"time"
 )
@@ -210,14 +209,7 @@ type ThresholdResult struct {
 // WriteJSON writes v as indented JSON to path, atomically (see WriteFile)
 // so an interrupted write never leaves half a result.
 func WriteJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	return WriteFile(path, func(w io.Writer) error {
-		_, err := w.Write(append(b, '\n'))
-		return err
-	})
+	return WriteFile(path, RenderJSON(v))
 }
 
 // ReadResult loads a result JSON, checking its schema.
