@@ -189,7 +189,7 @@ fi
 case=redirect
 if want "${cases[@]}"; then
 	serve ""
-	bench "/redirect?period=200ms&per_conn=10&last=20&retry=20" --ramp $RAMP --duration 10s --sequence
+	bench "/redirect?period=200ms&per_conn=10&last=20&retry=20" --ramp $RAMP --duration 12s --sequence
 	row $case "events" "$(T .events)" "$(R .counters.events)" "r == t"
 	row $case "streams_failed" 0 "$(R .counters.streams_failed)" "r == t"
 	row $case "events_lost+duplicated" 0 "$(R '.counters.events_lost+.counters.events_duplicated')" "r == t"
