@@ -68,9 +68,9 @@ Examples:
    ssebench report --junit check.xml check.json
    ssebench report --html capacity.html ssebench-capacity.json`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "json", Usage: "write the (merged) result JSON to `FILE`"},
-			&cli.StringFlag{Name: "html", Usage: "write a self-contained HTML report to `FILE`"},
-			&cli.StringFlag{Name: "junit", Usage: "write JUnit XML to `FILE`"},
+			&cli.StringFlag{Name: "json", Usage: "write the (merged) result JSON to `FILE` ('-' for stdout; the summary then goes to stderr)"},
+			&cli.StringFlag{Name: "html", Usage: "write a self-contained HTML report to `FILE` ('-' for stdout)"},
+			&cli.StringFlag{Name: "junit", Usage: "write JUnit XML to `FILE` ('-' for stdout)"},
 			&cli.StringSliceFlag{Name: "threshold", Usage: "pass/fail condition `EXPR` (repeatable; replaces the result's own)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no summary on stdout"},
 		},
@@ -79,6 +79,9 @@ Examples:
 }
 
 func reportAction(c *cli.Context) error {
+	if err := checkOutputs(c, "json", "html", "junit"); err != nil {
+		return err
+	}
 	paths := c.Args().Slice()
 	if len(paths) == 0 {
 		return report.Usagef("give one or more RESULT.json files (see 'ssebench report --help')")
@@ -136,10 +139,10 @@ func renderLoad(c *cli.Context, loads []*report.Result) error {
 		res.Thresholds = ths
 	}
 	if !c.Bool("quiet") {
-		if err := report.WriteSummary(c.App.Writer, res); err != nil {
+		if err := report.WriteSummary(reportHuman(c), res); err != nil {
 			return report.CannotRun(err)
 		}
-		fmt.Fprintln(c.App.Writer)
+		fmt.Fprintln(reportHuman(c))
 	}
 	if err := writeRendered(c, res, func(w io.Writer) error { return report.WriteHTML(w, res) },
 		func(w io.Writer) error { return report.WriteJUnit(w, res) }); err != nil {
@@ -168,20 +171,20 @@ func renderCapacity(c *cli.Context, paths []string, path string) error {
 		return report.Usage(oneLineErr(err))
 	}
 	if !c.Bool("quiet") {
-		if err := report.WriteCapacitySummary(c.App.Writer, r); err != nil {
+		if err := report.WriteCapacitySummary(reportHuman(c), r); err != nil {
 			return report.CannotRun(err)
 		}
-		fmt.Fprintln(c.App.Writer)
+		fmt.Fprintln(reportHuman(c))
 	}
 	return writeRendered(c, r, func(w io.Writer) error { return report.WriteCapacityHTML(w, r) }, nil)
 }
 
 func renderCheck(c *cli.Context, r *report.CheckReport) error {
 	if !c.Bool("quiet") {
-		if err := report.WriteCheckSummary(c.App.Writer, r); err != nil {
+		if err := report.WriteCheckSummary(reportHuman(c), r); err != nil {
 			return report.CannotRun(err)
 		}
-		fmt.Fprintln(c.App.Writer)
+		fmt.Fprintln(reportHuman(c))
 	}
 	if err := writeRendered(c, r, func(w io.Writer) error { return report.WriteCheckHTML(w, r) },
 		func(w io.Writer) error { return report.WriteCheckJUnit(w, r) }); err != nil {
@@ -193,26 +196,23 @@ func renderCheck(c *cli.Context, r *report.CheckReport) error {
 	return nil
 }
 
-// writeRendered writes the --json, --html and --junit files that were asked for.
+// reportHuman is where report prints its summary and the paths it wrote.
+func reportHuman(c *cli.Context) io.Writer {
+	return humanOut(c, c.String("json"), c.String("html"), c.String("junit"))
+}
+
+// writeRendered writes the --json, --html and --junit reports that were
+// asked for.
 func writeRendered(c *cli.Context, v any, html, junit func(io.Writer) error) error {
-	if p := c.String("json"); p != "" {
-		if err := report.WriteJSON(p, v); err != nil {
-			return report.CannotRun(fmt.Errorf("write %s: %w", p, err))
-		}
-		fmt.Fprintf(c.App.Writer, "json:   %s\n", p)
+	outs := []output{
+		{flag: "json", path: c.String("json"), render: report.RenderJSON(v)},
+		{flag: "html", path: c.String("html"), render: html},
+		{flag: "junit", path: c.String("junit"), render: junit},
 	}
-	if p := c.String("html"); p != "" {
-		if err := report.WriteFile(p, html); err != nil {
-			return report.CannotRun(fmt.Errorf("write %s: %w", p, err))
-		}
-		fmt.Fprintf(c.App.Writer, "html:   %s\n", p)
+	if err := writeOutputs(c, outs...); err != nil {
+		return err
 	}
-	if p := c.String("junit"); p != "" {
-		if err := report.WriteFile(p, junit); err != nil {
-			return report.CannotRun(fmt.Errorf("write %s: %w", p, err))
-		}
-		fmt.Fprintf(c.App.Writer, "junit:  %s\n", p)
-	}
+	printOutputs(reportHuman(c), outs...)
 	return nil
 }
 
