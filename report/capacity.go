@@ -500,7 +500,7 @@ func sloValue(r ThresholdResult) string {
 	if r.Note != "" {
 		return subj + " (" + r.Note + ")"
 	}
-	return subj + " = " + FormatValue(r.Value, r.Unit)
+	return subj + " = " + ShownValue(r)
 }
 
 func firstLower(s string) string {

@@ -184,7 +184,7 @@ func stepView(st CapacityStep, r *CapacityResult) capacityStepView {
 	}
 	sv.Errors = strings.Join(errs, ", ")
 	for _, t := range st.SLOs {
-		tv := thresholdView{Expr: t.Expr, Value: FormatValue(t.Value, t.Unit), Note: t.Note, Passed: t.Passed}
+		tv := thresholdView{Expr: t.Expr, Value: ShownValue(t), Note: t.Note, Passed: t.Passed}
 		if t.Note != "" {
 			tv.Value = "—"
 		}

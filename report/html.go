@@ -120,7 +120,7 @@ func buildLoadView(r *Result) *loadView {
 	v := &loadView{R: r, Title: "ssebench load report: " + r.Target, Words: streamWords}
 	c := r.Counters
 	for _, t := range r.Thresholds {
-		tv := thresholdView{Expr: t.Expr, Value: FormatValue(t.Value, t.Unit), Note: t.Note, Passed: t.Passed}
+		tv := thresholdView{Expr: t.Expr, Value: ShownValue(t), Note: t.Note, Passed: t.Passed}
 		if t.Note != "" {
 			tv.Value = "—"
 		}

@@ -179,7 +179,7 @@ func WriteJUnit(w io.Writer, r *Result) error {
 	ths := junitSuite{Name: "ssebench.thresholds", Time: "0.000", Timestamp: junitTimestamp(r.Start), Hostname: r.Host}
 	for _, t := range r.Thresholds {
 		c := junitCase{Name: t.Expr, Classname: "ssebench.thresholds", Time: "0.000"}
-		value := FormatValue(t.Value, t.Unit)
+		value := ShownValue(t)
 		if t.Passed {
 			c.SystemOut = sysOut("value: " + value)
 		} else {

@@ -184,7 +184,7 @@ func writeThresholdSummary(b *strings.Builder, r *Result) {
 			if !t.Passed {
 				mark = "✗"
 			}
-			val := FormatValue(t.Value, t.Unit)
+			val := ShownValue(t)
 			if t.Note != "" {
 				val = t.Note
 			}

@@ -698,7 +698,7 @@ func (g *LiveGate) Check(metrics map[string]Metric, c Counters) error {
 			continue // only p75-style percentiles without a histogram; the final evaluation reports it
 		}
 		if t.FailedForGood(r) {
-			return fmt.Errorf("threshold failed: %s (was %s)", t.Expr, FormatValue(r.Value, r.Unit))
+			return fmt.Errorf("threshold failed: %s (was %s)", t.Expr, ShownValue(r))
 		}
 	}
 	return nil
@@ -723,13 +723,52 @@ func FailedThresholds(rs []ThresholdResult) []string {
 		if r.Passed {
 			continue
 		}
-		was := FormatValue(r.Value, r.Unit)
+		was := ShownValue(r)
 		if r.Note != "" {
 			was = r.Note
 		}
 		out = append(out, fmt.Sprintf("%s (was %s)", r.Expr, was))
 	}
 	return out
+}
+
+// ShownValue renders a threshold's measured value as FormatValue does,
+// with more digits when that would read as the bound itself although it
+// is not: "500.4ms" for 500.4 against "< 500ms", never "500ms", so a
+// failed (or passed) threshold shows why.
+func ShownValue(r ThresholdResult) string {
+	s := FormatValue(r.Value, r.Unit)
+	t, err := ParseThreshold(r.Expr)
+	if err != nil || r.Value == t.Bound || s != FormatValue(t.Bound, r.Unit) {
+		return s
+	}
+	for prec := 1; prec <= 9; prec++ {
+		if a := formatPrec(r.Value, r.Unit, prec); a != formatPrec(t.Bound, r.Unit, prec) {
+			return a
+		}
+	}
+	return s
+}
+
+// formatPrec renders v in its unit with prec more decimals than the
+// unit's usual form.
+func formatPrec(v float64, unit string, prec int) string {
+	f := func(x float64, p int, suffix string) string { return strconv.FormatFloat(x, 'f', p, 64) + suffix }
+	switch unit {
+	case UnitMS:
+		switch {
+		case v >= 10000:
+			return f(v/1000, 1+prec, "s")
+		case v < 1:
+			return f(v*1000, prec, "µs")
+		}
+		return f(v, prec, "ms")
+	case UnitRatio:
+		return f(v*100, 1+prec, "%")
+	case UnitPerSecond:
+		return f(v, prec, "/s")
+	}
+	return f(v, prec, "")
 }
 
 // FormatValue renders a threshold value in its unit.

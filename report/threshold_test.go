@@ -275,3 +275,39 @@ func TestThresholdOnWhatTheRunCannotProduce(t *testing.T) {
 		t.Error("reconnects on a request result: no error")
 	}
 }
+
+// A shown value never reads as its bound when it is not: "✗ < 500ms:
+// 500ms" says nothing about why it failed.
+func TestShownValueDoesNotRoundAcrossTheBound(t *testing.T) {
+	for _, tc := range []struct {
+		expr string
+		v    float64
+		unit string
+		want string
+	}{
+		{"first_event.p99 < 500ms", 500.4, UnitMS, "500.4ms"},
+		{"first_event.p99 < 500ms", 499.6, UnitMS, "499.6ms"},
+		{"first_event.p99 < 500ms", 500.04, UnitMS, "500.04ms"},
+		{"first_event.p99 < 500ms", 812, UnitMS, "812ms"}, // far off: as usual
+		{"first_event.p99 < 500ms", 500, UnitMS, "500ms"}, // equal: as usual
+		{"delivery.p99 < 1s", 1000.2, UnitMS, "1000.2ms"},
+		{"lifetime.max <= 20s", 20004, UnitMS, "20.004s"},
+		{"streams_failed.rate < 0.1%", 0.0010004, UnitRatio, "0.10004%"},
+		{"tokens_per_s >= 500", 499.8, UnitPerSecond, "499.8/s"},
+	} {
+		r := ThresholdResult{Expr: tc.expr, Value: tc.v, Unit: tc.unit}
+		if got := ShownValue(r); got != tc.want {
+			t.Errorf("%s at %v: shown %q, want %q", tc.expr, tc.v, got, tc.want)
+		}
+	}
+	// The summary shows it so.
+	res := &Result{Schema: ResultSchema, Counters: Counters{StreamsOpened: 1},
+		Thresholds: []ThresholdResult{{Expr: "first_event.p99 < 500ms", Value: 500.4, Unit: UnitMS}}}
+	var b strings.Builder
+	if err := WriteSummary(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "✗ first_event.p99 < 500ms  500.4ms") {
+		t.Errorf("summary:\n%s", b.String())
+	}
+}
