@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/ssebench/ssebench/cliargs"
 	"github.com/ssebench/ssebench/report"
+	"github.com/ssebench/ssebench/scenarios"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -52,16 +54,72 @@ Examples:
 		// deferred flushes and partial results are always written.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return report.Usage(err)
+			return report.Usage(flagError(err, nil))
+		},
+		// Without a command: the help; with an unknown one: one line.
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return cli.ShowAppHelp(c)
+			}
+			return unknownCommand(c.App, c.Args().First())
 		},
 	}
 	for _, cmd := range app.Commands {
 		// A bad flag is one line and exit 2, not a page of help.
 		cmd.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
-			return report.Usagef("%v (see 'ssebench %s --help')", err, cmd.Name)
+			return report.Usagef("%v (see 'ssebench %s --help')", flagError(err, cmd.Flags), cmd.Name)
 		}
 	}
 	return app
+}
+
+// unknownCommand is the one-line error for a command that does not exist.
+func unknownCommand(app *cli.App, name string) error {
+	var names []string
+	for _, c := range app.Commands {
+		if !c.Hidden {
+			names = append(names, c.Names()...)
+		}
+	}
+	if best := scenarios.Closest(name, names); best != "" {
+		return report.Usagef("unknown command %q: did you mean %q? (see 'ssebench --help')", name, best)
+	}
+	return report.Usagef("unknown command %q (see 'ssebench --help' for the commands)", name)
+}
+
+// parserFlag finds the flag a Go flag-package error names, written with
+// one dash ("flag provided but not defined: -conections").
+var parserFlag = regexp.MustCompile(`(flag provided but not defined: |flag needs an argument: |for flag )-{1,2}([^\s:=]+)`)
+
+// flagError rewrites a flag parser error the way flags are written: two
+// dashes (one for a one-letter name), and for an unknown flag the likely
+// one it was a typo of among flags.
+func flagError(err error, flags []cli.Flag) error {
+	msg := err.Error()
+	m := parserFlag.FindStringSubmatch(msg)
+	if m == nil {
+		return err
+	}
+	name := m[2]
+	if m[1] == "flag provided but not defined: " {
+		var names []string
+		for _, f := range flags {
+			names = append(names, f.Names()...)
+		}
+		if best := scenarios.Closest(name, names); best != "" {
+			return fmt.Errorf("unknown flag %s: did you mean %s?", dashed(name), dashed(best))
+		}
+		return fmt.Errorf("unknown flag %s", dashed(name))
+	}
+	return errors.New(strings.Replace(msg, m[0], m[1]+dashed(name), 1))
+}
+
+// dashed writes a flag name as it is typed: --name, or -H for one letter.
+func dashed(name string) string {
+	if len(name) == 1 {
+		return "-" + name
+	}
+	return "--" + name
 }
 
 func main() {

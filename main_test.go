@@ -55,7 +55,15 @@ func TestExitCodes(t *testing.T) {
 	}{
 		{"help", []string{"--help"}, 0, ""},
 		{"command help", []string{"tap", "--help"}, 0, ""},
-		{"unknown flag", []string{"tap", "--nope", "http://x"}, 2, "flag provided but not defined: -nope"},
+		{"unknown flag", []string{"tap", "--nope", "http://x"}, 2, "unknown flag --nope (see 'ssebench tap --help')"},
+		{"flag typo", []string{"run", "--conections", "5"}, 2, "unknown flag --conections: did you mean --connections? (see 'ssebench run --help')"},
+		{"short flag typo", []string{"check", "-J", "x", "http://x"}, 2, "unknown flag -J"},
+		{"flag without its value", []string{"check", "http://x", "--json"}, 2, "flag needs an argument: --json"},
+		{"bad flag value", []string{"tap", "--count", "lots", "http://x"}, 2, `invalid value "lots" for flag --count`},
+		{"command typo", []string{"rnu"}, 2, `unknown command "rnu": did you mean "run"? (see 'ssebench --help')`},
+		{"unknown command", []string{"frobnicate"}, 2, `unknown command "frobnicate" (see 'ssebench --help' for the commands)`},
+		{"app flag typo", []string{"--verison"}, 2, "unknown flag --verison"},
+		{"version", []string{"version"}, 0, ""},
 		{"missing file", []string{"decode", "testdata/does-not-exist"}, 2, "does-not-exist"},
 		{"two files", []string{"decode", "a", "b"}, 2, "one FILE"},
 		{"bad url", []string{"tap", "ftp://example"}, 2, `"ftp://example" is not an http(s) URL with a host`},
@@ -86,5 +94,22 @@ func TestNoFlagIsRequiredByTheParser(t *testing.T) {
 				t.Errorf("%s --%s: Required in the parser", cmd.Name, f.Names()[0])
 			}
 		}
+	}
+}
+
+func TestVersionCommand(t *testing.T) {
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		code, out, errs := runCLI(args...)
+		if code != 0 || !strings.HasPrefix(out, "ssebench ") || !strings.Contains(out, version) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, errs)
+		}
+	}
+}
+
+// TestNoArgumentsShowsHelp: bare ssebench is the help, exit 0.
+func TestNoArgumentsShowsHelp(t *testing.T) {
+	code, out, _ := runCLI()
+	if code != 0 || !strings.Contains(out, "COMMANDS:") {
+		t.Fatalf("exit %d:\n%s", code, out)
 	}
 }

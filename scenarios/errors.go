@@ -138,6 +138,16 @@ func joinPath(parent, key string) string {
 // suggest returns ` (did you mean "x"?)` for the candidate closest to s,
 // or "" when none is close enough to be a likely typo.
 func suggest(s string, candidates []string) string {
+	if best := Closest(s, candidates); best != "" {
+		return fmt.Sprintf(" (did you mean %q?)", best)
+	}
+	return ""
+}
+
+// Closest is the candidate s is a likely typo of (a close edit distance,
+// or s a prefix of it), or "": the one did-you-mean of scenario keys,
+// values, commands and flags.
+func Closest(s string, candidates []string) string {
 	best, bestD := "", -1
 	ls := strings.ToLower(s)
 	for _, c := range candidates {
@@ -156,7 +166,7 @@ func suggest(s string, candidates []string) string {
 	if bestD > limit && !(len(s) > 2 && strings.HasPrefix(strings.ToLower(best), ls)) {
 		return ""
 	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
+	return best
 }
 
 // oneOf describes a value that is not in its set.
