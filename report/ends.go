@@ -169,7 +169,7 @@ func EndDesc(mode, name string) string {
 // stands for the family).
 func EndNames(producer string) []string {
 	var out []string
-	for _, c := range endClasses {
+	for _, c := range EndClasses() {
 		if slices.Contains(c.In, producer) && !slices.Contains(out, c.Name) {
 			out = append(out, c.Name)
 		}

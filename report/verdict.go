@@ -37,7 +37,7 @@ func (v LoadVerdict) Failed() bool { return v.Code != ExitOK }
 // interrupted run, whose partial result speaks for itself).
 func (v LoadVerdict) Err() error {
 	switch {
-	case v.Code == ExitOK:
+	case !v.Failed():
 		return nil
 	case v.Kind == VerdictInterrupted:
 		return &ExitError{Code: v.Code}
