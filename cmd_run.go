@@ -69,7 +69,7 @@ no HTML) and exits as capacity does; see 'ssebench capacity --help'.
 Examples:
    ssebench run --url 'http://127.0.0.1:8080/events?rate=1' --connections 2000 --ramp 10s --duration 60s
    ssebench run scenarios/examples/serve-local.yaml --connections 500
-   ssebench run --url https://api.example.com/stream -H 'Authorization: Bearer ${TOKEN}' \
+   ssebench run --url https://api.example.com/stream -H 'Authorization: Bearer ${TOKEN}' --connections 100 \
        --reconnect always --chaos-drop 5%/10s --sequence --duration 5m
    ssebench run scenario.yaml --threshold 'first_event.p99 < 500ms' --threshold 'events_lost == 0' \
        --html report.html --junit junit.xml

@@ -2,12 +2,18 @@ package main
 
 import (
 	"bufio"
+	"context"
+	"fmt"
+	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/ssebench/ssebench/scenarios"
 )
 
 // TestREADMECommandsUseRealFlags reads every `ssebench ...` command line in
@@ -131,4 +137,196 @@ func isFlagName(s string) bool {
 		}
 	}
 	return true
+}
+
+// shellWords splits one shell command line into its commands' words:
+// quotes removed, $(...) replaced by a number, a comment cut, a new command
+// started at |, &&, ||, ; and &. Good enough for documentation lines.
+func shellWords(line string) [][]string {
+	line = subshell.ReplaceAllString(line, "12345") // $(pgrep ...): a PID
+	var cmds [][]string
+	var words []string
+	var w strings.Builder
+	inWord := false
+	flush := func() {
+		if inWord {
+			words = append(words, w.String())
+		}
+		w.Reset()
+		inWord = false
+	}
+	end := func() {
+		flush()
+		if len(words) > 0 {
+			cmds = append(cmds, words)
+		}
+		words = nil
+	}
+	for i := 0; i < len(line); i++ {
+		ch := line[i]
+		switch {
+		case ch == '\'':
+			j := strings.IndexByte(line[i+1:], '\'')
+			if j < 0 {
+				j = len(line) - i - 1
+			}
+			w.WriteString(line[i+1 : i+1+j])
+			inWord, i = true, i+1+j
+		case ch == '"':
+			j := strings.IndexByte(line[i+1:], '"')
+			if j < 0 {
+				j = len(line) - i - 1
+			}
+			w.WriteString(line[i+1 : i+1+j])
+			inWord, i = true, i+1+j
+		case ch == '\\' && i+1 < len(line):
+			w.WriteByte(line[i+1])
+			inWord, i = true, i+1
+		case ch == '#' && !inWord:
+			end()
+			return cmds
+		case ch == '|' || ch == ';' || ch == '&' || ch == '>' || ch == '<':
+			end()
+		case ch == ' ' || ch == '\t':
+			flush()
+		default:
+			w.WriteByte(ch)
+			inWord = true
+		}
+	}
+	end()
+	return cmds
+}
+
+// docLines are the command lines of the README, deploy/k8s/README.md and
+// every command's --help (its Description's indented example lines).
+func docLines(t *testing.T) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for _, file := range []string{"README.md", "deploy/k8s/README.md"} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inFence, inCode, cont := false, false, ""
+		for _, line := range strings.Split(string(b), "\n") {
+			if fence := strings.TrimSpace(line); strings.HasPrefix(fence, "```") {
+				// YAML blocks (CI job files) hold commands in YAML
+				// syntax, not shell lines.
+				inFence, cont = !inFence, ""
+				inCode = inFence && !strings.HasPrefix(fence, "```yaml")
+				continue
+			}
+			if !inCode {
+				continue
+			}
+			if cont != "" {
+				line, cont = cont+" "+strings.TrimSpace(line), ""
+			}
+			if strings.HasSuffix(line, `\`) {
+				cont = strings.TrimSuffix(line, `\`)
+				continue
+			}
+			out[file] = append(out[file], line)
+		}
+	}
+	app := newApp(nil, nil)
+	helps := []string{app.Description}
+	for _, c := range app.Commands {
+		helps = append(helps, c.Description)
+	}
+	for _, h := range helps {
+		cont := ""
+		for _, line := range strings.Split(h, "\n") {
+			if cont != "" {
+				line, cont = cont+" "+strings.TrimSpace(line), ""
+			}
+			if strings.HasSuffix(line, `\`) {
+				cont = strings.TrimSuffix(line, `\`)
+				continue
+			}
+			if strings.HasPrefix(line, "   ssebench ") {
+				out["--help"] = append(out["--help"], line)
+			}
+		}
+	}
+	return out
+}
+
+// TestDocCommandLinesParse runs every ssebench command line of the
+// README, deploy/k8s/README.md and every --help through the real parser
+// (flags in any position, as users type them) with each command's action
+// replaced: the command exists, every flag exists and takes the value
+// given, the arguments are as many as the command takes, and a run line
+// whose scenario is complete (no file, or a file in the repository) is a
+// valid scenario.
+func TestDocCommandLinesParse(t *testing.T) {
+	app := newApp(io.Discard, io.Discard)
+	app.Commands = slices.Clone(app.Commands)
+	for i, c := range app.Commands {
+		cp := *c
+		cp.Action = docCheck
+		app.Commands[i] = &cp
+	}
+	checked := 0
+	for src, lines := range docLines(t) {
+		for _, line := range lines {
+			for _, words := range shellWords(line) {
+				at := slices.Index(words, "ssebench")
+				if at < 0 && len(words) > 2 && words[0] == "go" && words[1] == "run" && words[2] == "." {
+					at = 2
+				}
+				if at < 0 || at+1 >= len(words) || !isFlagName(words[at+1]) {
+					continue // not an invocation, or output such as "ssebench serve: listening"
+				}
+				if words[at+1] == "--version" || words[at+1] == "--help" {
+					continue
+				}
+				args := append([]string{"ssebench"}, words[at+1:]...)
+				if err := runApp(context.Background(), app, args); err != nil {
+					t.Errorf("%s: %s\n\t%v", src, strings.TrimSpace(line), err)
+				}
+				checked++
+			}
+		}
+	}
+	if checked < 80 {
+		t.Fatalf("checked only %d command lines; the parser is broken", checked)
+	}
+}
+
+// docCheck is the stand-in action: what can be checked without running.
+func docCheck(c *cli.Context) error {
+	n := c.NArg()
+	switch c.Command.Name {
+	case "check", "tap":
+		if n != 1 {
+			return fmt.Errorf("%s takes one URL, got %d arguments", c.Command.Name, n)
+		}
+	case "diagnose", "capacity", "serve", "demo", "version":
+		if n != 0 {
+			return fmt.Errorf("%s takes no arguments, got %q", c.Command.Name, c.Args().Slice())
+		}
+	case "decode":
+		if n > 1 {
+			return fmt.Errorf("decode takes one FILE")
+		}
+	case "report":
+		if n == 0 {
+			return fmt.Errorf("report takes RESULT.json files")
+		}
+	case "run":
+		if n > 1 {
+			return fmt.Errorf("run takes one scenario file, got %d", n)
+		}
+		if n == 1 {
+			if _, err := os.Stat(c.Args().First()); err != nil {
+				return nil // a placeholder such as scenario.yaml
+			}
+		}
+		if _, err := scenarios.FromCLI(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
