@@ -132,6 +132,7 @@ func TestFlagsInAnyPosition(t *testing.T) {
 // TestFlagsAfterTheTargetRun runs the lines of the issue for real: flags
 // after the URL (check, tap) and after the file (report, run).
 func TestFlagsAfterTheTargetRun(t *testing.T) {
+	t.Parallel() // checks outputs, not figures: other such tests may run beside it
 	base := startCheckOrigin(t)
 	var mu sync.Mutex
 	var seen []string

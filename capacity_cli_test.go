@@ -57,6 +57,9 @@ func startServeProcess(t *testing.T, flags ...string) (string, int) {
 // one step, says so in one sentence, writes the JSON and the HTML (next to
 // the JSON by default), and `report` renders the JSON again.
 func TestCapacityCommandFindsKnee(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a capacity search holds several steps for seconds each (the full suite runs it)")
+	}
 	base, pid := startServeProcess(t, "--max-streams", "150")
 	dir := t.TempDir()
 	out := filepath.Join(dir, "cap.json")
@@ -122,6 +125,7 @@ func TestCapacityCommandFindsKnee(t *testing.T) {
 // result still written. The scenario file gives the target and, as no
 // --slo is given, the SLOs; its load shape is ignored.
 func TestCapacityCommandUnreachable(t *testing.T) {
+	t.Parallel() // checks outputs, not figures: other such tests may run beside it
 	dir := t.TempDir()
 	sc := filepath.Join(dir, "s.yaml")
 	if err := os.WriteFile(sc, []byte("url: http://127.0.0.1:1/events\nconnections: 5000\nduration: 1h\nthresholds:\n  - streams_failed.rate < 1%\n"), 0o644); err != nil {
@@ -172,7 +176,7 @@ func TestCapacityCommandBadInput(t *testing.T) {
 		{"bad ramp", []string{"--url", u, "--ramp", "500ms"}, "--ramp: 500ms: want 0 or whole seconds"},
 		{"start above the open-file limit", []string{"--url", u, "--start", strconv.Itoa(loadgen.FDStreamsPerProcess() + 1000)}, "which is the default --max"},
 		{"request file", []string{"--scenario", requestFile}, "mode: request: a capacity search holds long-lived subscribe streams"},
-		{"shape flag", []string{"--url", u, "--connections", "5"}, "flag provided but not defined: -connections"},
+		{"shape flag", []string{"--url", u, "--connections", "5"}, "unknown flag --connections"},
 		{"bad url", []string{"--url", "ftp://x"}, "ftp://x"},
 		{"argument", []string{"--url", u, "s.yaml"}, "--scenario"},
 	}
@@ -205,6 +209,9 @@ func writeScenario(t *testing.T, text string) string {
 // with the file's capacity block as the staircase and its thresholds as
 // the SLOs, and finds the cap within one step.
 func TestRunCapacityModeFindsKnee(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a capacity search holds several steps for seconds each (the full suite runs it)")
+	}
 	base, pid := startServeProcess(t, "--max-streams", "150")
 	file := writeScenario(t, "name: cap-run\nmode: capacity\nurl: "+base+"/events?rate=5\n"+
 		"capacity:\n  start: 50\n  step: 50\n  max: 300\n  hold: 2s\n  ramp: 1s\n  refine: 0\n  server_pid: "+strconv.Itoa(pid)+"\n"+
@@ -259,6 +266,7 @@ func TestRunCapacityModeFindsKnee(t *testing.T) {
 // capacity file agree with `capacity`: same files, same exit code (3:
 // nothing answered), the staircase from the flags or the file's block.
 func TestRunCapacityModeUnreachable(t *testing.T) {
+	t.Parallel() // checks outputs, not figures: other such tests may run beside it
 	capFile := writeScenario(t, "mode: capacity\nurl: http://127.0.0.1:1/events\ncapacity: {start: 4, max: 4, hold: 1s, ramp: 0s, refine: 0}\nthresholds: [\"streams_failed.rate < 2%\"]\n")
 	cases := []struct {
 		name    string
@@ -275,6 +283,7 @@ func TestRunCapacityModeUnreachable(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			dir := t.TempDir()
 			out := filepath.Join(dir, "cap.json")
 			code, stdout, stderr := runCLI(append(tc.args, "--out", out, "--quiet")...)

@@ -61,6 +61,7 @@ func TestCheckExitCodes(t *testing.T) {
 }
 
 func TestCheckCommand(t *testing.T) {
+	t.Parallel() // checks outputs, not figures: other such tests may run beside it
 	base := startCheckOrigin(t)
 	dir := t.TempDir()
 	only := "--only=status,content-type,cache-control,utf8,ids,retry-hint"

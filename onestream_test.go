@@ -82,6 +82,7 @@ func wantHugeThenAfter(t *testing.T, data []string) {
 
 // The CLI app shares its command values, so runCLI calls run one at a time.
 func TestOneStreamCommandsReadA14MBEvent(t *testing.T) {
+	t.Parallel() // checks outputs, not figures: other such tests may run beside it
 	url := startHugeServer(t)
 	file := filepath.Join(t.TempDir(), "huge.txt")
 	if err := os.WriteFile(file, []byte(hugeStream()), 0o644); err != nil {

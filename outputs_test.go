@@ -67,10 +67,12 @@ func looksLike(t *testing.T, kind string, b []byte) {
 // to the old file keeps the old bytes), never truncated and rewritten in
 // place, where a reader or an interrupted run would see half a report.
 func TestEveryReportFileIsReplacedAtomically(t *testing.T) {
+	t.Parallel() // checks outputs, not figures: other such tests may run beside it
 	base := startCheckOrigin(t)
 	dir := t.TempDir()
 	for _, cmd := range outputCommands(base, dir) {
 		t.Run(cmd.name, func(t *testing.T) {
+			t.Parallel()
 			line := append([]string(nil), cmd.line...)
 			files := map[string]string{}
 			for flag := range cmd.flags {
@@ -109,6 +111,7 @@ func TestEveryReportFileIsReplacedAtomically(t *testing.T) {
 // for people goes to stderr), in every command for every output flag; two
 // reports on stdout are refused in one line, exit 2.
 func TestReportsToStdout(t *testing.T) {
+	t.Parallel() // checks outputs, not figures: other such tests may run beside it
 	base := startCheckOrigin(t)
 	dir := t.TempDir()
 	for _, cmd := range outputCommands(base, dir) {
@@ -116,6 +119,7 @@ func TestReportsToStdout(t *testing.T) {
 		for flag, kind := range cmd.flags {
 			two = append(two, "--"+flag, "-")
 			t.Run(cmd.name+"/"+flag, func(t *testing.T) {
+				t.Parallel()
 				code, out, errs := runCLI(append(append([]string(nil), cmd.line...), "--"+flag, "-")...)
 				if code == 2 || code == 3 {
 					t.Fatalf("exit %d: %s", code, errs)
@@ -127,6 +131,7 @@ func TestReportsToStdout(t *testing.T) {
 			continue
 		}
 		t.Run(cmd.name+"/two", func(t *testing.T) {
+			t.Parallel()
 			code, out, errs := runCLI(append(append([]string(nil), cmd.line...), two...)...)
 			if code != 2 || !strings.Contains(errs, "only one report can go to stdout") || strings.Count(strings.TrimSpace(errs), "\n") != 0 || out != "" {
 				t.Errorf("exit %d, stderr %q, stdout %d bytes: want 2 and one line", code, errs, len(out))
@@ -138,6 +143,7 @@ func TestReportsToStdout(t *testing.T) {
 // TestTapJSONKeepsItsOldForm: tap's --json was a bool; --json before the
 // URL or another flag, or last, still prints NDJSON on stdout.
 func TestTapJSONKeepsItsOldForm(t *testing.T) {
+	t.Parallel() // checks outputs, not figures: other such tests may run beside it
 	ev := startCheckOrigin(t) + "/events?rate=20"
 	for _, line := range [][]string{
 		{"tap", "--json", ev, "--count", "2"},

@@ -263,6 +263,7 @@ func TestReportCommandInputs(t *testing.T) {
 }
 
 func TestDemoWritesHTMLReport(t *testing.T) {
+	t.Parallel() // checks outputs, not figures: other such tests may run beside it
 	dir := t.TempDir()
 	out := filepath.Join(dir, "demo.json")
 	code, stdout, stderr := runCLI("demo", "--connections", "20", "--duration", "2s", "--quiet", "--out", out)

@@ -58,6 +58,7 @@ func TestRunBadScenarioIsOneLineExit2(t *testing.T) {
 }
 
 func TestRunWritesResult(t *testing.T) {
+	t.Parallel() // checks outputs, not figures: other such tests may run beside it
 	base := startServe(t)
 	out := filepath.Join(t.TempDir(), "r.json")
 	code, stdout, errs := runCLI("run", "--url", base+"/events?rate=10&topic=cli", "--connections", "20",
@@ -84,6 +85,7 @@ func TestRunWritesResult(t *testing.T) {
 }
 
 func TestRunUnreachableIsExit3WithResult(t *testing.T) {
+	t.Parallel() // checks outputs, not figures: other such tests may run beside it
 	out := filepath.Join(t.TempDir(), "r.json")
 	code, _, errs := runCLI("run", "--url", "http://127.0.0.1:1/events", "--connections", "2", "--duration", "1s", "--quiet", "--out", out)
 	if code != 3 || !strings.Contains(errs, "connect_error") {

@@ -21,6 +21,7 @@ import (
 // fails, and holds the exit code, the summary's verdict line, the HTML
 // banner and the JUnit run case to one verdict (report.Verdict).
 func TestRunVerdictIsOneAnswer(t *testing.T) {
+	t.Parallel() // checks outputs, not figures: other such tests may run beside it
 	noContent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	}))

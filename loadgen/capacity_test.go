@@ -65,6 +65,9 @@ func streamsOf(steps []report.CapacityStep) []int {
 // 100, 200, 300, breaks at 300 on failed streams, and the refinement run
 // tries 250, which holds: the answer is exact.
 func TestCapacityFindsStreamCap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a capacity search holds several steps for seconds each (the full suite runs it)")
+	}
 	t.Parallel()
 	url := serveWith(t, fixtures.Config{MaxStreams: 250})
 	base := capacityBase(t, url+"/events?rate=5")
@@ -119,6 +122,9 @@ func TestCapacityFindsStreamCap(t *testing.T) {
 // each event about 2k ms late, so delivery p99 is about 2 ms × streams and
 // crosses 250 ms at 125 streams. The search must break at 150, hold 100.
 func TestCapacityFindsDeliveryKnee(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a capacity search holds several steps for seconds each (the full suite runs it)")
+	}
 	t.Parallel()
 	url := serveWith(t, fixtures.Config{EventCost: 2 * time.Millisecond})
 	base := capacityBase(t, url+"/events?rate=2")
@@ -148,6 +154,9 @@ func TestCapacityFindsDeliveryKnee(t *testing.T) {
 // where it is saturated is inconclusive even though the server (capped at
 // 150) really fails it, and the verdict says the knee was not found.
 func TestCapacityGeneratorSaturationIsInconclusive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a capacity search holds several steps for seconds each (the full suite runs it)")
+	}
 	t.Parallel()
 	url := serveWith(t, fixtures.Config{MaxStreams: 150})
 	base := capacityBase(t, url+"/events?rate=5")
@@ -201,6 +210,9 @@ func TestCapacityGeneratorSaturationIsInconclusive(t *testing.T) {
 // child process that dies part way: that is a note, never a crash, and the
 // steps before it keep their figures.
 func TestCapacityServerObservationSurvivesExit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a capacity search holds several steps for seconds each (the full suite runs it)")
+	}
 	t.Parallel()
 	url := serveWith(t, fixtures.Config{})
 	child := exec.Command("sleep", "60")
