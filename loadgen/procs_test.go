@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -15,7 +16,11 @@ import (
 )
 
 // TestMain lets this test binary act as a shard worker: RunProcs starts it
-// again with workerEnv set and the worker arguments.
+// again with workerEnv set and the worker arguments. As a test binary it
+// raises -parallel (default: GOMAXPROCS, 2 here) to 8 unless it was
+// given: the parallel tests each wait on a short loopback run and check
+// counts and outputs, not figures; the figure tests ("Timing-sensitive:
+// not parallel") run on their own, before them.
 func TestMain(m *testing.M) {
 	if os.Getenv(observeChildEnv) == "1" { // observe_test.go
 		os.Exit(observeChild())
@@ -24,6 +29,12 @@ func TestMain(m *testing.M) {
 		os.Exit(testWorker(os.Args[1], os.Args[2]))
 	}
 	os.Setenv(workerEnv, "1")
+	flag.Parse()
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		flag.Set("test.parallel", "8")
+	}
 	os.Exit(m.Run())
 }
 
@@ -114,6 +125,7 @@ func TestMergerGauges(t *testing.T) {
 }
 
 func TestRunProcsMergesExactly(t *testing.T) {
+	t.Parallel()
 	url := serve(t)
 	const streams, perStream = 30, 6
 	s := scenario(t, url+"/events?rate=20&count=6&topic=procs", streams, 3*time.Second, func(s *scenarios.Scenario) {
@@ -147,6 +159,7 @@ func TestRunProcsMergesExactly(t *testing.T) {
 }
 
 func TestRunProcsSurvivesDeadShard(t *testing.T) {
+	t.Parallel()
 	url := serve(t)
 	s := scenario(t, url+"/events?rate=20&topic=dead", 20, 4*time.Second, nil)
 	var mu sync.Mutex
@@ -171,5 +184,42 @@ func TestRunProcsSurvivesDeadShard(t *testing.T) {
 	c := res.Counters
 	if c.StreamsOpened != 20 || c.Ends["cancelled"] != 10 || c.Events < 10*20*3 {
 		t.Fatalf("counters %+v", c)
+	}
+}
+
+// A shard's teardown (its streams closing after the duration) lands in a
+// merged second of its own, still marked, instead of folding its open 0
+// into the shard's last second of load; the progress line skips it.
+func TestMergerKeepsTeardownApart(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	m := newMerger(start)
+	shardStart := start.Add(300 * time.Millisecond)
+	at := func(T float64) time.Time { return shardStart.Add(time.Duration(T * float64(time.Second))) }
+	for _, s := range []*Snapshot{
+		{Shard: "0/1", Wall: at(1.0004), Point: report.Point{T: 1.0004, Open: 10, Target: 10, Events: 50}},
+		{Shard: "0/1", Wall: at(2.0003), Point: report.Point{T: 2.0003, Open: 10, Target: 10, Events: 50}},
+		{Shard: "0/1", Wall: at(2.25), Point: report.Point{T: 2.25, Open: 0, Target: 10, Events: 7, Teardown: true}},
+	} {
+		if err := m.add(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p := m.point(2); p == nil || p.Open != 10 || p.Events != 50 || p.Teardown {
+		t.Fatalf("second 2: %+v, want the shard's last load second alone (open 10, 50 events)", p)
+	}
+	p := m.point(3)
+	if p == nil || !p.Teardown || p.Events != 7 {
+		t.Fatalf("second 3: %+v, want the teardown, marked", p)
+	}
+	var out strings.Builder
+	pp := &ProgressPrinter{W: &out}
+	pp.Print(Progress{Elapsed: 3 * time.Second, Total: 2 * time.Second, Point: *p})
+	if out.Len() != 0 {
+		t.Fatalf("progress printed the teardown as load: %q", out.String())
+	}
+	pp.Print(Progress{Elapsed: 2 * time.Second, Total: 2 * time.Second, Point: *m.point(2)})
+	if !strings.Contains(out.String(), "open 10/10") {
+		t.Fatalf("progress line %q: want the load second printed", out.String())
 	}
 }

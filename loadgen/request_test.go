@@ -173,6 +173,7 @@ func runReq(t *testing.T, s *scenarios.Scenario) *report.Result {
 }
 
 func TestRequestTTFTAndITLMatchTheServer(t *testing.T) {
+	// Timing-sensitive: not parallel.
 	h := &llm{TTFT: fixed(150 * time.Millisecond), ITL: 40 * time.Millisecond, Tokens: 6}
 	url := h.start(t)
 	res := runReq(t, reqScenario(t, url, nil))
@@ -246,6 +247,7 @@ func TestRequestTTFTAndITLMatchTheServer(t *testing.T) {
 }
 
 func TestRequestTokenCounting(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name  string
 		h     *llm
@@ -270,6 +272,7 @@ func TestRequestTokenCounting(t *testing.T) {
 		}, want: 4, items: 3}, // the role chunk counts too: it is an event
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			tc.h.ITL = 5 * time.Millisecond
 			url := tc.h.start(t)
 			s := reqScenario(t, url, func(s *scenarios.Scenario) {
@@ -298,6 +301,7 @@ func TestRequestTokenCounting(t *testing.T) {
 }
 
 func TestRequestEnds(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name     string
 		h        *llm
@@ -326,6 +330,7 @@ func TestRequestEnds(t *testing.T) {
 		{name: "huge event", h: &llm{Tokens: 2, Huge: 3 << 20, KeepOpen: true}, class: report.EndTooLarge},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			url := tc.h.start(t)
 			s := reqScenario(t, url, func(s *scenarios.Scenario) {
 				s.Request.Rate = 5
@@ -374,6 +379,7 @@ func sumErrors(res *report.Result) map[string]int64 {
 }
 
 func TestRequestOpenLoopKeepsScheduleWhenServerSlows(t *testing.T) {
+	// Timing-sensitive: not parallel.
 	// Each answer's first token comes 40 ms later than the previous one's:
 	// a closed-loop client would slow down; the open loop must not.
 	h := &llm{TTFT: func(n int64) time.Duration { return time.Duration(20+40*n) * time.Millisecond }, Tokens: 2, ITL: 5 * time.Millisecond}
@@ -407,6 +413,7 @@ func TestRequestOpenLoopKeepsScheduleWhenServerSlows(t *testing.T) {
 }
 
 func TestRequestClosedLoopKeepsConcurrency(t *testing.T) {
+	// Timing-sensitive: not parallel.
 	h := &llm{TTFT: fixed(40 * time.Millisecond), Tokens: 3, ITL: 20 * time.Millisecond}
 	url := h.start(t)
 	s := reqScenario(t, url, func(s *scenarios.Scenario) {
@@ -453,6 +460,7 @@ func TestRequestClosedLoopKeepsConcurrency(t *testing.T) {
 }
 
 func TestRequestMaxInFlightSkips(t *testing.T) {
+	// Timing-sensitive: not parallel.
 	h := &llm{TTFT: fixed(1200 * time.Millisecond), Tokens: 1}
 	url := h.start(t)
 	s := reqScenario(t, url, func(s *scenarios.Scenario) {
@@ -470,6 +478,7 @@ func TestRequestMaxInFlightSkips(t *testing.T) {
 }
 
 func TestRequestGoodput(t *testing.T) {
+	t.Parallel()
 	// Even arrivals answer at once, odd ones after 700ms.
 	h := &llm{TTFT: func(n int64) time.Duration { return time.Duration(n%2) * 700 * time.Millisecond }, Tokens: 2}
 	url := h.start(t)
@@ -484,6 +493,7 @@ func TestRequestGoodput(t *testing.T) {
 }
 
 func TestRequestCountStopsEarly(t *testing.T) {
+	t.Parallel()
 	h := &llm{Tokens: 2}
 	url := h.start(t)
 	s := reqScenario(t, url, func(s *scenarios.Scenario) {
@@ -515,6 +525,7 @@ func TestRequestCountStopsEarly(t *testing.T) {
 }
 
 func TestRequestHTTPErrorKeepsTheBody(t *testing.T) {
+	t.Parallel()
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusUnauthorized)
@@ -532,6 +543,7 @@ func TestRequestHTTPErrorKeepsTheBody(t *testing.T) {
 }
 
 func TestRequestHTTP2Bodies(t *testing.T) {
+	t.Parallel()
 	h := &llm{Tokens: 2}
 	ts := httptest.NewUnstartedServer(h)
 	var protos http.Protocols
@@ -568,6 +580,7 @@ func TestRequestHTTP2Bodies(t *testing.T) {
 }
 
 func TestRequestSnapshotsMergeExactly(t *testing.T) {
+	t.Parallel()
 	h := &llm{TTFT: fixed(20 * time.Millisecond), Tokens: 3, Words: 2, ITL: 10 * time.Millisecond}
 	url := h.start(t)
 	s := reqScenario(t, url, func(s *scenarios.Scenario) {
@@ -613,6 +626,7 @@ func TestRequestSnapshotsMergeExactly(t *testing.T) {
 }
 
 func TestRequestProgressLine(t *testing.T) {
+	t.Parallel()
 	line := FormatProgress(Progress{Elapsed: 3 * time.Second, Total: 10 * time.Second, Mode: scenarios.ModeRequest,
 		Point:  report.Point{Open: 7, Requests: 5, Tokens: 250, TTFTP50MS: 200, TTFTP99MS: 420, ITLP99MS: 25},
 		Totals: report.Counters{Requests: 15, RequestsOK: 14}})
@@ -640,6 +654,7 @@ func TestRequestProgressLine(t *testing.T) {
 }
 
 func TestJSONPath(t *testing.T) {
+	t.Parallel()
 	data := []byte(` { "id" : "x", "skip": {"a":[1,{"b":"}]\"["}], "c": null}, "choices" : [ {"index":0, "delta": {"content":"hi \u00e9\n"}}, {"delta":{"content":"two"}} ],` +
 		` "usage": {"completion_tokens": 42, "f": 7.6, "s": "9"}, "k\u0065y": "esc"}`)
 	for _, tc := range []struct {
@@ -753,6 +768,7 @@ func BenchmarkDeltaExtraction(b *testing.B) {
 }
 
 func TestRequestProcsMerge(t *testing.T) {
+	// Timing-sensitive: not parallel.
 	h := &llm{TTFT: fixed(30 * time.Millisecond), Tokens: 4, Words: 2, ITL: 10 * time.Millisecond}
 	url := h.start(t)
 	s := reqScenario(t, url, func(s *scenarios.Scenario) {
@@ -784,6 +800,7 @@ func TestRequestProcsMerge(t *testing.T) {
 }
 
 func TestRequestPoissonArrivals(t *testing.T) {
+	t.Parallel()
 	h := &llm{Tokens: 1}
 	url := h.start(t)
 	res := runReq(t, reqScenario(t, url, func(s *scenarios.Scenario) {
@@ -816,6 +833,7 @@ func TestRequestPoissonArrivals(t *testing.T) {
 }
 
 func TestRequestClosedLoopFollowsStages(t *testing.T) {
+	// Timing-sensitive: not parallel.
 	h := &llm{TTFT: fixed(30 * time.Millisecond), Tokens: 2, ITL: 10 * time.Millisecond}
 	url := h.start(t)
 	s := reqScenario(t, url, func(s *scenarios.Scenario) {
@@ -873,6 +891,7 @@ func reqGen(t *testing.T, s *scenarios.Scenario) *gen {
 // schedule_lag is the difference. The server knows its TTFT (80ms) and
 // token gaps, so ttft_sent must come out at that TTFT.
 func TestRequestSentOriginWhenTheGeneratorIsLate(t *testing.T) {
+	// Timing-sensitive: not parallel.
 	const serverTTFT, itl = 80 * time.Millisecond, 10 * time.Millisecond
 	h := &llm{TTFT: fixed(serverTTFT), ITL: itl, Tokens: 3}
 	g := reqGen(t, reqScenario(t, h.start(t), nil))
@@ -927,6 +946,7 @@ func TestRequestSentOriginWhenTheGeneratorIsLate(t *testing.T) {
 // In a run that keeps its schedule, the two origins agree and both match
 // the server; every request carries both figures.
 func TestRequestSentOriginInARun(t *testing.T) {
+	// Timing-sensitive: not parallel.
 	h := &llm{TTFT: fixed(100 * time.Millisecond), ITL: 10 * time.Millisecond, Tokens: 3}
 	res := runReq(t, reqScenario(t, h.start(t), nil))
 	m := res.Metrics
@@ -989,6 +1009,7 @@ func (h *partialLLM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // only: the server knows how many it sent to each kind of answer, and
 // the cut and failed answers' tokens are reported apart.
 func TestRequestThroughputCountsOnlyOKAnswers(t *testing.T) {
+	t.Parallel()
 	h := &partialLLM{}
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
@@ -1033,6 +1054,7 @@ func TestRequestThroughputCountsOnlyOKAnswers(t *testing.T) {
 // R sends its k-th request at k·n/R + i/R, so the merged schedule is
 // evenly spaced at 1/R rather than n sends at once.
 func TestRequestShardSchedulesInterleave(t *testing.T) {
+	t.Parallel()
 	const total = 12.0 // requests per second over all shards
 	for _, n := range []int{1, 2, 3} {
 		t.Run(fmt.Sprint(n, " shards"), func(t *testing.T) {

@@ -34,6 +34,7 @@ func eventStream(w http.ResponseWriter) {
 // server: reconnect time runs from T0 to the first event after the outage,
 // across every failed attempt in between.
 func TestReconnectSpansTheWholeOutage(t *testing.T) {
+	// Timing-sensitive: not parallel.
 	const outage = 1500 * time.Millisecond
 	var mu sync.Mutex
 	var cutAt time.Time
@@ -79,6 +80,7 @@ func TestReconnectSpansTheWholeOutage(t *testing.T) {
 // A first dial that fails is not a reconnect: the stream that finally
 // opens records no reconnect time.
 func TestFirstStreamAfterFailedDialIsNotAReconnect(t *testing.T) {
+	t.Parallel()
 	var n atomic.Int64
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if n.Add(1) <= 2 {
@@ -104,6 +106,7 @@ func TestFirstStreamAfterFailedDialIsNotAReconnect(t *testing.T) {
 // over; only events whose own block set an id take part in gap and repeat
 // accounting.
 func TestSequenceIgnoresEventsWithoutTheirOwnID(t *testing.T) {
+	t.Parallel()
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		eventStream(w)
 		flushWrite(w, "id: 1\ndata: a\n\ndata: b\n\ndata: c\n\nid: 2\ndata: d\n\ndata: e\n\nid: 4\ndata: f\n\n")
@@ -120,6 +123,7 @@ func TestSequenceIgnoresEventsWithoutTheirOwnID(t *testing.T) {
 // On an idle generator every attempt starts on time: connect and
 // schedule_lag on loopback are well under the 10 ms controller tick.
 func TestArrivalsStartOnTime(t *testing.T) {
+	// Timing-sensitive: not parallel.
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		eventStream(w)
 		flushWrite(w, "data: x\n\n")
@@ -140,6 +144,7 @@ func TestArrivalsStartOnTime(t *testing.T) {
 // Streams still waiting when the run ends are failures with their own end
 // class, and their wait shows in first_event instead of vanishing.
 func TestHangingStreamsCountAsFailed(t *testing.T) {
+	// Timing-sensitive: not parallel.
 	var n atomic.Int64
 	const streams = 20
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -171,6 +176,7 @@ func TestHangingStreamsCountAsFailed(t *testing.T) {
 // Events with no usable stamp are counted, stamps in the future are clock
 // skew, and neither gives a delivery sample.
 func TestStampsThatGiveNoSampleAreCounted(t *testing.T) {
+	t.Parallel()
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		eventStream(w)
 		now := time.Now().UnixNano()
@@ -188,6 +194,7 @@ func TestStampsThatGiveNoSampleAreCounted(t *testing.T) {
 
 // Redirects are followed like EventSource does, keeping Last-Event-ID.
 func TestRedirectsAreFollowedWithLastEventID(t *testing.T) {
+	t.Parallel()
 	var sawID atomic.Value
 	sawID.Store("")
 	var streamsSeen atomic.Int64
@@ -221,6 +228,7 @@ func TestRedirectsAreFollowedWithLastEventID(t *testing.T) {
 // bytes count every line, retry lines included; and a client still waiting
 // to reconnect when the run ends made no reconnect.
 func TestHugeRetryAndCounters(t *testing.T) {
+	t.Parallel()
 	const body = "id: 1\nevent: e\nretry: 99999999999999999\n: hi\ndata: x\n\n"
 	var conns atomic.Int64
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -239,6 +247,7 @@ func TestHugeRetryAndCounters(t *testing.T) {
 // The per-stream event bound is the scenario's, and hitting it names the
 // flag that raises it.
 func TestMaxEventSizeBoundsAStreamAndIsNamed(t *testing.T) {
+	t.Parallel()
 	big := strings.Repeat("x", 4096)
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		eventStream(w)
@@ -271,6 +280,7 @@ func TestMaxEventSizeBoundsAStreamAndIsNamed(t *testing.T) {
 // stream, not two. Two per stream doubled the connects and, at 10,000
 // churning streams, overflowed the server's accept queue.
 func TestRedirectReusesTheConnection(t *testing.T) {
+	t.Parallel()
 	var conns, olds, news atomic.Int64
 	mux := http.NewServeMux()
 	mux.HandleFunc("/old", func(w http.ResponseWriter, r *http.Request) {
@@ -307,6 +317,7 @@ func TestRedirectReusesTheConnection(t *testing.T) {
 // followed on a new connection: a kept-alive connection can be closed at
 // any moment, and the stream must not fail for it.
 func TestRedirectOnAClosedConnectionRedials(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, header string
 	}{
@@ -314,6 +325,7 @@ func TestRedirectOnAClosedConnectionRedials(t *testing.T) {
 		{"Connection: close", "Connection: close\r\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				t.Fatal(err)
