@@ -244,7 +244,7 @@ func runCapacity(c *cli.Context, s *scenarios.Scenario, r capacityRun) error {
 		return report.CannotRun(errors.New("pre-flight found a problem (above); fix it or run with --force"))
 	}
 
-	scrub := scrubberFor(s)
+	scrub := scrubber(s.Secrets())
 	mscrub := report.NewScrubber(nil, map[string]string{metrics: cfg.ServerMetrics})
 	stairs := cfg.Staircase()
 	w := humanOut(c, out, html)

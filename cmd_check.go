@@ -166,9 +166,15 @@ func finishCheck(c *cli.Context, rep *report.CheckReport, runErr error) error {
 		return report.Usage(runErr)
 	}
 	if rep == nil {
-		return report.CannotRun(runErr)
+		return report.CannotRun(scrubber(scenarios.RequestSecrets(c, c.Args().First(), c.String("origin"), c.String("via"))).Error(runErr))
 	}
 	rep.Version = version
+	// One redaction policy: the request's secrets (scenarios.Secrets) go
+	// from the report and the error as from every other command's output;
+	// a server's echo in the evidence can carry them.
+	scrub := scrubber(scenarios.RequestSecrets(c, c.Args().First(), c.String("origin"), c.String("via"), c.String("publish")))
+	scrub.CheckReport(rep)
+	runErr = scrub.Error(runErr)
 	human := humanOut(c, c.String("json"), c.String("junit"), c.String("html"))
 	// An unreachable target has no table to show (stderr says why); the
 	// files are still written, for CI to keep.

@@ -4,10 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"os"
-	"regexp"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -119,7 +115,7 @@ func runLoad(c *cli.Context, s *scenarios.Scenario, out loadOutputs, quiet bool)
 	if err != nil {
 		return report.Usage(err)
 	}
-	scrub := scrubberFor(s)
+	scrub := scrubber(s.Secrets())
 	opts := loadgen.Options{Version: version}
 	var pp *loadgen.ProgressPrinter
 	if !quiet {
@@ -213,48 +209,10 @@ func runPlanned(c *cli.Context, s *scenarios.Scenario, opts loadgen.Options) (*r
 	return res, nil
 }
 
-// envRef finds the ${NAME} references of a header value.
-var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
-
-// scrubberFor collects the secrets a scenario sends (values of credential
-// headers and of anything read from the environment, for the subscriber
-// and the publisher) and its URLs with credentials, so they can be blotted
-// out of error texts that echo them. scenarios.Redacted already keeps them
-// out of the scenario recorded in the result.
-func scrubberFor(s *scenarios.Scenario) *report.Scrubber {
-	var secrets []string
-	collect := func(raw map[string]string, expanded http.Header) {
-		for name, v := range raw {
-			if !scenarios.IsSecretHeader(name) && !strings.Contains(v, "${") {
-				continue
-			}
-			for _, m := range envRef.FindAllStringSubmatch(v, -1) {
-				secrets = append(secrets, os.Getenv(m[1]))
-			}
-			if ev := expanded.Get(name); ev != "" {
-				secrets = append(secrets, ev)
-				// "Bearer xyz": the token alone can show up too.
-				if _, tok, ok := strings.Cut(ev, " "); ok {
-					secrets = append(secrets, strings.TrimSpace(tok))
-				}
-			}
-		}
-	}
-	if h, err := s.ExpandedHeaders(); err == nil {
-		collect(s.Headers, h)
-	}
-	if s.Publisher != nil {
-		if h, err := s.PublisherHeaders(); err == nil {
-			collect(s.Publisher.Headers, h)
-		}
-	}
-	rewrite := map[string]string{}
-	red := s.Redacted()
-	for i, u := range s.URLs {
-		rewrite[u] = red.URLs[i]
-	}
-	if s.Publisher != nil {
-		rewrite[s.Publisher.URL] = red.Publisher.URL
-	}
-	return report.NewScrubber(secrets, rewrite)
+// scrubber blots a command's secrets (scenarios.Secrets: the one
+// redaction policy) out of everything it writes, as a second line of
+// defence behind redacting the scenario: an error text or a server's echo
+// can still carry them.
+func scrubber(sec scenarios.Secrets) *report.Scrubber {
+	return report.NewScrubber(sec.Values, sec.Rewrite)
 }

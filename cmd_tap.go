@@ -11,6 +11,7 @@ import (
 	"github.com/ssebench/ssebench/cliargs"
 	"github.com/ssebench/ssebench/loadgen"
 	"github.com/ssebench/ssebench/report"
+	"github.com/ssebench/ssebench/scenarios"
 	"github.com/ssebench/ssebench/sse"
 )
 
@@ -48,7 +49,7 @@ Examples:
 			}
 			path := c.String("json")
 			if path == "" {
-				return tapDone(cfg, tap(c, cfg, c.App.Writer))
+				return tapDone(c, cfg, tap(c, cfg, c.App.Writer))
 			}
 			// NDJSON is a report like the others: a file is written
 			// atomically when the tap stops.
@@ -63,7 +64,7 @@ Examples:
 			if path != "-" {
 				printOutputs(c.App.Writer, output{flag: "json", path: path})
 			}
-			return tapDone(cfg, tapErr)
+			return tapDone(c, cfg, tapErr)
 		},
 	})
 }
@@ -87,10 +88,12 @@ func tap(c *cli.Context, cfg loadgen.TapConfig, w io.Writer) error {
 }
 
 // tapDone maps a tap's error to the exit code: a stream the server ended
-// with 204 is a normal stop.
-func tapDone(cfg loadgen.TapConfig, err error) error {
+// with 204 is a normal stop. The message goes through the command's
+// scrubber: it names the URL, and Go's errors quote it.
+func tapDone(c *cli.Context, cfg loadgen.TapConfig, err error) error {
 	if err != nil && !errors.Is(err, loadgen.ErrStopped204) {
-		return report.CannotRun(fmt.Errorf("tap %s: %w", cfg.URL, err))
+		scrub := scrubber(scenarios.RequestSecrets(c, cfg.URL))
+		return report.CannotRun(scrub.Error(fmt.Errorf("tap %s: %w", cfg.URL, err)))
 	}
 	return nil
 }

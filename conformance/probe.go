@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ssebench/ssebench/scenarios"
 	"io"
 	"math"
 	"net"
@@ -450,14 +451,22 @@ func errText(err error) string {
 }
 
 var (
-	secretParam = regexp.MustCompile(`(?i)([?&][\w.-]*(?:token|secret|passw|api[-_]?key|session|signature|sig|auth)[\w.-]*=)[^&"\s]+`)
-	userInfo    = regexp.MustCompile(`(//)[^/@\s"]+@`)
+	urlInText   = regexp.MustCompile(`[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"'<>]+`)
+	paramInText = regexp.MustCompile(`([?&])([^=&?\s"]+)=([^&"\s]+)`)
 )
 
-// redactText hides secret-looking query values and user info of URLs in s.
+// redactText hides the credentials of URLs in s (scenarios.RedactURL) and
+// the values of credential-named parameters of a bare path or query
+// (GET /events?token=...), by the one policy of every output.
 func redactText(s string) string {
-	s = secretParam.ReplaceAllString(s, "${1}REDACTED")
-	return userInfo.ReplaceAllString(s, "${1}REDACTED@")
+	s = urlInText.ReplaceAllStringFunc(s, scenarios.RedactURL)
+	return paramInText.ReplaceAllStringFunc(s, func(m string) string {
+		p := paramInText.FindStringSubmatch(m)
+		if !scenarios.IsSecretHeader(p[2]) || p[3] == scenarios.Redaction {
+			return m
+		}
+		return p[1] + p[2] + "=" + scenarios.Redaction
+	})
 }
 
 // sendTime finds the server's send time in an event's JSON data: a

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"github.com/ssebench/ssebench/scenarios"
 	"io"
 	"net/http"
 	"net/url"
@@ -392,41 +393,9 @@ func (t *target) notes() []string {
 	return n
 }
 
-// redactURL hides credentials and secret-looking query values in a URL
-// shown in reports.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return raw
-	}
-	if u.User != nil {
-		u.User = url.User("REDACTED")
-	}
-	q := u.Query()
-	changed := false
-	for k := range q {
-		if secretName(k) {
-			q.Set(k, "REDACTED")
-			changed = true
-		}
-	}
-	if changed {
-		u.RawQuery = q.Encode()
-	}
-	return u.String()
-}
-
-// secretName reports whether a header or parameter name looks like it
-// carries a credential.
-func secretName(name string) bool {
-	n := strings.ToLower(name)
-	for _, s := range []string{"authorization", "cookie", "token", "secret", "password", "passwd", "api-key", "apikey", "api_key", "x-api", "session", "signature", "sig", "auth"} {
-		if strings.Contains(n, s) {
-			return true
-		}
-	}
-	return false
-}
+// redactURL is scenarios.RedactURL, the one URL redaction of every
+// output, under the name this package's reports use.
+func redactURL(raw string) string { return scenarios.RedactURL(raw) }
 
 // headerEvidence lists the named headers of h as evidence lines, secrets
 // redacted; absent headers show as "(absent)".
@@ -439,7 +408,7 @@ func headerEvidence(h http.Header, names ...string) string {
 			continue
 		}
 		for _, v := range vs {
-			if secretName(name) {
+			if scenarios.IsSecretHeader(name) {
 				v = "REDACTED"
 			}
 			fmt.Fprintf(&b, "%s: %s\n", name, v)

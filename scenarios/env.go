@@ -170,9 +170,11 @@ func redactHeaders(h map[string]string) map[string]string {
 	return out
 }
 
-// redactURL hides a password in the user info and the values of query
-// parameters named like credentials (?token=, ?api_key=).
-func redactURL(raw string) string {
+// RedactURL hides a URL's credentials: the password of its user info (the
+// whole user info when it is a bare token, as in https://TOKEN@host) and
+// the values of query parameters named like credentials (?token=,
+// ?api_key=). It is the one URL redaction every output uses.
+func RedactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return raw
@@ -182,8 +184,10 @@ func redactURL(raw string) string {
 	if u.User != nil {
 		if _, has := u.User.Password(); has {
 			u.User = url.UserPassword(u.User.Username(), mark)
-			changed = true
+		} else {
+			u.User = url.User(mark)
 		}
+		changed = true
 	}
 	if u.RawQuery != "" {
 		parts := strings.Split(u.RawQuery, "&")
@@ -215,13 +219,13 @@ func (s *Scenario) Redacted() *Scenario {
 	c := s.clone()
 	c.Headers = redactHeaders(c.Headers)
 	for i, u := range c.URLs {
-		c.URLs[i] = redactURL(u)
+		c.URLs[i] = RedactURL(u)
 	}
 	if c.Publisher != nil {
 		c.Publisher.Headers = redactHeaders(c.Publisher.Headers)
-		c.Publisher.URL = redactURL(c.Publisher.URL)
+		c.Publisher.URL = RedactURL(c.Publisher.URL)
 	}
-	c.Capacity.ServerMetrics = redactURL(c.Capacity.ServerMetrics)
+	c.Capacity.ServerMetrics = RedactURL(c.Capacity.ServerMetrics)
 	return c
 }
 

@@ -143,7 +143,7 @@ func (v *validator) capacity() {
 	if m := c.ServerMetrics; m != "" {
 		u, err := url.Parse(m)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			v.add("capacity.server_metrics", "%q: want an http:// or https:// URL of a Prometheus text endpoint", redactURL(m))
+			v.add("capacity.server_metrics", "%q: want an http:// or https:// URL of a Prometheus text endpoint", RedactURL(m))
 		}
 	}
 	if c.ServerPID != 0 && c.ServerMetrics != "" {
