@@ -123,6 +123,7 @@ func compare(origin, via *target, ovs, vvs []report.CheckResult) ([]report.Check
 	}
 	groups := map[string]*group{}
 	var order []string
+	held := heldBack(origin, via)
 	checks := make([]report.CheckResult, len(vvs))
 	for i, vc := range vvs {
 		oc := byID[vc.ID]
@@ -146,6 +147,9 @@ func compare(origin, via *target, ovs, vvs []report.CheckResult) ([]report.Check
 			continue // the hold diagnosis below
 		}
 		kind := findingKind[vc.ID]
+		if held != "" && (vc.ID == "status" || vc.ID == "headers-prompt") {
+			kind = held // one cause for the missing status line and headers
+		}
 		g := groups[kind]
 		if g == nil {
 			g = &group{}
@@ -166,10 +170,54 @@ func compare(origin, via *target, ovs, vvs []report.CheckResult) ([]report.Check
 	if d, ok := holdFinding(origin, via); ok {
 		findings = append(findings, d)
 	}
-	if diff := headerDiff(origin.main.header, via.main.header); len(diff) > 0 {
+	if via.main.header == nil {
+		notes = append(notes, "no response headers came through the proxy, so none could be compared with the origin's")
+	} else if diff := headerDiff(origin.main.header, via.main.header); len(diff) > 0 {
 		notes = append(notes, "headers the proxy changed: "+strings.Join(diff, "; "))
 	}
 	return checks, findings, notes
+}
+
+// heldBufferMax is how much an origin may send while the proxy passes
+// nothing on for buffering to explain it: nginx's default proxy buffers
+// are 8 of one memory page (4 or 8 KiB), and it passes a buffer on once it
+// is full, so a buffering nginx lets something through well before this.
+const heldBufferMax = 64 << 10
+
+// heldBack says what it means when the proxy sent no status line for the
+// whole window while the origin answered at once: "buffering" when the
+// origin sent less than a few proxy buffers in that time (a buffering
+// proxy sends the headers with its first full buffer), "proxy-error" when
+// it sent more (the proxy is stuck, most likely on the origin), "" when
+// the proxy did answer.
+func heldBack(origin, via *target) string {
+	if via.main == nil || via.main.errClass != report.EndHeadersTimeout || origin.main == nil || !origin.main.ok() {
+		return ""
+	}
+	if sent := originBytes(origin); sent >= heldBufferMax {
+		return "proxy-error"
+	}
+	return "buffering"
+}
+
+// originBytes is how many body bytes the origin's main stream sent.
+func originBytes(origin *target) int64 {
+	if origin.main.wire == nil {
+		return 0
+	}
+	return origin.main.wire.bytes
+}
+
+// statusText is a stream's status line for a summary, or what came
+// instead of one.
+func statusText(s *stream, window time.Duration) string {
+	if s.statusTxt != "" {
+		return s.statusTxt
+	}
+	if s.errClass == report.EndHeadersTimeout {
+		return "no status line within " + fmtDur(window)
+	}
+	return "no status line (" + errText(s.err) + ")"
 }
 
 // holdFinding is the timeout diagnosis of the proxy's held streams, when
@@ -234,11 +282,23 @@ func explain(kind string, checks []report.CheckResult, proxy string, origin, via
 	switch kind {
 	case "buffering":
 		summary = fmt.Sprintf("%s buffers the stream: events arrive late and in bursts through it, promptly at the origin (%s)", who, strings.Join(ids, ", "))
+		if heldBack(origin, via) == "buffering" {
+			summary = fmt.Sprintf("%s buffers the stream: for the whole %s it passed nothing on, not even the status line and headers (%s), while the origin answered %s at once and sent %d events (%s), less than a proxy buffer holds before it is passed on",
+				who, fmtDur(via.cfg.Window), strings.Join(ids, ", "), origin.main.statusTxt, origin.main.nEvents, fmtBytes(originBytes(origin)))
+		}
 		culprit = "response buffering in " + who
-		if proxy == "nginx" {
+		hint := strings.EqualFold(origin.main.header.Get("X-Accel-Buffering"), "no")
+		switch {
+		case proxy == "nginx":
 			culprit = "nginx proxy_buffering (on by default)"
-			if strings.EqualFold(origin.main.header.Get("X-Accel-Buffering"), "no") {
+			if hint {
 				culprit += "; the origin sends X-Accel-Buffering: no, so this nginx ignores it (proxy_ignore_headers X-Accel-Buffering) or a proxy in between strips it"
+			}
+		case proxy == "" && via.main.header == nil:
+			// No headers came through to name the proxy by.
+			culprit += "; if it is nginx: proxy_buffering (on by default)"
+			if hint {
+				culprit += ", with the origin's X-Accel-Buffering: no ignored (proxy_ignore_headers X-Accel-Buffering) or stripped by a proxy in between"
 			}
 		}
 		fix = bufferingSnippet(proxy)
@@ -257,7 +317,10 @@ func explain(kind string, checks []report.CheckResult, proxy string, origin, via
 		culprit = "header rules in " + who + " (add_header / proxy_hide_header / a default Content-Type / a response-length filter)"
 		fix = "Pass the origin's Content-Type, Cache-Control and (absent) Content-Length through unchanged; nginx: remove proxy_hide_header, more_set_headers or add_header rules for the stream's location, and do not set default_type over it."
 	case "proxy-error":
-		summary = fmt.Sprintf("%s answers %s where the origin answers %s", who, via.main.statusTxt, origin.main.statusTxt)
+		summary = fmt.Sprintf("%s answers %s where the origin answers %s", who, statusText(via.main, via.cfg.Window), statusText(origin.main, origin.cfg.Window))
+		if heldBack(origin, via) == "proxy-error" {
+			summary += fmt.Sprintf(" and sent %s in that time, more than a buffering proxy holds back", fmtBytes(originBytes(origin)))
+		}
 		culprit = who + " cannot reach or keep the origin (upstream address, TLS to the origin, or its own timeout)"
 		fix = "Check the proxy's error log for this request; nginx: proxy_pass address, proxy_connect_timeout and proxy_read_timeout."
 	case "cut":

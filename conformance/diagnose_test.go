@@ -19,13 +19,16 @@ func TestDiagnoseNginx(t *testing.T) {
 	r := startRef(t)
 	cases := []struct {
 		config  string
-		query   string
+		query   string // "-": the README's plain /events (serve's default topic and rate)
 		hold    time.Duration
 		kinds   []string
 		culprit string // in the first finding's culprit
 		fix     string // in the first finding's fix
 	}{
 		{nginx.Buffered, "rate=10&size=200", 0, []string{"buffering"}, "proxy_buffering", "proxy_buffering off;"},
+		// At 1 small event a second nothing fills nginx's buffer: no
+		// status line, no headers, no event comes through in the window.
+		{nginx.Buffered, "-", 0, []string{"buffering"}, "proxy_buffering (on by default)", "proxy_buffering off;"},
 		{nginx.Gzip, "", 0, []string{"compression"}, "gzip_types", "gzip off;"},
 		{nginx.ShortTimeout, "", 6 * time.Second, []string{"idle-cut"}, "nginx proxy_read_timeout", "proxy_read_timeout 1h"},
 		{nginx.Correct, "", 0, nil, "", ""},
@@ -38,7 +41,11 @@ func TestDiagnoseNginx(t *testing.T) {
 	for i, c := range cases {
 		proxy := nginx.StartT(t, c.config, r.ts.URL)
 		path := "/events?topic=diagnose-" + c.config
-		if c.query != "" {
+		switch c.query {
+		case "":
+		case "-":
+			path = "/events"
+		default:
 			path += "&" + c.query
 		}
 		outs[i] = make(chan outcome, 1)
@@ -51,7 +58,11 @@ func TestDiagnoseNginx(t *testing.T) {
 	}
 	for i, c := range cases {
 		o := <-outs[i]
-		t.Run(c.config, func(t *testing.T) {
+		name := c.config
+		if c.query == "-" {
+			name += "-readme-url"
+		}
+		t.Run(name, func(t *testing.T) {
 			if o.err != nil {
 				t.Fatal(o.err)
 			}
@@ -82,7 +93,32 @@ func TestDiagnoseNginx(t *testing.T) {
 					t.Errorf("%s evidence lacks the origin's result: %q", ch.ID, ch.Evidence)
 				}
 			}
+			if c.query == "-" {
+				checkHeldBack(t, rep)
+			}
 		})
+	}
+}
+
+// checkHeldBack wants a proxy that passed nothing on in the window
+// diagnosed as buffering alone: the missing status line and headers are
+// part of that finding (not a proxy error with an empty status), and no
+// header is reported as changed to "(absent)".
+func checkHeldBack(t *testing.T, rep *report.CheckReport) {
+	t.Helper()
+	if s := result(rep, "status"); s.Status != report.StatusFail || !strings.Contains(s.Reason, "no status line") {
+		t.Errorf("status through the proxy: %s (%s), want a failure for the missing status line", s.Status, s.Reason)
+	}
+	f := rep.Findings[0]
+	for _, want := range []string{"not even the status line and headers (status, headers-prompt)", "the origin answered 200 OK at once", "events ("} {
+		if !strings.Contains(f.Summary, want) {
+			t.Errorf("buffering summary %q lacks %q", f.Summary, want)
+		}
+	}
+	for _, n := range rep.Notes {
+		if strings.Contains(n, "(absent)") {
+			t.Errorf("note compares headers that never came: %q", n)
+		}
 	}
 }
 
