@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ssebench/ssebench/internal/procfs"
 	"github.com/ssebench/ssebench/report"
 )
 
@@ -162,32 +163,23 @@ func processCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// peakRSS is the process's peak resident set (VmHWM), in bytes.
-func peakRSS() int64 { return procStatus("VmHWM:") }
-
-// currentRSS is the process's resident set now (VmRSS), in bytes.
-func currentRSS() int64 { return procStatus("VmRSS:") }
-
-// procStatus reads one kB field of /proc/self/status, in bytes.
-func procStatus(field string) int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		var ru syscall.Rusage
-		if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-			return ru.Maxrss * 1024
-		}
-		return 0
+// peakRSS is the process's peak resident set (VmHWM), in bytes; without
+// /proc, the kernel's maximum from getrusage.
+func peakRSS() int64 {
+	if n, ok := procfs.MemoryBytes(0, "VmHWM:"); ok {
+		return n
 	}
-	for _, line := range bytes.Split(b, []byte("\n")) {
-		if v, ok := bytes.CutPrefix(line, []byte(field)); ok {
-			f := bytes.Fields(v)
-			if len(f) > 0 {
-				kb, _ := strconv.ParseInt(string(f[0]), 10, 64)
-				return kb * 1024
-			}
-		}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		return ru.Maxrss * 1024
 	}
 	return 0
+}
+
+// currentRSS is the process's resident set now (VmRSS), in bytes.
+func currentRSS() int64 {
+	n, _ := procfs.MemoryBytes(0, "VmRSS:")
+	return n
 }
 
 // cpuTimes is the machine's CPU time from /proc/stat, in clock ticks.

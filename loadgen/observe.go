@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"github.com/ssebench/ssebench/internal/procfs"
 )
 
 // ServerSample is one observation of the server under test.
@@ -124,11 +126,11 @@ func (p *procObserver) Sample(ctx context.Context) (ServerSample, error) {
 	}
 	// status has the same figures in kB; prefer it when readable because
 	// VmRSS is what users see in top and ps.
-	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.pid)); err == nil {
-		if kb, ok := statusField(b, "VmRSS:"); ok {
+	if b, err := procfs.Status(p.pid); err == nil {
+		if kb, ok := procfs.Field(b, "VmRSS:"); ok {
 			s.RSSBytes = kb * 1024
 		}
-		if n, ok := statusField(b, "Threads:"); ok {
+		if n, ok := procfs.Field(b, "Threads:"); ok {
 			s.Threads = n
 		}
 	}
@@ -205,21 +207,6 @@ func parseProcStat(b []byte) (procStat, error) {
 		return procStat{}, fmt.Errorf("stat field 24: %w", err)
 	}
 	return st, nil
-}
-
-// statusField reads the leading number of one /proc/PID/status line.
-func statusField(b []byte, name string) (int64, bool) {
-	for _, line := range bytes.Split(b, []byte("\n")) {
-		if v, ok := bytes.CutPrefix(line, []byte(name)); ok {
-			f := bytes.Fields(v)
-			if len(f) == 0 {
-				return 0, false
-			}
-			n, err := strconv.ParseInt(string(f[0]), 10, 64)
-			return n, err == nil
-		}
-	}
-	return 0, false
 }
 
 // countFDs counts entries of /proc/PID/fd in batches, so a server with a
