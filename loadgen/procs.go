@@ -142,7 +142,7 @@ func RunProcs(ctx context.Context, s *scenarios.Scenario, po ProcOptions, opt Op
 				}
 				if !snap.Final {
 					mu.Lock()
-					latest[slot] = max(latest[slot], int(snap.Wall.Sub(start)/time.Second))
+					latest[slot] = max(latest[slot], m.second(snap))
 					mu.Unlock()
 				}
 				return nil
@@ -197,7 +197,7 @@ func RunProcs(ctx context.Context, s *scenarios.Scenario, po ProcOptions, opt Op
 			if p == nil {
 				continue
 			}
-			pr := Progress{Elapsed: time.Duration(sec+1) * time.Second, Total: total, Point: *p, Totals: m.totals(), Mode: s.Mode}
+			pr := Progress{Elapsed: time.Duration(sec) * time.Second, Total: total, Point: *p, Totals: m.totals(), Mode: s.Mode}
 			if opt.Progress != nil {
 				opt.Progress(pr)
 			}

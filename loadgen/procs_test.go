@@ -186,3 +186,75 @@ func TestRunProcsSurvivesDeadShard(t *testing.T) {
 		t.Fatalf("counters %+v", c)
 	}
 }
+
+// A shard's teardown (its streams closing after the duration) lands in a
+// merged second of its own, still marked, instead of folding its open 0
+// into the shard's last second of load; the progress line skips it.
+func TestMergerKeepsTeardownApart(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	m := newMerger(start)
+	shardStart := start.Add(300 * time.Millisecond)
+	at := func(T float64) time.Time { return shardStart.Add(time.Duration(T * float64(time.Second))) }
+	for _, s := range []*Snapshot{
+		{Shard: "0/1", Wall: at(1.0004), Point: report.Point{T: 1.0004, Open: 10, Target: 10, Events: 50}},
+		{Shard: "0/1", Wall: at(2.0003), Point: report.Point{T: 2.0003, Open: 10, Target: 10, Events: 50}},
+		{Shard: "0/1", Wall: at(2.25), Point: report.Point{T: 2.25, Open: 0, Target: 10, Events: 7, Teardown: true}},
+	} {
+		if err := m.add(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p := m.point(2); p == nil || p.Open != 10 || p.Events != 50 || p.Teardown {
+		t.Fatalf("second 2: %+v, want the shard's last load second alone (open 10, 50 events)", p)
+	}
+	p := m.point(3)
+	if p == nil || !p.Teardown || p.Events != 7 {
+		t.Fatalf("second 3: %+v, want the teardown, marked", p)
+	}
+	var out strings.Builder
+	pp := &ProgressPrinter{W: &out}
+	pp.Print(Progress{Elapsed: 3 * time.Second, Total: 2 * time.Second, Point: *p})
+	if out.Len() != 0 {
+		t.Fatalf("progress printed the teardown as load: %q", out.String())
+	}
+	pp.Print(Progress{Elapsed: 2 * time.Second, Total: 2 * time.Second, Point: *m.point(2)})
+	if !strings.Contains(out.String(), "open 10/10") {
+		t.Fatalf("progress line %q: want the load second printed", out.String())
+	}
+}
+
+// The streams closing after the duration are the last point, marked
+// teardown, in one process and merged from shards alike; every load
+// second before it holds all the streams open (no collapse, no dip).
+func TestTeardownMarkedInRunAndProcs(t *testing.T) {
+	t.Parallel()
+	url := serve(t)
+	const streams = 20
+	s := scenario(t, url+"/events?rate=20&topic=teardown", streams, 3*time.Second, func(s *scenarios.Scenario) {
+		s.Reconnect.Policy = "never"
+	})
+	one, err := Run(context.Background(), s, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged, err := RunProcs(context.Background(), s, ProcOptions{Procs: 2, Command: []string{os.Args[0]}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, res := range map[string]*report.Result{"run": one, "procs": merged} {
+		ts := res.Timeseries
+		n := len(ts)
+		if n < 3 || !ts[n-1].Teardown {
+			t.Fatalf("%s: series %+v, want its last point marked teardown", name, ts)
+		}
+		for i, p := range ts[:n-1] {
+			if p.Teardown {
+				t.Fatalf("%s: point %d of %d marked teardown: %+v", name, i, n, p)
+			}
+			if i > 0 && p.Open != streams {
+				t.Errorf("%s: second %d open %d, want %d (a dip)", name, i+1, p.Open, streams)
+			}
+		}
+	}
+}

@@ -30,8 +30,12 @@ func NewProgressPrinter(w io.Writer) *ProgressPrinter {
 	return p
 }
 
-// Print writes one progress line.
+// Print writes one progress line. The teardown (streams closing after the
+// duration) is not load and gets none: its open 0 would read as a collapse.
 func (p *ProgressPrinter) Print(pr Progress) {
+	if pr.Point.Teardown {
+		return
+	}
 	line := FormatProgress(pr)
 	if p.TTY {
 		fmt.Fprintf(p.W, "\r\033[K%s", line)

@@ -380,12 +380,15 @@ func (g *gen) aggregate(ctx context.Context, start time.Time, total time.Duratio
 	progress func(Progress), check func(Progress), snaps *snapshotWriter, done <-chan struct{}) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
-	flush := func(now time.Time) {
+	flush := func(now time.Time, last bool) {
 		el := now.Sub(start)
 		iv := g.rec.drain()
 		mon.sample()
 		target := g.targetAt(min(el, total))
 		p := g.rec.point(el, target, iv)
+		// The last flush after the duration is the streams being closed
+		// (request mode waits for its answers instead: that is load).
+		p.Teardown = last && el >= total && g.sc.Mode != scenarios.ModeRequest
 		res.Timeseries = appendPoint(res.Timeseries, p)
 		if snaps != nil {
 			snaps.write(g.rec.intervalSnapshot(g.shard, now, p, iv))
@@ -399,10 +402,10 @@ func (g *gen) aggregate(ctx context.Context, start time.Time, total time.Duratio
 	for {
 		select {
 		case now := <-t.C:
-			flush(now)
+			flush(now, false)
 		case <-done:
 			// The streams' last records, as a final (possibly short) point.
-			flush(time.Now())
+			flush(time.Now(), true)
 			return
 		}
 	}

@@ -191,15 +191,17 @@ func (m *merger) add(s *Snapshot) error {
 		m.partial = m.partial || s.Partial
 		return nil // a final snapshot carries no point of its own
 	}
-	sec := max(0, int(s.Wall.Sub(m.start)/time.Second))
+	sec := m.second(s)
 	b := m.buckets[sec]
 	if b == nil {
 		b = &bucket{first: report.NewHist(), del: report.NewHist(), ttft: report.NewHist(), itl: report.NewHist(), gauges: map[string][2]int64{}}
-		b.p.T = float64(sec + 1)
+		b.p.T = float64(sec)
+		b.p.Teardown = true
 		m.buckets[sec] = b
 	}
 	// Percentiles come from the merged histograms below (see point).
 	b.p.Add(s.Point)
+	b.p.Teardown = b.p.Teardown && s.Point.Teardown
 	b.gauges[s.Shard] = [2]int64{s.Point.Open, s.Point.Target}
 	if h := hs[report.MetricFirstEvent]; h != nil {
 		report.MergeInto(b.first, h)
@@ -214,6 +216,13 @@ func (m *merger) add(s *Snapshot) error {
 		report.MergeInto(b.itl, h)
 	}
 	return nil
+}
+
+// second is the merged second of a shard's snapshot (report.MergedSecond:
+// the shard's own seconds, offset by when it started).
+func (m *merger) second(s *Snapshot) int {
+	shardStart := s.Wall.Add(-time.Duration(s.Point.T * float64(time.Second)))
+	return report.MergedSecond(shardStart.Sub(m.start), s.Point)
 }
 
 // point is the merged point of second sec (nil when no shard reported it).

@@ -158,7 +158,7 @@ func buildLoadView(r *Result) *loadView {
 
 	// Key numbers.
 	var peakOpen, peakTarget int64
-	for _, p := range r.Timeseries {
+	for _, p := range LoadPoints(r.Timeseries) {
 		peakOpen = max(peakOpen, p.Open)
 		peakTarget = max(peakTarget, p.Target)
 	}
@@ -167,10 +167,7 @@ func buildLoadView(r *Result) *loadView {
 	if attempts > 0 {
 		failShare = float64(c.StreamsFailed) / float64(attempts)
 	}
-	evRate := 0.0
-	if r.DurationS > 0 {
-		evRate = float64(c.Events) / r.DurationS
-	}
+	evRate := r.EventRate()
 	openClass := ""
 	if peakTarget > 0 && peakOpen < peakTarget*95/100 {
 		openClass = "bad"
@@ -331,35 +328,31 @@ func intervals(ts []Point) []float64 {
 	return out
 }
 
-// timeSeries turns a result's time series into chart lines.
+// timeSeries turns a result's time series into chart lines. The teardown
+// point (streams closing at the end) is not load: it is left out of every
+// line, or open streams would collapse to 0 and rates dip at the end.
 type timeSeries struct {
-	ts, gaugeTS []Point
-	dts         []float64
+	ts  []Point
+	dts []float64
 }
 
 func newTimeSeries(ts []Point) timeSeries {
-	dts := intervals(ts)
-	// Gauges (open, target): the final flush comes after every stream was
-	// closed, so its "open" is always 0; a short last interval is left out
-	// rather than drawn as a collapse at the end.
-	gaugeTS := ts
-	if n := len(ts); n > 1 && dts[n-1] < 0.95 {
-		gaugeTS = ts[:n-1]
-	}
-	return timeSeries{ts: ts, gaugeTS: gaugeTS, dts: dts}
+	ts = LoadPoints(ts)
+	return timeSeries{ts: ts, dts: intervals(ts)}
 }
 
 // gauge is a value sampled each second.
 func (t timeSeries) gauge(name string, f func(Point) float64) Series {
 	s := Series{Name: name}
-	for _, p := range t.gaugeTS {
+	for _, p := range t.ts {
 		s.Points = append(s.Points, XY{p.T, f(p)})
 	}
 	return s
 }
 
-// perSec is a count per second; a short last interval (the final flush)
-// would read as a spike or a dip, so it is left out of rate lines.
+// perSec is a count per second; a short interval (a run interrupted
+// between ticks) would read as a spike or a dip, so it is left out of
+// rate lines.
 func (t timeSeries) perSec(name string, f func(Point) int64) Series {
 	s := Series{Name: name}
 	for i, p := range t.ts {

@@ -19,8 +19,10 @@ import (
 //     (an error if a histogram is missing or the bounds differ);
 //   - counters, end classes and error samples are summed (the first
 //     sample per class is kept);
-//   - time series are aligned by wall clock: each point (Start + T) goes
-//     into the bucket of its wall-clock second; counts are summed, open
+//   - time series are aligned by wall clock: each point goes into the
+//     second since the earliest start that MergedSecond gives it (the
+//     input's own seconds, so tick jitter makes no dip, and its teardown
+//     in a second of its own, still marked); counts are summed, open
 //     and target are the sum of each input's latest value (carried
 //     forward over a second an input has no point in), and the per-second
 //     percentiles are the highest input value: an upper bound, since
@@ -215,28 +217,34 @@ func mergeCounters(results []*Result) Counters {
 
 func mergeTimeseries(start time.Time, results []*Result) []Point {
 	type slot struct {
-		p    Point
-		last time.Time // latest wall time that fell in this second
-		has  []bool    // which inputs have a point in this second
+		p        Point
+		last     time.Time // latest wall time that fell in this second
+		teardown bool      // every point in it is a teardown point
 	}
-	buckets := map[int64]*slot{}
-	type span struct{ from, to int64 }
+	buckets := map[int]*slot{}
+	type span struct{ from, to int }
 	spans := make([]span, len(results))
 	// last gauge values of each input, per bucket, for the carry-forward
-	gauges := make([]map[int64][2]int64, len(results))
+	gauges := make([]map[int][2]int64, len(results))
 	for i, r := range results {
-		gauges[i] = map[int64][2]int64{}
-		spans[i] = span{math.MaxInt64, math.MinInt64}
-		for _, p := range r.Timeseries {
+		gauges[i] = map[int][2]int64{}
+		spans[i] = span{math.MaxInt, math.MinInt}
+		ts := r.Timeseries
+		if load := LoadPoints(ts); len(load) < len(ts) {
+			// a teardown told by shape in an older result: mark it
+			ts = slices.Clone(ts)
+			ts[len(ts)-1].Teardown = true
+		}
+		for _, p := range ts {
 			wall := r.Start.Add(time.Duration(p.T * float64(time.Second)))
-			sec := wall.Unix()
+			sec := MergedSecond(r.Start.Sub(start), p)
 			spans[i].from, spans[i].to = min(spans[i].from, sec), max(spans[i].to, sec)
 			s := buckets[sec]
 			if s == nil {
-				s = &slot{has: make([]bool, len(results))}
+				s = &slot{teardown: true}
 				buckets[sec] = s
 			}
-			s.has[i] = true
+			s.teardown = s.teardown && p.Teardown
 			if wall.After(s.last) {
 				s.last = wall
 			}
@@ -250,7 +258,11 @@ func mergeTimeseries(start time.Time, results []*Result) []Point {
 	for _, sec := range secs {
 		s := buckets[sec]
 		p := s.p
-		p.T = math.Round(s.last.Sub(start).Seconds()*1e6) / 1e6
+		p.Teardown = s.teardown
+		p.T = float64(sec)
+		if s.teardown {
+			p.T = math.Round(s.last.Sub(start).Seconds()*1e6) / 1e6 // when the last input closed
+		}
 		for i := range results {
 			if g, ok := gauges[i][sec]; ok {
 				cur[i] = g

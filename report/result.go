@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"time"
 )
@@ -144,6 +145,59 @@ type Point struct {
 	TTFTP50MS float64 `json:"ttft_p50_ms,omitempty"`
 	TTFTP99MS float64 `json:"ttft_p99_ms,omitempty"`
 	ITLP99MS  float64 `json:"itl_p99_ms,omitempty"`
+	// Teardown marks the final flush after the run's duration: the
+	// streams being closed, not load. Charts, rates and the live
+	// progress leave it out; its counts stay in the totals.
+	Teardown bool `json:"teardown,omitempty"`
+}
+
+// LoadPoints is the time series without its teardown point (the streams
+// closing at the end), which would read as a collapse of the load. A
+// result saved before points were marked has its teardown told by shape:
+// a last interval shorter than a second in which no stream was open.
+func LoadPoints(ts []Point) []Point {
+	n := len(ts)
+	if n == 0 {
+		return ts
+	}
+	last := ts[n-1]
+	if last.Teardown || (n > 1 && last.T-ts[n-2].T < 0.95 && last.Open == 0 && ts[n-2].Open > 0) {
+		return ts[:n-1]
+	}
+	return ts
+}
+
+// MergedSecond places point p of one input, which started offset after
+// the merged start, in a merged time series: the second since the merged
+// start that it closes (1 for the first). Inputs that started within the
+// same second share their seconds however their ticks jitter (a point is
+// the input's own second k, rounded), so no second of the merge holds two
+// points of one input and the next none (a spike, then a dip). A teardown
+// point gets the second after its input's last tick: folded into that
+// tick's second, its zero open streams would read as a collapse.
+func MergedSecond(offset time.Duration, p Point) int {
+	base := int(max(0, offset) / time.Second)
+	if p.Teardown {
+		return base + int(math.Floor(p.T)) + 1
+	}
+	return base + int(math.Round(p.T))
+}
+
+// EventRate is the events per second of the load: the events of the load
+// seconds over their span, the teardown left out of both.
+func (r *Result) EventRate() float64 {
+	load := LoadPoints(r.Timeseries)
+	if len(load) == 0 || load[len(load)-1].T <= 0 {
+		if r.DurationS > 0 {
+			return float64(r.Counters.Events) / r.DurationS
+		}
+		return 0
+	}
+	var ev int64
+	for _, p := range load {
+		ev += p.Events
+	}
+	return float64(ev) / load[len(load)-1].T
 }
 
 // Add folds interval q into p: counts are summed, latency percentiles keep

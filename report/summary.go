@@ -88,10 +88,7 @@ func writeStreamSummary(b *strings.Builder, r *Result) {
 	if attempts > 0 {
 		failRate = float64(c.StreamsFailed) / float64(attempts)
 	}
-	evRate := 0.0
-	if r.DurationS > 0 {
-		evRate = float64(c.Events) / r.DurationS
-	}
+	evRate := r.EventRate()
 	fmt.Fprintf(b, "\n  streams  opened %d  failed %d (%s)  reconnects %d\n", c.StreamsOpened, c.StreamsFailed, fmtPercent(failRate), c.Reconnects)
 	fmt.Fprintf(b, "  events   %d (%.0f/s)  lost %d  duplicated %d  comments %d  bytes %s\n",
 		c.Events, evRate, c.EventsLost, c.EventsDuplicated, c.Comments, fmtBytes(c.Bytes))
