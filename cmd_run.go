@@ -52,7 +52,10 @@ streams. Before any load, pre-flight checks open files, ephemeral ports,
 somaxconn and memory, and refuses on a problem unless --force.
 
 Ctrl-C stops the run and still writes the result, marked partial (a second
-Ctrl-C exits at once). Exit 3 when no stream could be opened at all.
+Ctrl-C exits at once). Exit 3 when no stream could be opened at all; when
+every attempt of the first seconds fails with the same connect or TLS error,
+the run stops there with exit 3 and that cause (the result is still written,
+marked partial and unreachable).
 
 Mode capacity (mode: capacity, or --mode capacity) runs the search of
 'ssebench capacity' instead: streams raised in steps (--start, --step or
@@ -116,7 +119,9 @@ func runLoad(c *cli.Context, s *scenarios.Scenario, out loadOutputs, quiet bool)
 		return report.Usage(err)
 	}
 	scrub := scrubber(s.Secrets())
-	opts := loadgen.Options{Version: version}
+	// Nothing reachable in the first seconds: say why now, not after the
+	// whole duration.
+	opts := loadgen.Options{Version: version, FailFast: true}
 	var pp *loadgen.ProgressPrinter
 	if !quiet {
 		pp = loadgen.NewProgressPrinter(c.App.ErrWriter)

@@ -130,11 +130,8 @@ func (t *target) unreachable() error {
 	}
 	switch t.main.errClass {
 	case report.EndConnectError, report.EndTLSError:
-		hint := ""
-		if t.main.errClass == report.EndTLSError && !t.cfg.Insecure {
-			hint = " (--insecure skips certificate verification)"
-		}
-		return fmt.Errorf("%w: %s: %s%s", ErrUnreachable, redactURL(t.cfg.URL), errText(t.main.err), hint)
+		return fmt.Errorf("%w: %s: %s", ErrUnreachable, redactURL(t.cfg.URL),
+			report.WithHint(errText(t.main.err), t.main.errClass, t.cfg.Insecure))
 	}
 	return nil
 }

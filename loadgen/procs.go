@@ -179,7 +179,8 @@ func RunProcs(ctx context.Context, s *scenarios.Scenario, po ProcOptions, opt Op
 	go func() { wg.Wait(); close(done) }()
 	total := s.TotalDuration()
 	printed := -1
-	var abort error
+	var abort, unreachable error
+	ff := &failFast{armed: opt.FailFast, insecure: s.Insecure}
 	interrupt := func() {
 		for i, p := range procs {
 			mu.Lock()
@@ -201,7 +202,12 @@ func RunProcs(ctx context.Context, s *scenarios.Scenario, po ProcOptions, opt Op
 			if opt.Progress != nil {
 				opt.Progress(pr)
 			}
-			if opt.Check != nil && abort == nil {
+			if abort == nil && unreachable == nil {
+				if unreachable = ff.check(pr); unreachable != nil {
+					interrupt()
+				}
+			}
+			if opt.Check != nil && abort == nil && unreachable == nil {
 				pr.Metrics = m.metrics()
 				if abort = opt.Check(pr); abort != nil {
 					interrupt()
@@ -249,6 +255,9 @@ func RunProcs(ctx context.Context, s *scenarios.Scenario, po ProcOptions, opt Op
 	res.Counters = m.totals()
 	res.Notes = append([]string{fmt.Sprintf("ran as %d processes (shards) merged live", n)}, res.Notes...)
 	switch {
+	case unreachable != nil:
+		res.Partial, res.Unreachable = true, true
+		res.PartialReason = unreachable.Error()
 	case abort != nil:
 		res.Partial, res.Aborted = true, true
 		res.PartialReason = abort.Error()

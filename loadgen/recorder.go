@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"maps"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -160,7 +161,26 @@ func (s *shard) sample(class string, err error) {
 	if s.c.samples == nil {
 		s.c.samples = map[string]string{}
 	}
-	s.c.samples[class] = err.Error()
+	s.c.samples[class] = errText(err)
+}
+
+// errText is an error's text without the repeats that wrapping at
+// several layers leaves ("tls: tls: failed ...", "dial tcp: dial tcp
+// 127.0.0.1:1: ..."): a part is dropped when the next one says it again
+// (equal, or starting with it and a space). Every error sample is
+// recorded through it.
+func errText(err error) string {
+	parts := strings.Split(err.Error(), ": ")
+	out := parts[:0]
+	for i, p := range parts {
+		if i+1 < len(parts) {
+			if next := parts[i+1]; next == p || strings.HasPrefix(next, p+" ") {
+				continue
+			}
+		}
+		out = append(out, p)
+	}
+	return strings.Join(out, ": ")
 }
 
 func (s *shard) fail(class string) {

@@ -3,6 +3,7 @@ package loadgen
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -38,6 +39,60 @@ type Options struct {
 	// result is marked partial with the error as the reason. It is how
 	// abort_on_fail thresholds are evaluated live.
 	Check func(Progress) error
+	// FailFast stops the run early, marked unreachable, when every
+	// attempt of its first seconds failed with the same connect or TLS
+	// error and none succeeded (see failFast): a run that can reach
+	// nothing need not last its whole duration to say so.
+	FailFast bool
+}
+
+// failFastAfter is how long a run goes before it judges whether anything
+// can connect: long enough for the first attempts to end.
+const failFastAfter = 2 * time.Second
+
+// failFast decides once, at the first once-a-second progress at or past
+// failFastAfter in which an attempt has ended, whether nothing can
+// connect. Not safe for concurrent use (the aggregator calls it).
+type failFast struct {
+	armed    bool
+	insecure bool // certificates were not verified: no --insecure hint
+}
+
+// check returns the cause when the run should stop: every attempt that
+// ended failed with the same connect or TLS error, and none opened a
+// stream (or, in request mode, was answered).
+func (f *failFast) check(p Progress) error {
+	if !f.armed || p.Elapsed < failFastAfter {
+		return nil
+	}
+	t := p.Totals
+	var ended int64
+	for _, n := range t.Ends {
+		ended += n
+	}
+	if ended == 0 {
+		return nil // nothing has ended yet (a slow connect): look again next second
+	}
+	f.armed = false
+	if t.StreamsOpened > 0 || t.RequestsOK > 0 || len(t.Ends) != 1 {
+		return nil
+	}
+	var class string // the one class
+	for c := range t.Ends {
+		class = c
+	}
+	if class != report.EndConnectError && class != report.EndTLSError {
+		return nil
+	}
+	which := fmt.Sprintf("all %d attempts", ended)
+	if ended == 1 {
+		which = "the one attempt"
+	}
+	cause := fmt.Sprintf("nothing could connect: %s in the first %v failed with %s", which, p.Elapsed.Round(time.Second), class)
+	if sample := t.ErrorSamples[class]; sample != "" {
+		cause += ": " + report.WithHint(sample, class, f.insecure)
+	}
+	return errors.New(cause)
 }
 
 // Progress is what the live progress line shows.
@@ -197,10 +252,19 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*report.Resul
 		bg.Go(func() { g.chaos(runCtx, d.Percent, d.Every.D()) })
 	}
 	aggDone := make(chan struct{})
-	var abort error // set by the aggregator's Check; read after bg.Wait
+	var abort, unreachable error // set by the aggregator's checks; read after bg.Wait
+	ff := &failFast{armed: opt.FailFast, insecure: s.Insecure}
 	check := func(p Progress) {
-		if opt.Check == nil || abort != nil || runCtx.Err() != nil {
+		if abort != nil || unreachable != nil || runCtx.Err() != nil {
 			return // the run is over: the final evaluation decides
+		}
+		if unreachable = ff.check(p); unreachable != nil {
+			stopRun()
+			cancelReqs()
+			return
+		}
+		if opt.Check == nil {
+			return
 		}
 		p.Metrics = g.rec.metrics()
 		if abort = opt.Check(p); abort != nil {
@@ -228,6 +292,9 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*report.Resul
 	res.End = time.Now()
 	res.DurationS = res.End.Sub(res.Start).Seconds()
 	switch {
+	case unreachable != nil:
+		res.Partial, res.Unreachable = true, true
+		res.PartialReason = unreachable.Error()
 	case abort != nil:
 		res.Partial, res.Aborted = true, true
 		res.PartialReason = abort.Error()

@@ -3,6 +3,7 @@ package loadgen
 import (
 	"compress/gzip"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"math/rand/v2"
@@ -485,7 +486,7 @@ func classifyDialErr(ctx context.Context, err error) string {
 		return report.EndCancelled
 	case errors.Is(err, errHeadersTimeout):
 		return report.EndHeadersTimeout
-	case strings.HasPrefix(err.Error(), "tls:"):
+	case isTLSErr(err):
 		return report.EndTLSError
 	}
 	var op *net.OpError
@@ -496,6 +497,23 @@ func classifyDialErr(ctx context.Context, err error) string {
 		return report.EndReset
 	}
 	return report.EndProtocolError
+}
+
+// isTLSErr reports whether err is a failed TLS handshake: a certificate
+// that did not verify, an alert, a plain-HTTP answer, or the "tls:"
+// errors of crypto/tls, also when net/http wrapped them ("Get URL: tls:
+// ...", as tap's client does).
+func isTLSErr(err error) bool {
+	var (
+		verr *tls.CertificateVerificationError
+		rerr tls.RecordHeaderError
+		aerr tls.AlertError
+	)
+	if errors.As(err, &verr) || errors.As(err, &rerr) || errors.As(err, &aerr) {
+		return true
+	}
+	msg := err.Error()
+	return strings.HasPrefix(msg, "tls:") || strings.Contains(msg, ": tls:")
 }
 
 // classifyEnd names why a readable stream ended.

@@ -153,8 +153,10 @@ func (t *tapper) connect(ctx context.Context, lastID string) (end, detail, id st
 		if ctx.Err() != nil {
 			return report.EndCancelled, "", lastID, nil
 		}
-		t.note("error", "connect failed: "+err.Error(), map[string]any{"error": err.Error()})
-		return classifyDialErr(ctx, err), err.Error(), lastID, err
+		class := classifyDialErr(ctx, err)
+		text := report.WithHint(err.Error(), class, t.cfg.Insecure)
+		t.note("error", "connect failed: "+text, map[string]any{"error": err.Error()})
+		return class, text, lastID, fmt.Errorf("%w%s", err, strings.TrimPrefix(text, err.Error()))
 	}
 	defer resp.Body.Close()
 	t.sum.Connects++

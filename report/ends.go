@@ -165,6 +165,32 @@ func EndDesc(mode, name string) string {
 	return c.Desc
 }
 
+// InsecureHint is the fix a certificate that failed verification
+// suggests, in every command that has --insecure (run, tap, check).
+const InsecureHint = "--insecure skips certificate verification"
+
+// failureHint is what to try about a failed attempt of the class with
+// the error text errText, worded once for every command: a TLS error
+// that is a certificate verification failure, while certificates were
+// verified (insecure false), gets InsecureHint. "" when there is nothing
+// to suggest.
+func failureHint(class, errText string, insecure bool) string {
+	if class == EndTLSError && !insecure && (strings.Contains(errText, "x509:") || strings.Contains(errText, "certificate")) {
+		return InsecureHint
+	}
+	return ""
+}
+
+// WithHint is the text of a failed attempt of the class followed by what
+// to try about it, in parentheses, when there is something (see
+// failureHint): how run, tap and check all say it.
+func WithHint(text, class string, insecure bool) string {
+	if h := failureHint(class, text, insecure); h != "" {
+		return text + " (" + h + ")"
+	}
+	return text
+}
+
 // EndNames lists the registered names a producer uses, sorted (http_NNN
 // stands for the family).
 func EndNames(producer string) []string {

@@ -77,6 +77,7 @@ func Merge(results ...*Result) (*Result, error) {
 			reasons = append(reasons, label(r, i)+": "+r.PartialReason)
 		}
 		out.Aborted = out.Aborted || r.Aborted
+		out.Unreachable = out.Unreachable || r.Unreachable
 	}
 	out.PartialReason = strings.Join(reasons, "; ")
 

@@ -75,6 +75,11 @@ type Result struct {
 	Generator     Generator         `json:"generator"`
 	Thresholds    []ThresholdResult `json:"thresholds,omitempty"`
 	Notes         []string          `json:"notes,omitempty"`
+
+	// Unreachable: the run stopped early (Partial too) because every
+	// attempt of its first seconds failed with the same connect or TLS
+	// error; PartialReason gives the cause.
+	Unreachable bool `json:"unreachable,omitempty"`
 }
 
 // Counters are the run's totals.

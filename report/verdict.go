@@ -11,7 +11,7 @@ const (
 	VerdictPassed      = "passed"      // every threshold passed
 	VerdictCompleted   = "completed"   // no threshold was set: no gate
 	VerdictThresholds  = "thresholds"  // a threshold failed
-	VerdictAborted     = "aborted"     // abort_on_fail stopped the run on a failed threshold
+	VerdictAborted     = "aborted"     // abort_on_fail stopped the run on a failed threshold (or a merged share stopped unreachable)
 	VerdictNoStreams   = "no-streams"  // no stream was opened (or no answer ended normally)
 	VerdictInterrupted = "interrupted" // Ctrl-C or SIGTERM stopped the run
 )
@@ -51,7 +51,9 @@ func (v LoadVerdict) Err() error {
 // run (exit 130) says so first; a run that opened no stream, or in
 // request mode sent nothing or got no answer that ended normally, failed
 // whatever its thresholds say (exit 3 when nothing was opened or sent,
-// 1 otherwise); then abort_on_fail, failed thresholds (exit 1), passed
+// 1 otherwise; a run stopped early because nothing could connect gives
+// its cause); then abort_on_fail (or, in a merge, a share that stopped
+// unreachable while others ran), failed thresholds (exit 1), passed
 // thresholds, and a run without thresholds (exit 0: no gate).
 func Verdict(r *Result) LoadVerdict {
 	failedList := FailedThresholds(r.Thresholds)
@@ -60,9 +62,11 @@ func Verdict(r *Result) LoadVerdict {
 		return LoadVerdict{Kind: kind, Code: code, Label: "FAILED", Headline: headline, Failures: failedList}
 	}
 	switch {
-	case r.Partial && !r.Aborted:
+	case r.Partial && !r.Aborted && !r.Unreachable:
 		return LoadVerdict{Kind: VerdictInterrupted, Code: ExitInterrupted, Label: "PARTIAL",
 			Headline: "the run stopped early: " + r.PartialReason}
+	case noAnswer(r) && r.Unreachable:
+		return fail(VerdictNoStreams, ExitCannotRun, "the run stopped early: "+r.PartialReason)
 	case noAnswer(r):
 		h := noAnswerText(r)
 		if len(r.Counters.Ends) > 0 {
@@ -73,7 +77,7 @@ func Verdict(r *Result) LoadVerdict {
 			code = ExitGateFailed // answers came, none ended normally
 		}
 		return fail(VerdictNoStreams, code, h)
-	case r.Aborted:
+	case r.Aborted || r.Unreachable:
 		return fail(VerdictAborted, ExitGateFailed, "the run stopped early: "+r.PartialReason)
 	case failed > 0:
 		return fail(VerdictThresholds, ExitGateFailed, fmt.Sprintf("%d of %d thresholds failed", failed, len(r.Thresholds)))

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ssebench/ssebench/report"
+)
+
+// closedPort is a loopback address nothing listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+func TestRunStopsEarlyWhenNothingConnects(t *testing.T) {
+	t.Parallel() // checks outputs, not figures: other such tests may run beside it
+	out := filepath.Join(t.TempDir(), "r.json")
+	began := time.Now()
+	code, _, errs := runCLI("run", "--url", "http://"+closedPort(t)+"/events", "--connections", "5", "--duration", "60s", "--quiet", "--out", out)
+	took := time.Since(began)
+	if code != report.ExitCannotRun {
+		t.Fatalf("exit %d, want 3; stderr %q", code, errs)
+	}
+	if took > 10*time.Second {
+		t.Errorf("a 60 s run against a closed port took %v: it should stop in its first seconds", took)
+	}
+	line := strings.TrimSpace(errs)
+	if strings.Contains(line, "\n") || !strings.Contains(line, "nothing could connect") || !strings.Contains(line, "connect_error") ||
+		!strings.Contains(line, "connection refused") {
+		t.Errorf("want one line naming the cause, got %q", errs)
+	}
+	res, err := report.ReadResult(out)
+	if err != nil {
+		t.Fatalf("the result must still be written: %v", err)
+	}
+	if !res.Partial || !res.Unreachable || !strings.Contains(res.PartialReason, "connection refused") {
+		t.Errorf("result not marked stopped early with its reason: partial %v unreachable %v reason %q", res.Partial, res.Unreachable, res.PartialReason)
+	}
+	if v := report.Verdict(res); v.Code != report.ExitCannotRun || !strings.Contains(v.Headline, "connection refused") {
+		t.Errorf("verdict %+v", v)
+	}
+}
+
+// TestTLSVerificationFailureSuggestsInsecure: run, tap and check against
+// a self-signed server all name --insecure, in the same words, and the
+// recorded error sample does not repeat its "tls:" prefix.
+func TestTLSVerificationFailureSuggestsInsecure(t *testing.T) {
+	t.Parallel() // checks outputs, not figures: other such tests may run beside it
+	ts := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Write([]byte("data: hi\n\n"))
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	defer ts.Close()
+	url := ts.URL + "/events"
+	out := filepath.Join(t.TempDir(), "r.json")
+	for _, args := range [][]string{
+		{"run", "--url", url, "--connections", "3", "--duration", "60s", "--quiet", "--out", out},
+		{"tap", "--duration", "5s", url},
+		{"check", "--only", "content-type", url},
+	} {
+		code, _, errs := runCLI(args...)
+		if code != report.ExitCannotRun || !strings.Contains(errs, "("+report.InsecureHint+")") {
+			t.Errorf("%s: exit %d, stderr %q: want exit 3 and %q", args[0], code, errs, report.InsecureHint)
+		}
+		if strings.Contains(errs, "tls: tls:") {
+			t.Errorf("%s repeats a prefix: %q", args[0], errs)
+		}
+	}
+	res, err := report.ReadResult(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sample := res.Counters.ErrorSamples[report.EndTLSError]
+	if !strings.HasPrefix(sample, "tls: failed to verify certificate") || strings.Contains(sample, "tls: tls:") {
+		t.Errorf("tls_error sample %q", sample)
+	}
+	// With --insecure the same server is reachable: nothing stops it early.
+	code, _, errs := runCLI("run", "--insecure", "--url", url, "--connections", "2", "--duration", "2500ms", "--quiet", "--out", out)
+	if code != 0 {
+		t.Errorf("--insecure run: exit %d: %s", code, errs)
+	}
+}
