@@ -159,6 +159,31 @@ type ServerCost struct {
 	PeakThreads  int64   `json:"peak_threads,omitempty"`
 }
 
+// MinFitR2 is the least R² for a fitted cost to be headlined (the verdict
+// sentence, the HTML's key figures): below it the line explains little of
+// how the server's memory or CPU moved, and its slope is noise, shown only
+// in the detail with its R² and a word of warning.
+const MinFitR2 = 0.5
+
+// MemoryFits says whether the memory-per-stream fit is fit to headline:
+// two observed steps or more, and an R² of at least MinFitR2.
+func (c *ServerCost) MemoryFits() bool {
+	return c != nil && c.Points >= 2 && c.RSSR2 >= MinFitR2
+}
+
+// CPUFits says the same of the CPU-per-event fit.
+func (c *ServerCost) CPUFits() bool {
+	return c != nil && c.CPUPer1kEvents != 0 && c.CPUR2 >= MinFitR2
+}
+
+// weakFit is the warning after a fit's R² when it is below MinFitR2.
+func weakFit(r2 float64) string {
+	if r2 >= MinFitR2 {
+		return ""
+	}
+	return ": a weak fit, not a cost per stream"
+}
+
 // ServerPoint is one server sample, T seconds after the search started.
 // -1 means unknown.
 type ServerPoint struct {
@@ -428,7 +453,7 @@ func CapacityVerdictOf(steps []CapacityStep, slos []string, maxStreams int, cost
 
 // capacitySentence is the answer in one sentence, e.g. "holds 38,000
 // streams at delivery p99 under 250ms; breaks at 42,000 on delivery.p99 =
-// 610ms; server memory ~21 KB per stream".
+// 610ms; server memory ~21 KiB per stream".
 func capacitySentence(v CapacityVerdict, slos []string, maxStreams int, stopper *CapacityStep, cost *ServerCost) string {
 	var parts []string
 	slo := sloPhrase(slos)
@@ -458,10 +483,10 @@ func capacitySentence(v CapacityVerdict, slos []string, maxStreams int, stopper 
 		}
 		parts = append(parts, "knee not found: "+firstLower(v.Reason)+at)
 	}
-	if cost != nil && cost.Points >= 2 && cost.BytesPerStream > 0 {
-		parts = append(parts, "server memory ~"+fmtSizeSI(cost.BytesPerStream)+" per stream")
+	if cost.MemoryFits() && cost.BytesPerStream > 0 {
+		parts = append(parts, "server memory ~"+fmtSizeApprox(cost.BytesPerStream)+" per stream")
 	}
-	if cost != nil && cost.CPUPer1kEvents > 0 {
+	if cost.CPUFits() && cost.CPUPer1kEvents > 0 {
 		parts = append(parts, fmt.Sprintf("CPU ~%s per 1,000 events", fmtMS(cost.CPUPer1kEvents*1000)))
 	}
 	return strings.Join(parts, "; ")
@@ -510,15 +535,16 @@ func firstLower(s string) string {
 	return strings.ToLower(s[:1]) + s[1:]
 }
 
-// fmtSizeSI writes a byte count the way people say it: 21 KB, 1.5 MB.
-func fmtSizeSI(b float64) string {
+// fmtSizeApprox writes a fitted byte figure to two significant digits, in
+// the binary units every other size here uses: 21 KiB, 1.5 MiB.
+func fmtSizeApprox(b float64) string {
 	switch {
-	case b >= 1e9:
-		return trimFloat(roundSig(b/1e9, 2)) + " GB"
-	case b >= 1e6:
-		return trimFloat(roundSig(b/1e6, 2)) + " MB"
-	case b >= 1e3:
-		return trimFloat(roundSig(b/1e3, 2)) + " KB"
+	case b >= 1<<30:
+		return trimFloat(roundSig(b/(1<<30), 2)) + " GiB"
+	case b >= 1<<20:
+		return trimFloat(roundSig(b/(1<<20), 2)) + " MiB"
+	case b >= 1<<10:
+		return trimFloat(roundSig(b/(1<<10), 2)) + " KiB"
 	}
 	return trimFloat(math.Round(b)) + " B"
 }
@@ -583,12 +609,12 @@ func WriteCapacitySummary(w io.Writer, r *CapacityResult) error {
 	if c := r.ServerCost; c != nil {
 		fmt.Fprintf(&b, "server %s: ", c.Source)
 		if c.Points >= 2 {
-			fmt.Fprintf(&b, "memory %s per stream + %s base (R² %.2f)", fmtSignedBytes(c.BytesPerStream), fmtSignedBytes(c.BaseRSSBytes), c.RSSR2)
+			fmt.Fprintf(&b, "memory %s per stream + %s base (R² %.2f%s)", fmtSignedBytes(c.BytesPerStream), fmtSignedBytes(c.BaseRSSBytes), c.RSSR2, weakFit(c.RSSR2))
 		} else {
 			b.WriteString("too few observed steps to fit a cost per stream")
 		}
 		if c.CPUPer1kEvents > 0 {
-			fmt.Fprintf(&b, "; CPU %s per 1,000 events (R² %.2f)", fmtMS(c.CPUPer1kEvents*1000), c.CPUR2)
+			fmt.Fprintf(&b, "; CPU %s per 1,000 events (R² %.2f%s)", fmtMS(c.CPUPer1kEvents*1000), c.CPUR2, weakFit(c.CPUR2))
 		}
 		b.WriteString("\n")
 	}

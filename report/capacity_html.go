@@ -78,13 +78,17 @@ func buildCapacityView(r *CapacityResult) *capacityView {
 		{Label: "Holds (every SLO met)", Value: holds, Sub: "streams"},
 		{Label: "Breaks at", Value: breaks, Sub: breaksSub, Class: badIf(vd.Found)},
 	}
-	if c := r.ServerCost; c != nil && c.Points >= 2 {
-		v.Facts = append(v.Facts, factView{Label: "Server memory per stream", Value: fmtSizeSI(c.BytesPerStream),
+	switch c := r.ServerCost; {
+	case c.MemoryFits():
+		v.Facts = append(v.Facts, factView{Label: "Server memory per stream", Value: fmtSizeApprox(c.BytesPerStream),
 			Sub: fmt.Sprintf("%s base, R² %.2f", fmtSignedBytes(c.BaseRSSBytes), c.RSSR2)})
-	} else {
+	case c != nil && c.Points >= 2:
+		v.Facts = append(v.Facts, factView{Label: "Server memory per stream", Value: "—",
+			Sub: fmt.Sprintf("memory did not follow the streams (R² %.2f)", c.RSSR2)})
+	default:
 		v.Facts = append(v.Facts, factView{Label: "Server memory per stream", Value: "—", Sub: "server not observed"})
 	}
-	if c := r.ServerCost; c != nil && c.CPUPer1kEvents > 0 {
+	if c := r.ServerCost; c.CPUFits() && c.CPUPer1kEvents > 0 {
 		v.Facts = append(v.Facts, factView{Label: "Server CPU per 1,000 events", Value: fmtMS(c.CPUPer1kEvents * 1000),
 			Sub: fmt.Sprintf("R² %.2f", c.CPUR2)})
 	} else {
@@ -101,12 +105,12 @@ func buildCapacityView(r *CapacityResult) *capacityView {
 		v.Cost = []kv{{Key: "source", Value: c.Source}}
 		if c.Points >= 2 {
 			v.Cost = append(v.Cost,
-				kv{Key: "memory per stream", Value: fmt.Sprintf("%s (fit over %d steps, R² %.3f)", fmtSignedBytes(c.BytesPerStream), c.Points, c.RSSR2)},
+				kv{Key: "memory per stream", Value: fmt.Sprintf("%s (fit over %d steps, R² %.3f%s)", fmtSignedBytes(c.BytesPerStream), c.Points, c.RSSR2, weakFit(c.RSSR2))},
 				kv{Key: "memory base", Value: fmtSignedBytes(c.BaseRSSBytes)})
 		}
 		if c.CPUPer1kEvents > 0 {
 			v.Cost = append(v.Cost,
-				kv{Key: "CPU per 1,000 events", Value: fmt.Sprintf("%s (R² %.3f)", fmtMS(c.CPUPer1kEvents*1000), c.CPUR2)},
+				kv{Key: "CPU per 1,000 events", Value: fmt.Sprintf("%s (R² %.3f%s)", fmtMS(c.CPUPer1kEvents*1000), c.CPUR2, weakFit(c.CPUR2))},
 				kv{Key: "CPU at rest", Value: fmt.Sprintf("%.1f%% of a core", c.BaseCPUPerS*100)})
 		}
 		if c.FDsPerStream != 0 {
@@ -119,7 +123,7 @@ func buildCapacityView(r *CapacityResult) *capacityView {
 		if c.PeakThreads > 0 {
 			v.Cost = append(v.Cost, kv{Key: "peak threads", Value: groupDigits(c.PeakThreads)})
 		}
-		if vd.Holds > 0 && c.Points >= 2 && c.BytesPerStream > 0 {
+		if vd.Holds > 0 && c.MemoryFits() && c.BytesPerStream > 0 {
 			v.Cost = append(v.Cost, kv{Key: fmt.Sprintf("memory at %s streams", groupDigits(int64(vd.Holds))),
 				Value: fmtBytes(int64(c.BaseRSSBytes + c.BytesPerStream*float64(vd.Holds)))})
 		}
@@ -319,7 +323,7 @@ func capacityCharts(r *CapacityResult) ([]chartView, []string) {
 		series := []Series{rss}
 		if c.Points >= 2 && len(xs) > 0 {
 			lo, hi := slicesMin(xs), slicesMax(xs)
-			series = append(series, Series{Name: fmt.Sprintf("fit: %s per stream", fmtSizeSI(c.BytesPerStream)), Color: "#64748b", Dash: true,
+			series = append(series, Series{Name: fmt.Sprintf("fit: %s per stream", fmtSizeApprox(c.BytesPerStream)), Color: "#64748b", Dash: true,
 				Points: []XY{{lo, (c.BaseRSSBytes + c.BytesPerStream*lo) / (1 << 20)}, {hi, (c.BaseRSSBytes + c.BytesPerStream*hi) / (1 << 20)}}})
 		}
 		add(Chart{ID: "server-rss-vs-streams", Title: "Server memory against open streams", X: Axis{Label: "open streams"},

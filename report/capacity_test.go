@@ -5,6 +5,7 @@ import (
 	"math"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -121,7 +122,8 @@ func TestCapacityVerdict(t *testing.T) {
 	ok := []ThresholdResult{{Expr: slos[0], Value: 80, Unit: UnitMS, Passed: true}, {Expr: slos[1], Unit: UnitRatio, Passed: true}}
 	slow := []ThresholdResult{{Expr: slos[0], Value: 610, Unit: UnitMS}, {Expr: slos[1], Unit: UnitRatio, Passed: true}}
 	sat := CapacityStep{Streams: 46_000, Inconclusive: true, Reason: "generator CPU at 95% or more of 2 cores for 25 of 30 s", SLOs: slow}
-	cost := &ServerCost{Source: "pid 7", BytesPerStream: 21_300, Points: 5}
+	cost := &ServerCost{Source: "pid 7", BytesPerStream: 21_300, RSSR2: 0.98, Points: 5}
+	noise := &ServerCost{Source: "pid 7", BytesPerStream: 21_300, RSSR2: 0.04, Points: 5, CPUPer1kEvents: 3, CPUR2: 0.01}
 
 	cases := []struct {
 		name     string
@@ -131,10 +133,14 @@ func TestCapacityVerdict(t *testing.T) {
 		check    func(CapacityVerdict) bool
 	}{
 		{"knee", []CapacityStep{step(34_000, true, ok...), step(38_000, true, ok...), step(42_000, false, slow...)}, cost,
-			"holds 38,000 streams at delivery p99 under 250ms and streams_failed.rate under 0.10%; breaks at 42,000 on delivery.p99 = 610ms; server memory ~21 KB per stream",
+			"holds 38,000 streams at delivery p99 under 250ms and streams_failed.rate under 0.10%; breaks at 42,000 on delivery.p99 = 610ms; server memory ~21 KiB per stream",
 			func(v CapacityVerdict) bool {
 				return v.Found && v.Holds == 38_000 && v.BreaksAt == 42_000 && len(v.BrokenBy) == 1 && v.BrokenBy[0].Value == 610
 			}},
+		// R² near 0: the slope is noise, not a headline.
+		{"weak fit", []CapacityStep{step(34_000, true, ok...), step(38_000, true, ok...), step(42_000, false, slow...)}, noise,
+			"holds 38,000 streams at delivery p99 under 250ms and streams_failed.rate under 0.10%; breaks at 42,000 on delivery.p99 = 610ms",
+			func(v CapacityVerdict) bool { return v.Found }},
 		{"refined", []CapacityStep{step(300, true, ok...), step(400, false, slow...), step(333, true, ok...), step(367, false, slow...)}, nil,
 			"holds 333 streams at delivery p99 under 250ms and streams_failed.rate under 0.10%; breaks at 367 on delivery.p99 = 610ms",
 			func(v CapacityVerdict) bool { return v.Found && v.Holds == 333 && v.BreaksAt == 367 }},
@@ -145,7 +151,7 @@ func TestCapacityVerdict(t *testing.T) {
 			"holds 2,000 streams at delivery p99 under 250ms and streams_failed.rate under 0.10%; no knee up to --max 2,000 streams",
 			func(v CapacityVerdict) bool { return v.HeldMax && !v.Found && !v.Inconclusive }},
 		{"generator saturated", []CapacityStep{step(42_000, true, ok...), sat}, cost,
-			"holds 42,000 streams at delivery p99 under 250ms and streams_failed.rate under 0.10%; knee not found: generator CPU at 95% or more of 2 cores for 25 of 30 s at 46,000 streams; server memory ~21 KB per stream",
+			"holds 42,000 streams at delivery p99 under 250ms and streams_failed.rate under 0.10%; knee not found: generator CPU at 95% or more of 2 cores for 25 of 30 s at 46,000 streams; server memory ~21 KiB per stream",
 			func(v CapacityVerdict) bool {
 				return v.Inconclusive && !v.Found && v.Holds == 42_000 && v.BreaksAt == 0
 			}},
@@ -210,7 +216,7 @@ func TestCapacityHTML(t *testing.T) {
 	page := b.String()
 	for _, want := range []string{
 		`data-chart="latency-vs-streams"`, `data-chart="failures-vs-streams"`, `data-chart="server-rss-vs-streams"`, `data-chart="server-cpu-vs-events"`,
-		`data-series="breaks at 217"`, "SLO delivery.p99 &lt; 200ms", "fit: " + fmtSizeSI(r.ServerCost.BytesPerStream) + " per stream", r.Verdict.Sentence[:40],
+		`data-series="breaks at 217"`, "SLO delivery.p99 &lt; 200ms", "fit: " + fmtSizeApprox(r.ServerCost.BytesPerStream) + " per stream", r.Verdict.Sentence[:40],
 		"KNEE FOUND", `&lt;script&gt;alert`,
 	} {
 		if !strings.Contains(page, want) {
@@ -251,5 +257,45 @@ func TestCapacitySummary(t *testing.T) {
 	// Steps print in streams order, the refinement among them.
 	if i, j := strings.Index(out, "refine      217"), strings.Index(out, "step        250"); i < 0 || j < 0 || i > j {
 		t.Fatalf("steps out of order:\n%s", out)
+	}
+}
+
+// One unit system for sizes (binary: KiB, MiB), and a weak fit kept out of
+// the key figures and marked where it is shown.
+func TestCapacityUnitsAndWeakFit(t *testing.T) {
+	r := capacityFixture(t)
+	var b bytes.Buffer
+	if err := WriteCapacityHTML(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	var sum strings.Builder
+	if err := WriteCapacitySummary(&sum, r); err != nil {
+		t.Fatal(err)
+	}
+	for name, out := range map[string]string{"html": b.String(), "summary": sum.String() + r.Verdict.Sentence} {
+		if regexp.MustCompile(`\d ?[KMG]B\b`).MatchString(out) {
+			t.Errorf("%s mixes decimal units (KB/MB) with the binary ones: %s", name, regexp.MustCompile(`.{30}\d ?[KMG]B\b.{0,10}`).FindString(out))
+		}
+	}
+	if got := fmtSizeApprox(21_300); got != "21 KiB" {
+		t.Errorf("fmtSizeApprox(21300) = %q, want 21 KiB", got)
+	}
+
+	r.ServerCost.RSSR2, r.ServerCost.CPUR2 = 0.03, 0.02
+	v := buildCapacityView(r)
+	for _, f := range v.Facts {
+		if strings.Contains(f.Label, "memory per stream") && f.Value != "—" {
+			t.Errorf("a fit of R² 0.03 headlined: %+v", f)
+		}
+		if strings.Contains(f.Label, "CPU per 1,000") {
+			t.Errorf("a CPU fit of R² 0.02 headlined: %+v", f)
+		}
+	}
+	sum.Reset()
+	if err := WriteCapacitySummary(&sum, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(sum.String(), "R² 0.03: a weak fit") {
+		t.Errorf("summary does not mark the weak fit:\n%s", sum.String())
 	}
 }
