@@ -78,7 +78,7 @@ func TestCapacityCommandFindsKnee(t *testing.T) {
 	}
 	for _, want := range []string{"step         50 streams", "step        200 streams", "FAIL streams_failed.rate = 100.0%",
 		"KNEE: holds 150 streams at delivery p99 under 500ms and streams_failed.rate under 0.10%; breaks at 200 on streams_failed.rate = 100.0%",
-		"server pid " + strconv.Itoa(pid), "result: " + out, "html:   " + filepath.Join(dir, "capacity.html")} {
+		"server pid " + strconv.Itoa(pid), "result: " + out, "html:   " + filepath.Join(dir, "cap.html")} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}
@@ -98,13 +98,13 @@ func TestCapacityCommandFindsKnee(t *testing.T) {
 	if c := r.ServerCost; c == nil || c.Points != 4 || c.FDsPerStream < 0.8 || c.FDsPerStream > 1.3 || c.BytesPerStream <= 0 {
 		t.Errorf("server cost %+v: want about one open file per stream and some memory per stream", c)
 	}
-	html, err := os.ReadFile(filepath.Join(dir, "capacity.html"))
+	html, err := os.ReadFile(filepath.Join(dir, "cap.html")) // named after --out cap.json
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"KNEE FOUND", `data-chart="latency-vs-streams"`, `data-chart="server-rss-vs-streams"`, "breaks at 200"} {
 		if !strings.Contains(string(html), want) {
-			t.Errorf("capacity.html lacks %q", want)
+			t.Errorf("cap.html lacks %q", want)
 		}
 	}
 
@@ -116,8 +116,12 @@ func TestCapacityCommandFindsKnee(t *testing.T) {
 	if b, err := os.ReadFile(again); err != nil || !strings.Contains(string(b), "KNEE FOUND") {
 		t.Fatalf("re-rendered HTML: %v", err)
 	}
-	if code, _, stderr := runCLI("report", "--junit", filepath.Join(dir, "j.xml"), out); code != 2 || !strings.Contains(stderr, "not to a capacity result") {
+	junit := filepath.Join(dir, "j.xml")
+	if code, _, stderr := runCLI("report", "--junit", junit, out); code != 0 {
 		t.Fatalf("report --junit of a capacity result: exit %d %s", code, stderr)
+	}
+	if b, err := os.ReadFile(junit); err != nil || !strings.Contains(string(b), `name="capacity answer"`) || !strings.Contains(string(b), `failures="0"`) {
+		t.Fatalf("capacity JUnit: %v\n%s", err, b)
 	}
 }
 
@@ -144,7 +148,7 @@ func TestCapacityCommandUnreachable(t *testing.T) {
 	if len(r.SLOs) != 1 || r.SLOs[0] != "streams_failed.rate < 1%" || len(r.Steps) != 1 || r.Steps[0].Streams != 5 {
 		t.Fatalf("slos %q, steps %+v", r.SLOs, r.Steps)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "capacity.html")); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(dir, "cap.html")); !os.IsNotExist(err) {
 		t.Fatal("--html none wrote an HTML report")
 	}
 }
@@ -229,7 +233,7 @@ func TestRunCapacityModeFindsKnee(t *testing.T) {
 	}
 	for _, want := range []string{"capacity: 6 steps from 50 to 300 streams, each opened over 1s and held 2s; SLOs: delivery.p99 < 500ms; streams_failed.rate < 0.1%",
 		"KNEE: holds 150 streams", "breaks at 200 on streams_failed.rate", "server pid " + strconv.Itoa(pid),
-		"result: " + out, "html:   " + filepath.Join(dir, "capacity.html")} {
+		"result: " + out, "html:   " + filepath.Join(dir, "cap.html")} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}
@@ -257,8 +261,8 @@ func TestRunCapacityModeFindsKnee(t *testing.T) {
 	if len(r.Steps) == 0 || r.Steps[0].Server == nil {
 		t.Errorf("steps %+v: the server was not observed", r.Steps)
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, "capacity.html")); err != nil || !strings.Contains(string(b), "KNEE FOUND") {
-		t.Errorf("capacity.html: %v", err)
+	if b, err := os.ReadFile(filepath.Join(dir, "cap.html")); err != nil || !strings.Contains(string(b), "KNEE FOUND") {
+		t.Errorf("cap.html (named after --out cap.json): %v", err)
 	}
 }
 
@@ -297,8 +301,11 @@ func TestRunCapacityModeUnreachable(t *testing.T) {
 			if len(r.Steps) != 1 || r.Steps[0].Streams != tc.streams || r.Config.HoldS != 1 || r.Config.RampS != 0 || r.SLOs[0] != tc.slo {
 				t.Fatalf("steps %+v config %+v slos %q", r.Steps, r.Config, r.SLOs)
 			}
-			if _, err := os.Stat(filepath.Join(dir, "capacity.html")); err != nil {
-				t.Errorf("no capacity.html next to the result: %v", err)
+			if _, err := os.Stat(filepath.Join(dir, "cap.html")); err != nil {
+				t.Errorf("no cap.html (named after --out cap.json) next to the result: %v", err)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "capacity.html")); err == nil {
+				t.Errorf("capacity.html written although --out named the result cap.json")
 			}
 		})
 	}

@@ -50,7 +50,7 @@ func init() {
 		&cli.StringFlag{Name: "scenario", Usage: "read target, headers, timeouts, stream behaviour and the capacity block from scenario `FILE` (flags override it; the load shape of a file of another mode is ignored; its thresholds are the SLOs unless --slo is given)"},
 		&cli.StringSliceFlag{Name: "slo", Usage: "SLO `EXPR` each step must meet (repeatable, threshold grammar; default '" + strings.Join(loadgen.DefaultCapacitySLOs, "' and '") + "')"},
 		&cli.StringFlag{Name: "out", Aliases: []string{"o", "json"}, Value: "ssebench-capacity.json", Usage: "write the capacity result JSON to `FILE` ('-' for stdout; the step lines and verdict then go to stderr)"},
-		&cli.StringFlag{Name: "html", DefaultText: "capacity.html next to --out", Usage: "write the HTML report to `FILE` ('-' for stdout; none: no HTML)"},
+		&cli.StringFlag{Name: "html", DefaultText: "capacity.html; NAME.html with --out NAME.json", Usage: "write the HTML report to `FILE` ('-' for stdout; none: no HTML)"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no live progress (step lines and the verdict still print)"},
 		&cli.BoolFlag{Name: "force", Usage: "run even when pre-flight finds a problem"},
 	)
@@ -145,7 +145,8 @@ func capacityAction(c *cli.Context) error {
 
 // capacityFiles are where a capacity search writes: --out (default
 // ssebench-capacity.json, also under `run`) and --html (default
-// capacity.html next to it; none: no HTML).
+// capacity.html; with --out NAME.json, NAME.html beside it, so two
+// searches with their own --out do not overwrite one HTML; none: no HTML).
 func capacityFiles(c *cli.Context) (out, html string) {
 	out = "ssebench-capacity.json"
 	if c.IsSet("out") {
@@ -155,7 +156,13 @@ func capacityFiles(c *cli.Context) (out, html string) {
 	switch {
 	case html == "none":
 		html = ""
-	case !c.IsSet("html"):
+	case c.IsSet("html"):
+	case c.IsSet("out") && out != "-":
+		html = strings.TrimSuffix(out, filepath.Ext(out)) + ".html"
+		if html == out {
+			html += ".html" // --out NAME.html: the JSON already has that name
+		}
+	default:
 		html = filepath.Join(filepath.Dir(out), "capacity.html")
 	}
 	return out, html

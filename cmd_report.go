@@ -26,7 +26,8 @@ p99s), counters are summed, and time series are aligned by wall clock.
 Thresholds are evaluated again on what is rendered: those recorded in the
 result's scenario, or --threshold (repeatable), which replaces them. A
 failed threshold, or a failed check report, is exit 1, so a CI job can
-gate on merged shards.
+gate on merged shards. A capacity result's JUnit has one case for the
+answer (failed when the search found none or was cut short) and one per step.
 
 Threshold grammar: SUBJECT OP VALUE, OP one of < <= > >= == !=.
   METRIC.AGG     metric: connect, headers, first_byte, first_event, inter_event,
@@ -66,7 +67,7 @@ Examples:
    ssebench report --threshold 'delivery.p99 < 250ms' merged.json
    ssebench report --threshold 'ttft.p99 < 1s' --threshold 'goodput >= 95%' llm.json
    ssebench report --junit check.xml check.json
-   ssebench report --html capacity.html ssebench-capacity.json`,
+   ssebench report --html capacity.html --junit capacity.xml ssebench-capacity.json`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "json", Usage: "write the (merged) result JSON to `FILE` ('-' for stdout; the summary then goes to stderr)"},
 			&cli.StringFlag{Name: "html", Usage: "write a self-contained HTML report to `FILE` ('-' for stdout)"},
@@ -155,7 +156,7 @@ func renderLoad(c *cli.Context, loads []*report.Result) error {
 }
 
 // renderCapacity re-renders one capacity result: the steps and verdict on
-// stdout, --html and --json files. Its exit code is 0: the verdict was
+// stdout, --html, --junit and --json files. Its exit code is 0: the verdict was
 // decided when the search ran.
 func renderCapacity(c *cli.Context, paths []string, path string) error {
 	switch {
@@ -163,8 +164,6 @@ func renderCapacity(c *cli.Context, paths []string, path string) error {
 		return report.Usagef("%s is a capacity result: render it alone (%d files given)", path, len(paths))
 	case len(c.StringSlice("threshold")) > 0:
 		return report.Usagef("--threshold applies to load results; a capacity result's SLOs were judged per step when it ran")
-	case c.String("junit") != "":
-		return report.Usagef("--junit applies to load results and check reports, not to a capacity result")
 	}
 	r, err := report.ReadCapacity(path)
 	if err != nil {
@@ -176,7 +175,8 @@ func renderCapacity(c *cli.Context, paths []string, path string) error {
 		}
 		fmt.Fprintln(reportHuman(c))
 	}
-	return writeRendered(c, r, func(w io.Writer) error { return report.WriteCapacityHTML(w, r) }, nil)
+	return writeRendered(c, r, func(w io.Writer) error { return report.WriteCapacityHTML(w, r) },
+		func(w io.Writer) error { return report.WriteCapacityJUnit(w, r) })
 }
 
 func renderCheck(c *cli.Context, r *report.CheckReport) error {

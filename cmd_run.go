@@ -62,10 +62,11 @@ Mode capacity (mode: capacity, or --mode capacity) runs the search of
 --factor, --max, --ramp, --hold, --refine; the scenario's capacity: block)
 until a step breaks a threshold (the SLOs; default delivery.p99 < 250ms and
 streams_failed.rate < 0.1%). It writes a capacity result (--out, default
-ssebench-capacity.json; --html, default capacity.html next to it, none for
-no HTML) and exits as capacity does; see 'ssebench capacity --help'.
+ssebench-capacity.json; --html, default capacity.html, or NAME.html beside
+--out NAME.json; none for no HTML) and exits as capacity does; see 'ssebench capacity --help'.
 
 Examples:
+   ssebench run --url 'http://127.0.0.1:8080/events?rate=1'
    ssebench run --url 'http://127.0.0.1:8080/events?rate=1' --connections 2000 --ramp 10s --duration 60s
    ssebench run scenarios/examples/serve-local.yaml --connections 500
    ssebench run --url https://api.example.com/stream -H 'Authorization: Bearer ${TOKEN}' --connections 100 \

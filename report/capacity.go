@@ -137,6 +137,13 @@ type CapacityVerdict struct {
 	Sentence     string `json:"sentence"`
 }
 
+// Answered says whether the search has an answer (a knee, or every step
+// up to --max held) and ran to its end: what exit code 0 and a passing
+// JUnit case mean for a capacity result.
+func (r *CapacityResult) Answered() bool {
+	return !r.Partial && (r.Verdict.Found || r.Verdict.HeldMax)
+}
+
 // ServerCost is the server's cost, fitted by least squares across steps.
 type ServerCost struct {
 	Source string `json:"source"` // "pid 1234 (ssebench)" or the metrics URL

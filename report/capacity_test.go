@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"path/filepath"
 	"reflect"
@@ -297,5 +298,34 @@ func TestCapacityUnitsAndWeakFit(t *testing.T) {
 	}
 	if !strings.Contains(sum.String(), "R² 0.03: a weak fit") {
 		t.Errorf("summary does not mark the weak fit:\n%s", sum.String())
+	}
+}
+
+// report --junit of a capacity result: the answer case fails as the exit
+// code does; steps past the knee are information, not failures.
+func TestCapacityJUnit(t *testing.T) {
+	r := capacityFixture(t)
+	junit := func() string {
+		var b bytes.Buffer
+		if err := WriteCapacityJUnit(&b, r); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	page := junit()
+	if !r.Answered() || !strings.Contains(page, `name="capacity answer"`) || !strings.Contains(page, `<testsuites name="ssebench capacity" tests="`+fmt.Sprint(1+len(r.Steps))+`" failures="0"`) {
+		t.Fatalf("a found knee: want one answer case and one per step, none failed:\n%s", page)
+	}
+	if !strings.Contains(page, r.Verdict.Sentence) || !strings.Contains(page, "(broken)") {
+		t.Errorf("the answer's sentence or a broken step's SLO value is missing:\n%s", page)
+	}
+	r.Partial, r.PartialReason = true, "interrupted after 12s"
+	if page := junit(); !strings.Contains(page, `type="partial"`) || !strings.Contains(page, `failures="1"`) {
+		t.Errorf("a cut-short search passes its JUnit:\n%s", page)
+	}
+	r.Partial = false
+	r.Verdict.Found, r.Verdict.HeldMax, r.Verdict.Reason = false, false, "generator saturated"
+	if page := junit(); !strings.Contains(page, `type="no-answer"`) {
+		t.Errorf("a search with no answer passes its JUnit:\n%s", page)
 	}
 }

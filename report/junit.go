@@ -195,6 +195,58 @@ func WriteJUnit(w io.Writer, r *Result) error {
 	return suites.write(w)
 }
 
+// WriteCapacityJUnit writes a capacity result as JUnit XML: one testcase
+// for the answer (fails as the exit code does: cut short, or no knee and
+// no --max held), and one per step with its SLO values. A step past the
+// knee broke an SLO by design, so it is information, not a failure; an
+// inconclusive step is skipped with its reason.
+func WriteCapacityJUnit(w io.Writer, r *CapacityResult) error {
+	suites := junitSuites{Name: "ssebench capacity", Time: junitSeconds(r.DurationS)}
+	props := &junitProperties{List: []junitProperty{
+		{"target", r.Target}, {"ssebench", r.Version}, {"go", r.GoVersion}, {"slos", strings.Join(r.SLOs, "; ")},
+	}}
+	answer := junitSuite{Name: "ssebench.capacity", Time: junitSeconds(r.DurationS), Timestamp: junitTimestamp(r.Start),
+		Hostname: r.Host, Properties: props}
+	c := junitCase{Name: "capacity answer", Classname: "ssebench.capacity", Time: junitSeconds(r.DurationS),
+		SystemOut: sysOut(r.Verdict.Sentence)}
+	switch {
+	case r.Partial:
+		c.Failure = failure("partial", "cut short: "+r.PartialReason, r.Verdict.Sentence)
+	case !r.Answered():
+		c.Failure = failure("no-answer", "no capacity answer: "+r.Verdict.Reason, r.Verdict.Sentence)
+	}
+	if c.Failure != nil {
+		c.SystemOut = nil
+	}
+	answer.add(c)
+	suites.add(answer)
+
+	steps := junitSuite{Name: "ssebench.capacity.steps", Time: junitSeconds(r.DurationS), Timestamp: junitTimestamp(r.Start), Hostname: r.Host}
+	for _, st := range sortedSteps(r.Steps) {
+		name := fmt.Sprintf("%d streams", st.Streams)
+		if st.Refine {
+			name += " (refine)"
+		}
+		sc := junitCase{Name: name, Classname: "ssebench.capacity.steps", Time: junitSeconds(st.EndS - st.StartS)}
+		var b strings.Builder
+		for _, t := range st.SLOs {
+			mark := "met"
+			if !t.Passed {
+				mark = "broken"
+			}
+			fmt.Fprintf(&b, "%s: %s (%s)\n", t.Expr, ShownValue(t), mark)
+		}
+		fmt.Fprintf(&b, "open %d of %d", st.Open, st.Streams)
+		if st.Inconclusive {
+			sc.Skipped = &junitSkipped{Message: oneLine("inconclusive: " + st.Reason)}
+		}
+		sc.SystemOut = sysOut(b.String())
+		steps.add(sc)
+	}
+	suites.add(steps)
+	return suites.write(w)
+}
+
 // runFacts is the few lines that say what a run measured.
 func runFacts(r *Result) string {
 	c := r.Counters
