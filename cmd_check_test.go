@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ssebench/ssebench/fixtures"
 	"github.com/ssebench/ssebench/report"
@@ -95,6 +98,16 @@ func TestCheckCommand(t *testing.T) {
 		if strings.Contains(out, "\x1b[") {
 			t.Errorf("colour codes in a non-terminal table")
 		}
+		// The files written are named; --only left out heartbeat and
+		// idle-timeout, so nothing is said about --hold.
+		for _, want := range []string{"json:   " + jsonPath, "junit:  " + junitPath, "html:   " + htmlPath} {
+			if !strings.Contains(out, want+"\n") {
+				t.Errorf("output does not name the file written (%q):\n%s", want, out)
+			}
+		}
+		if strings.Contains(out, "--hold") {
+			t.Errorf("a note about --hold, for checks --only did not select:\n%s", out)
+		}
 		b, err := os.ReadFile(jsonPath)
 		if err != nil {
 			t.Fatal(err)
@@ -121,6 +134,41 @@ func TestCheckCommand(t *testing.T) {
 		}
 		if h, err := os.ReadFile(htmlPath); err != nil || !strings.Contains(string(h), "content-type") {
 			t.Errorf("HTML (%v): %d bytes", err, len(h))
+		}
+	})
+
+	// serve is the known-good server: with --origin it answers CORS and
+	// the preflight, so the whole catalogue passes.
+	t.Run("--origin passes against serve", func(t *testing.T) {
+		code, out, errs := runCLI("check", "--window", "3s", "--origin", "https://app.example.com", base+"/events?topic=cli-origin")
+		if code != 0 {
+			t.Fatalf("exit %d: %s\n%s", code, errs, out)
+		}
+		for _, want := range []string{"cors               error     pass", "cors-preflight     warning   pass", "\nPASS: "} {
+			if !strings.Contains(out, want) {
+				t.Errorf("table lacks %q:\n%s", want, out)
+			}
+		}
+	})
+
+	t.Run("interrupted is not PASS", func(t *testing.T) {
+		var out, errb bytes.Buffer
+		ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+		defer cancel()
+		err := runApp(ctx, newApp(&out, &errb), []string{"ssebench", "check", "--window", "5s", "--only", "status,content-type", "--json", filepath.Join(dir, "int.json"), base + "/events?topic=cli-interrupted"})
+		if code := report.ExitCode(err); code != report.ExitInterrupted {
+			t.Fatalf("exit %d (%v), want %d", code, err, report.ExitInterrupted)
+		}
+		if strings.Contains(out.String(), "PASS") || !strings.Contains(out.String(), "INTERRUPTED (partial results): 2 passed") {
+			t.Errorf("an interrupted check's table:\n%s", out.String())
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "int.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rep report.CheckReport
+		if err := json.Unmarshal(b, &rep); err != nil || rep.Passed || !rep.Interrupted {
+			t.Errorf("JSON of an interrupted check (%v): passed %v interrupted %v", err, rep.Passed, rep.Interrupted)
 		}
 	})
 }

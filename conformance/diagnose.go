@@ -101,6 +101,7 @@ func Diagnose(ctx context.Context, dc DiagnoseConfig) (*report.CheckReport, erro
 	}
 	ovs, vvs := origin.evaluate(), via.evaluate()
 	rep.Checks, rep.Findings, rep.Notes = compare(origin, via, ovs, vvs)
+	markInterrupted(ctx, rep)
 	finishReport(rep, start)
 	return rep, nil
 }

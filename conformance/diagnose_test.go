@@ -135,3 +135,20 @@ func TestDiagnoseUnreachableAndUsage(t *testing.T) {
 		t.Errorf("bad origin: %v, want a ConfigError naming --origin", err)
 	}
 }
+
+// TestDiagnoseInterrupted wants a diagnosis stopped before its probes
+// finished marked as partial and never passed.
+func TestDiagnoseInterrupted(t *testing.T) {
+	t.Parallel()
+	r := startRef(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	u := r.events("diagnose-interrupted", "")
+	rep, err := Diagnose(ctx, DiagnoseConfig{Origin: u, Via: u, Window: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Interrupted || rep.Passed || strings.Contains(table(rep), "PASS") {
+		t.Errorf("interrupted %v passed %v:\n%s", rep.Interrupted, rep.Passed, table(rep))
+	}
+}

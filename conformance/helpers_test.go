@@ -42,12 +42,12 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 }
 
-// ref is the reference server for a test, plain and behind a CORS
-// middleware.
+// ref is the reference server for a test, as it is (answering CORS) and
+// as a server without CORS (ignoreOrigin).
 type ref struct {
-	srv  *fixtures.Server
-	ts   *httptest.Server
-	cors *httptest.Server
+	srv    *fixtures.Server
+	ts     *httptest.Server
+	noCORS *httptest.Server
 }
 
 func startRef(t testing.TB) *ref {
@@ -57,12 +57,12 @@ func startRef(t testing.TB) *ref {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(srv.Handler())
-	cors := httptest.NewServer(corsMiddleware(srv.Handler()))
+	noCORS := httptest.NewServer(ignoreOrigin(srv.Handler()))
 	t.Cleanup(ts.Close)
-	t.Cleanup(cors.Close)
+	t.Cleanup(noCORS.Close)
 	// Cleanups run last-in first-out: streams end before the listeners close.
 	t.Cleanup(func() { srv.Close() })
-	return &ref{srv: srv, ts: ts, cors: cors}
+	return &ref{srv: srv, ts: ts, noCORS: noCORS}
 }
 
 // events is the /events URL on a topic of its own, plus query.
@@ -74,20 +74,12 @@ func (r *ref) events(topic, query string) string {
 	return u
 }
 
-// corsMiddleware answers CORS for any origin the way a correct SSE
-// server does, including the preflight for Last-Event-ID.
-func corsMiddleware(next http.Handler) http.Handler {
+// ignoreOrigin makes the reference server one without CORS, as if it
+// ignored the Origin header: no Access-Control-* headers, and a preflight
+// (OPTIONS) is refused like any unknown method.
+func ignoreOrigin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if o := r.Header.Get("Origin"); o != "" {
-			w.Header().Set("Access-Control-Allow-Origin", o)
-			w.Header().Add("Vary", "Origin")
-		}
-		if r.Method == http.MethodOptions {
-			w.Header().Set("Access-Control-Allow-Headers", "Last-Event-ID, Cache-Control")
-			w.Header().Set("Access-Control-Allow-Methods", "GET")
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
+		r.Header.Del("Origin")
 		next.ServeHTTP(w, r)
 	})
 }

@@ -83,11 +83,18 @@ func Run(ctx context.Context, cfg Config) (*report.CheckReport, error) {
 	rep.Checks = t.evaluate()
 	rep.Findings = t.timeoutFindings()
 	rep.Notes = t.notes()
-	if ctx.Err() != nil {
-		rep.Notes = append(rep.Notes, "the run was interrupted: the results are partial")
-	}
+	markInterrupted(ctx, rep)
 	finishReport(rep, start)
 	return rep, nil
+}
+
+// markInterrupted marks a report whose run ctx ended before the probes
+// did: its checks are partial, so it cannot pass (finishReport).
+func markInterrupted(ctx context.Context, rep *report.CheckReport) {
+	if ctx.Err() != nil {
+		rep.Interrupted = true
+		rep.Notes = append(rep.Notes, "the run was interrupted: the results are partial")
+	}
 }
 
 func newTarget(cfg Config, sel map[string]bool) *target {
@@ -114,7 +121,7 @@ func finishReport(rep *report.CheckReport, start time.Time) {
 	end := time.Now()
 	rep.End = end.UTC()
 	rep.DurationS = end.Sub(start).Seconds()
-	rep.Passed = true
+	rep.Passed = !rep.Interrupted
 	for _, c := range rep.Checks {
 		if c.Severity == report.SeverityError && c.Status == report.StatusFail {
 			rep.Passed = false
@@ -384,7 +391,9 @@ func (t *target) notes() []string {
 	if t.main != nil && t.main.undecodable {
 		n = append(n, fmt.Sprintf("the stream is %s-encoded, which ssebench cannot decode: framing and event checks were skipped", t.main.encoding))
 	}
-	if t.cfg.Hold == 0 {
+	// Only about checks that were selected: --only status says nothing
+	// of --hold.
+	if t.cfg.Hold == 0 && t.wants("heartbeat", "idle-timeout") {
 		n = append(n, "heartbeat and idle-timeout need --hold (e.g. --hold 2m) to hold streams open")
 	}
 	return n

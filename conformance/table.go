@@ -126,7 +126,10 @@ func WriteTable(w io.Writer, rep *report.CheckReport, color bool) error {
 		}
 	}
 	verdict := paint(ansiGreen+ansiBold, "PASS")
-	if !rep.Passed {
+	switch {
+	case rep.Interrupted:
+		verdict = paint(ansiYellow+ansiBold, "INTERRUPTED") + " (partial results)"
+	case !rep.Passed:
 		verdict = paint(ansiRed+ansiBold, "FAIL")
 	}
 	fmt.Fprintf(&b, "\n%s: %d passed, %d failed (%d error, %d warning, %d info), %d skipped\n", verdict,

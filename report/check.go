@@ -19,18 +19,21 @@ const (
 // CheckReport is the result of `ssebench check` or `ssebench diagnose`: the
 // JSON the terminal table, HTML and JUnit are rendered from.
 type CheckReport struct {
-	Schema    string        `json:"schema"`
-	Version   string        `json:"version"`
-	GoVersion string        `json:"go_version"`
-	Host      string        `json:"host"`
-	Command   string        `json:"command"`       // "check" or "diagnose"
-	Target    string        `json:"target"`        // the URL checked (diagnose: the origin)
-	Via       string        `json:"via,omitempty"` // diagnose: the URL through the proxy
-	Start     time.Time     `json:"start"`
-	End       time.Time     `json:"end"`
-	DurationS float64       `json:"duration_s"`
-	Passed    bool          `json:"passed"` // no error-severity check failed
-	Checks    []CheckResult `json:"checks"`
+	Schema    string    `json:"schema"`
+	Version   string    `json:"version"`
+	GoVersion string    `json:"go_version"`
+	Host      string    `json:"host"`
+	Command   string    `json:"command"`       // "check" or "diagnose"
+	Target    string    `json:"target"`        // the URL checked (diagnose: the origin)
+	Via       string    `json:"via,omitempty"` // diagnose: the URL through the proxy
+	Start     time.Time `json:"start"`
+	End       time.Time `json:"end"`
+	DurationS float64   `json:"duration_s"`
+	Passed    bool      `json:"passed"` // no error-severity check failed, and the run was not interrupted
+	// Interrupted: the run was stopped (Ctrl-C, SIGTERM) before every
+	// probe finished, so the checks are partial and the report never passes.
+	Interrupted bool          `json:"interrupted,omitempty"`
+	Checks      []CheckResult `json:"checks"`
 	// Findings are diagnose's attributions of differences to the proxy,
 	// and the timeout diagnosis, each with the likely setting and a fix.
 	Findings []Finding `json:"findings,omitempty"`
