@@ -45,12 +45,12 @@ Examples:
    ssebench check --publish 'http://127.0.0.1:8080/publish?topic=t' 'http://127.0.0.1:8080/events?topic=t&rate=0'
    ssebench check -X POST --data @prompt.json --only status,content-type,buffering https://llm.example.com/v1/stream`,
 		Flags: append(probeFlags(),
-			&cli.StringFlag{Name: "origin", Usage: "check CORS for a page on this origin (e.g. https://app.example.com)"},
+			&cli.StringFlag{Name: "origin", Usage: "check CORS for a page on `ORIGIN` (e.g. https://app.example.com)"},
 			&cli.StringFlag{Name: "publish", Usage: "`URL` to POST to so the stream emits an event (the event's data must contain the posted text)"},
 			&cli.StringSliceFlag{Name: "only", Usage: "run only these check `IDs` (repeatable or comma-separated)"},
 			&cli.StringSliceFlag{Name: "skip", Usage: "leave out these check `IDs` (repeatable or comma-separated)"},
-			&cli.IntFlag{Name: "clients", Value: conformance.DefaultClients, Usage: "simultaneous streams of the concurrent check"},
-			&cli.IntFlag{Name: "churn", Value: conformance.DefaultChurn, Usage: "open/close cycles of the churn check"},
+			&cli.IntFlag{Name: "clients", Value: conformance.DefaultClients, Usage: "`N` simultaneous streams in the concurrent check"},
+			&cli.IntFlag{Name: "churn", Value: conformance.DefaultChurn, Usage: "`N` open/close cycles in the churn check"},
 		),
 		Action: func(c *cli.Context) error {
 			if err := checkOutputs(c, "json", "junit", "html"); err != nil {
@@ -87,7 +87,7 @@ func requestFlags() []cli.Flag {
 	return []cli.Flag{
 		scenarios.HeaderFlag(),
 		&cli.StringFlag{Name: "method", Aliases: []string{"X"}, Value: "GET", Usage: "request `METHOD`"},
-		&cli.StringFlag{Name: "data", Aliases: []string{"d"}, Usage: "request `BODY`, or @FILE to read it from a file (sets the method to POST unless -X is given)"},
+		&cli.StringFlag{Name: "data", Aliases: []string{"d"}, Usage: scenarios.BodyUsage + " (sets the method to POST unless -X is given)"},
 		&cli.BoolFlag{Name: "insecure", Aliases: []string{"k"}, Usage: "skip TLS certificate verification"},
 	}
 }
@@ -131,9 +131,9 @@ func streamURL(what, raw string) (string, error) {
 // probeFlags are the flags check and diagnose share.
 func probeFlags() []cli.Flag {
 	return append(requestFlags(),
-		&cli.DurationFlag{Name: "hold", Usage: "hold streams open this long for the heartbeat and idle-timeout probes (0: off; e.g. 2m)"},
-		&cli.DurationFlag{Name: "window", Value: conformance.DefaultWindow, Usage: "how long the main probes read the stream"},
-		&cli.IntFlag{Name: "max-size", Value: sse.OneStreamMaxSize, Usage: "largest line or event read, in bytes"},
+		&cli.DurationFlag{Name: "hold", Usage: "hold streams open `DURATION` for the heartbeat and idle-timeout probes (0: off; e.g. 2m)"},
+		&cli.DurationFlag{Name: "window", Value: conformance.DefaultWindow, Usage: "read the stream for `DURATION` in the main probes"},
+		&cli.IntFlag{Name: "max-size", Value: sse.OneStreamMaxSize, Usage: "largest line or event read, `BYTES`"},
 		&cli.StringFlag{Name: "json", Usage: "write the report as JSON (ssebench/check/v1) to `FILE` ('-' for stdout; the table then goes to stderr)"},
 		&cli.StringFlag{Name: "junit", Usage: "write the report as JUnit XML to `FILE` ('-' for stdout)"},
 		&cli.StringFlag{Name: "html", Usage: "write the report as a self-contained HTML page to `FILE` ('-' for stdout)"},

@@ -32,7 +32,7 @@ Examples:
    curl -sN http://127.0.0.1:8080/events?count=3 | ssebench decode
    printf 'data: a\ndata: b\n\n' | ssebench decode -`,
 		Flags: []cli.Flag{
-			&cli.IntFlag{Name: "max-size", Value: sse.OneStreamMaxSize, Usage: "largest line or event data accepted, in bytes"},
+			&cli.IntFlag{Name: "max-size", Value: sse.OneStreamMaxSize, Usage: "largest line or event data accepted, `BYTES`"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 1 {

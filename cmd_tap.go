@@ -34,13 +34,13 @@ Examples:
    ssebench tap --json - --count 5 'http://127.0.0.1:8080/events?rate=5' | jq -c .
    ssebench tap -X POST --data @prompt.json https://llm.example.com/v1/chat/completions`,
 		Flags: append(requestFlags(),
-			&cli.StringFlag{Name: "last-event-id", Usage: "send Last-Event-ID on the first request"},
-			&cli.IntFlag{Name: "count", Aliases: []string{"n"}, Usage: "stop after N events (0: no limit)"},
-			&cli.DurationFlag{Name: "duration", Usage: "stop after this long (0: no limit)"},
+			&cli.StringFlag{Name: "last-event-id", Usage: "send Last-Event-ID: `ID` on the first request"},
+			&cli.IntFlag{Name: "count", Aliases: []string{"n"}, Usage: "stop after `N` events (0: no limit)"},
+			&cli.DurationFlag{Name: "duration", Usage: "stop after `DURATION` (0: no limit)"},
 			&cli.BoolFlag{Name: "reconnect", Usage: "follow the stream across disconnects like a browser (waits retry or 3s, sends Last-Event-ID, stops on 204)"},
 			&tapJSONFlag{&cli.StringFlag{Name: "json", Usage: "write NDJSON records (the same timing fields) to `FILE` instead of the human format on stdout ('-' for stdout; --json with no FILE, as in earlier versions, is '-')"}},
-			&cli.IntFlag{Name: "width", Value: 100, Usage: "characters of data shown per event in the human format"},
-			&cli.IntFlag{Name: "max-size", Value: sse.OneStreamMaxSize, Usage: "largest line or event accepted, in bytes"},
+			&cli.IntFlag{Name: "width", Value: 100, Usage: "`N` characters of data shown per event in the human format"},
+			&cli.IntFlag{Name: "max-size", Value: sse.OneStreamMaxSize, Usage: "largest line or event accepted, `BYTES`"},
 		),
 		Action: func(c *cli.Context) error {
 			cfg, err := tapConfig(c)

@@ -43,9 +43,14 @@ Exit codes: 0 ok, 1 a gate failed, 2 bad input or usage, 3 could not run
 (e.g. target unreachable).
 
 Examples:
-   ssebench serve --addr 127.0.0.1:8080
+   ssebench demo                                  # embedded server, a 20 s load run, the summary
+   ssebench serve --addr 127.0.0.1:8080           # the reference server, for the lines below
+   ssebench run --url 'http://127.0.0.1:8080/events?rate=1' --connections 500 --duration 30s
+   ssebench check 'http://127.0.0.1:8080/events'  # conformance, a CI gate
    ssebench tap 'http://127.0.0.1:8080/events?rate=5'
-   curl -sN http://127.0.0.1:8080/events | ssebench decode -`,
+   curl -sN http://127.0.0.1:8080/events | ssebench decode -
+
+Run 'ssebench COMMAND --help' for a command's flags and more examples.`,
 		Commands:             commands,
 		Writer:               stdout,
 		ErrWriter:            stderr,

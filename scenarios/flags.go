@@ -179,13 +179,13 @@ func flagSpecs() []flagSpec {
 			func(s *Scenario, v flagValue) error { s.URLs = v.list; return nil }},
 		{stringFlag("method", catTarget, "HTTP `METHOD` of the stream request (a body does not imply POST: say -X POST)", DefaultMethod, "X"), "method",
 			str(func(s *Scenario, v string) { s.Method = v })},
-		{stringFlag("body", catTarget, "request `BODY`, or @FILE to read it from a file; in mode request a template filled per request ({{.prompt}} from --dataset, {{json .prompt}}, {{.n}}, {{uuid}}, {{randInt 1 9}}, {{pick \"a\" \"b\"}}, {{env \"NAME\"}})", ""), "body",
+		{stringFlag("body", catTarget, BodyUsage+"; in mode request a template filled per request ({{.prompt}} from --dataset, {{json .prompt}}, {{.n}}, {{uuid}}, {{randInt 1 9}}, {{pick \"a\" \"b\"}}, {{env \"NAME\"}})", ""), "body",
 			func(s *Scenario, v flagValue) error {
 				b, err := readBody(v)
 				s.Body = b
 				return err
 			}},
-		{listFlag("header", catTarget, "request header `'Name: value'` (repeatable; ${NAME} reads the environment at run time; 'Name:' removes a header the file sets)", "H"), "headers",
+		{listFlag("header", catTarget, "request header `'Name: value'` (repeatable; "+EnvRule+"; 'Name:' removes a header the file sets)", "H"), "headers",
 			func(s *Scenario, v flagValue) error { return setHeaders(s, &s.Headers, "headers", v) }},
 		{boolFlag("insecure", catTarget, "skip TLS certificate verification", "k"), "insecure",
 			func(s *Scenario, v flagValue) error { s.Insecure = v.on; return nil }},
@@ -283,7 +283,7 @@ func flagSpecs() []flagSpec {
 			}},
 		{stringFlag("publish-method", catPublish, "HTTP `METHOD` of each publish", DefaultPublishMethod), "publisher.method",
 			str(func(s *Scenario, v string) { pub(s).Method = v })},
-		{listFlag("publish-header", catPublish, "publish request header `'Name: value'` (repeatable; ${NAME} reads the environment)"), "publisher.headers",
+		{listFlag("publish-header", catPublish, "publish request header `'Name: value'` (repeatable; "+EnvRule+")"), "publisher.headers",
 			func(s *Scenario, v flagValue) error {
 				p := pub(s)
 				return setHeaders(s, &p.Headers, "publisher.headers", v)

@@ -13,8 +13,16 @@ import (
 // through the scenario (FromCLI, Validate, ExpandedHeaders); the one-stream
 // commands call it here.
 
+// EnvRule is how every command's help states the ${NAME} rule of header
+// values (the rule itself is expandEnv's).
+const EnvRule = "${NAME} reads the environment variable NAME, which must be set; $${ is a literal ${"
+
+// BodyUsage is how every command's help starts the text of its request
+// body flag (--data, --body): the one @FILE rule of readBody.
+const BodyUsage = "request `BODY`, or @FILE to read it from a file"
+
 // headerUsage is the -H help text of the one-stream commands.
-const headerUsage = "request header `'Name: value'` (repeatable; ${NAME} reads the environment variable NAME, which must be set; $${ is a literal ${)"
+const headerUsage = "request header `'Name: value'` (repeatable; " + EnvRule + ")"
 
 // HeaderFlag is the -H/--header flag of a command that sends one request:
 // repeatable, and, unlike cli.StringSliceFlag, never split on commas
