@@ -77,7 +77,7 @@ func TestCapacityCommandFindsKnee(t *testing.T) {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 	for _, want := range []string{"step         50 streams", "step        200 streams", "FAIL streams_failed.rate = 100.0%",
-		"KNEE: holds 150 streams at delivery p99 under 500ms and streams_failed.rate under 0.10%; breaks at 200 on streams_failed.rate = 100.0%",
+		"KNEE: holds 150 streams at delivery p99 under 500ms and streams_failed.rate under 0.10% of each step's connection attempts (new streams and reconnects); breaks at 200 on streams_failed.rate = 100.0% of the step's connection attempts",
 		"server pid " + strconv.Itoa(pid), "result: " + out, "html:   " + filepath.Join(dir, "cap.html")} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)

@@ -33,7 +33,9 @@ and measures connect, headers, first byte, first event, inter-event gap,
 delivery (from the server's send timestamp), publish-to-delivery, reconnect
 time and stream lifetime in HdrHistograms. Progress prints once a second;
 the result JSON (--out) is the source of truth for every report. Every
-scenario key has a flag here; a flag overrides the file.
+scenario key has a flag here; a flag overrides the file. A URL alone runs
+100 streams for 30s (the defaults of --connections and --duration; the
+summary says which load was a default).
 
 Thresholds (--threshold, repeatable, or the scenario's thresholds: list)
 gate the run: "first_event.p99 < 500ms", "delivery.p999 <= 2s",
@@ -123,8 +125,12 @@ func runLoad(c *cli.Context, s *scenarios.Scenario, out loadOutputs, quiet bool)
 	// Nothing reachable in the first seconds: say why now, not after the
 	// whole duration.
 	opts := loadgen.Options{Version: version, FailFast: true}
+	defaults := s.DefaultsNote() // a URL alone runs the default load: say so before and after
 	var pp *loadgen.ProgressPrinter
 	if !quiet {
+		if defaults != "" {
+			fmt.Fprintf(c.App.ErrWriter, "load: %s\n", defaults)
+		}
 		pp = loadgen.NewProgressPrinter(c.App.ErrWriter)
 		opts.Progress = pp.Print
 	}
@@ -148,6 +154,9 @@ func runLoad(c *cli.Context, s *scenarios.Scenario, out loadOutputs, quiet bool)
 		return report.Usage(scrub.Error(err))
 	}
 	res.Command = c.Command.Name
+	if defaults != "" {
+		res.Notes = append([]string{defaults}, res.Notes...)
+	}
 	scrub.Result(res)
 	if res.Thresholds, err = report.EvaluateThresholds(res, s.Thresholds); err != nil {
 		return report.Usage(err)

@@ -474,7 +474,7 @@ func capacitySentence(v CapacityVerdict, slos []string, maxStreams int, stopper 
 	case v.Found:
 		var on []string
 		for _, r := range v.BrokenBy {
-			on = append(on, sloValue(r))
+			on = append(on, sloValueOver(r))
 		}
 		at := "breaks at " + groupDigits(int64(v.BreaksAt))
 		if v.Holds == 0 {
@@ -514,12 +514,27 @@ func sloPhrase(slos []string) string {
 			subj = strings.Replace(subj, ".", " ", 1)
 		}
 		op := map[string]string{"<": "under", "<=": "at most", ">": "over", ">=": "at least", "==": "=", "!=": "≠"}[t.Op]
-		out = append(out, subj+" "+op+" "+FormatValue(t.Bound, t.Unit))
+		phrase := subj + " " + op + " " + FormatValue(t.Bound, t.Unit)
+		if base := stepRateBase[t.Subject]; base != "" {
+			phrase += " of each step's " + base
+		}
+		out = append(out, phrase)
 	}
 	if len(out) == 0 {
 		return "every SLO"
 	}
 	return strings.Join(out, " and ")
+}
+
+// stepRateBase says what a share SLO of a step is a share of. A step's
+// counters run from its ramp's start to its hold's end, so
+// streams_failed.rate is over the connection attempts the step made (the
+// streams it added and any reconnects), not over all the streams it holds.
+var stepRateBase = map[string]string{
+	"streams_failed.rate":    "connection attempts (new streams and reconnects)",
+	"publish_errors.rate":    "publishes",
+	"events_lost.rate":       "events",
+	"events_duplicated.rate": "events",
 }
 
 // sloValue writes a threshold result as "delivery.p99 = 610ms".
@@ -533,6 +548,17 @@ func sloValue(r ThresholdResult) string {
 		return subj + " (" + r.Note + ")"
 	}
 	return subj + " = " + ShownValue(r)
+}
+
+// sloValueOver is sloValue with what a share is a share of, for the
+// verdict sentence: "streams_failed.rate = 2.0% of the step's connection
+// attempts (new streams and reconnects)".
+func sloValueOver(r ThresholdResult) string {
+	v := sloValue(r)
+	if t, err := ParseThreshold(r.Expr); err == nil && r.Note == "" && stepRateBase[t.Subject] != "" {
+		v += " of the step's " + stepRateBase[t.Subject]
+	}
+	return v
 }
 
 func firstLower(s string) string {

@@ -122,6 +122,7 @@ func TestCapacityVerdict(t *testing.T) {
 	slos := []string{"delivery.p99 < 250ms", "streams_failed.rate < 0.1%"}
 	ok := []ThresholdResult{{Expr: slos[0], Value: 80, Unit: UnitMS, Passed: true}, {Expr: slos[1], Unit: UnitRatio, Passed: true}}
 	slow := []ThresholdResult{{Expr: slos[0], Value: 610, Unit: UnitMS}, {Expr: slos[1], Unit: UnitRatio, Passed: true}}
+	failing := []ThresholdResult{{Expr: slos[0], Value: 80, Unit: UnitMS, Passed: true}, {Expr: slos[1], Value: 0.02, Unit: UnitRatio}}
 	sat := CapacityStep{Streams: 46_000, Inconclusive: true, Reason: "generator CPU at 95% or more of 2 cores for 25 of 30 s", SLOs: slow}
 	cost := &ServerCost{Source: "pid 7", BytesPerStream: 21_300, RSSR2: 0.98, Points: 5}
 	noise := &ServerCost{Source: "pid 7", BytesPerStream: 21_300, RSSR2: 0.04, Points: 5, CPUPer1kEvents: 3, CPUR2: 0.01}
@@ -134,34 +135,39 @@ func TestCapacityVerdict(t *testing.T) {
 		check    func(CapacityVerdict) bool
 	}{
 		{"knee", []CapacityStep{step(34_000, true, ok...), step(38_000, true, ok...), step(42_000, false, slow...)}, cost,
-			"holds 38,000 streams at delivery p99 under 250ms and streams_failed.rate under 0.10%; breaks at 42,000 on delivery.p99 = 610ms; server memory ~21 KiB per stream",
+			"holds 38,000 streams at delivery p99 under 250ms and streams_failed.rate under 0.10% of each step's connection attempts (new streams and reconnects); breaks at 42,000 on delivery.p99 = 610ms; server memory ~21 KiB per stream",
 			func(v CapacityVerdict) bool {
 				return v.Found && v.Holds == 38_000 && v.BreaksAt == 42_000 && len(v.BrokenBy) == 1 && v.BrokenBy[0].Value == 610
 			}},
 		// R² near 0: the slope is noise, not a headline.
 		{"weak fit", []CapacityStep{step(34_000, true, ok...), step(38_000, true, ok...), step(42_000, false, slow...)}, noise,
-			"holds 38,000 streams at delivery p99 under 250ms and streams_failed.rate under 0.10%; breaks at 42,000 on delivery.p99 = 610ms",
+			"holds 38,000 streams at delivery p99 under 250ms and streams_failed.rate under 0.10% of each step's connection attempts (new streams and reconnects); breaks at 42,000 on delivery.p99 = 610ms",
 			func(v CapacityVerdict) bool { return v.Found }},
 		{"refined", []CapacityStep{step(300, true, ok...), step(400, false, slow...), step(333, true, ok...), step(367, false, slow...)}, nil,
-			"holds 333 streams at delivery p99 under 250ms and streams_failed.rate under 0.10%; breaks at 367 on delivery.p99 = 610ms",
+			"holds 333 streams at delivery p99 under 250ms and streams_failed.rate under 0.10% of each step's connection attempts (new streams and reconnects); breaks at 367 on delivery.p99 = 610ms",
 			func(v CapacityVerdict) bool { return v.Found && v.Holds == 333 && v.BreaksAt == 367 }},
 		{"first step breaks", []CapacityStep{step(1000, false, slow...)}, nil,
-			"no step met delivery p99 under 250ms and streams_failed.rate under 0.10%; breaks already at the first step, 1,000 streams, on delivery.p99 = 610ms",
+			"no step met delivery p99 under 250ms and streams_failed.rate under 0.10% of each step's connection attempts (new streams and reconnects); breaks already at the first step, 1,000 streams, on delivery.p99 = 610ms",
 			func(v CapacityVerdict) bool { return v.Found && v.Holds == 0 && v.BreaksAt == 1000 }},
 		{"held max", []CapacityStep{step(1000, true, ok...), step(2000, true, ok...)}, nil,
-			"holds 2,000 streams at delivery p99 under 250ms and streams_failed.rate under 0.10%; no knee up to --max 2,000 streams",
+			"holds 2,000 streams at delivery p99 under 250ms and streams_failed.rate under 0.10% of each step's connection attempts (new streams and reconnects); no knee up to --max 2,000 streams",
 			func(v CapacityVerdict) bool { return v.HeldMax && !v.Found && !v.Inconclusive }},
 		{"generator saturated", []CapacityStep{step(42_000, true, ok...), sat}, cost,
-			"holds 42,000 streams at delivery p99 under 250ms and streams_failed.rate under 0.10%; knee not found: generator CPU at 95% or more of 2 cores for 25 of 30 s at 46,000 streams; server memory ~21 KiB per stream",
+			"holds 42,000 streams at delivery p99 under 250ms and streams_failed.rate under 0.10% of each step's connection attempts (new streams and reconnects); knee not found: generator CPU at 95% or more of 2 cores for 25 of 30 s at 46,000 streams; server memory ~21 KiB per stream",
 			func(v CapacityVerdict) bool {
 				return v.Inconclusive && !v.Found && v.Holds == 42_000 && v.BreaksAt == 0
 			}},
 		// A saturated step in the refinement only blurs a knee the search found.
 		{"saturated while refining", []CapacityStep{step(300, true, ok...), step(400, false, slow...), {Streams: 333, Inconclusive: true, Reason: "generator saturated"}}, nil,
-			"holds 300 streams at delivery p99 under 250ms and streams_failed.rate under 0.10%; breaks at 400 on delivery.p99 = 610ms",
+			"holds 300 streams at delivery p99 under 250ms and streams_failed.rate under 0.10% of each step's connection attempts (new streams and reconnects); breaks at 400 on delivery.p99 = 610ms",
 			func(v CapacityVerdict) bool { return v.Found && v.Holds == 300 && v.BreaksAt == 400 }},
+		// A failure rate says what it is a share of: the step's attempts,
+		// not every stream it holds.
+		{"breaks on failures", []CapacityStep{step(1000, true, ok...), step(2000, false, failing...)}, nil,
+			"holds 1,000 streams at delivery p99 under 250ms and streams_failed.rate under 0.10% of each step's connection attempts (new streams and reconnects); breaks at 2,000 on streams_failed.rate = 2.00% of the step's connection attempts (new streams and reconnects)",
+			func(v CapacityVerdict) bool { return v.Found && v.BreaksAt == 2000 }},
 		{"stopped early", []CapacityStep{step(1000, true, ok...)}, nil,
-			"holds 1,000 streams at delivery p99 under 250ms and streams_failed.rate under 0.10%; knee not found: the search stopped before a step failed or --max was reached",
+			"holds 1,000 streams at delivery p99 under 250ms and streams_failed.rate under 0.10% of each step's connection attempts (new streams and reconnects); knee not found: the search stopped before a step failed or --max was reached",
 			func(v CapacityVerdict) bool { return v.Inconclusive }},
 	}
 	for _, tc := range cases {

@@ -206,7 +206,7 @@ func flagSpecs() []flagSpec {
 
 		{stringFlag("profile", catLoad, "load shape `NAME`, built from --connections/--ramp/--duration: steady, ramp, spike, soak, churn (see scenarios/PROFILES.md); custom: --stage", ProfileSteady), "profile",
 			str(func(s *Scenario, v string) { s.Profile = v })},
-		{stringFlag("connections", catLoad, "`N` concurrent streams for the profile to build up to", "", "c"), "connections",
+		{stringFlag("connections", catLoad, "`N` concurrent streams for the profile to build up to (default: 100)", "", "c"), "connections",
 			num(func(s *Scenario, n int) { s.Connections = n })},
 		{stringFlag("ramp", catLoad, "`DURATION` to reach --connections (default: min(duration/6, 30s)); in mode capacity, each step's new streams open over it, not judged (whole seconds; default 5s)", ""), "ramp",
 			dur(func(s *Scenario, d Duration) {
@@ -216,7 +216,7 @@ func flagSpecs() []flagSpec {
 					s.Ramp = d
 				}
 			})},
-		{stringFlag("duration", catLoad, "`DURATION` of the run, e.g. 60s, 5m, or 90 for seconds (soak default: 1h; in mode request, how long requests are sent)", ""), "duration",
+		{stringFlag("duration", catLoad, "`DURATION` of the run, e.g. 60s, 5m, or 90 for seconds (default: 30s; soak: 1h; in mode request, how long requests are sent)", ""), "duration",
 			dur(func(s *Scenario, d Duration) { s.Duration = d })},
 		{stringFlag("arrival-rate", catLoad, "cap on new connection attempts per second, as a `RATE` (0: none)", ""), "arrival_rate",
 			float("a rate (connection attempts per second)", func(s *Scenario, f float64) { s.ArrivalRate = f })},

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -77,6 +78,11 @@ const (
 	DefaultMaxRamp = 30 * time.Second
 	// DefaultSoakDuration is soak's Duration when none is given.
 	DefaultSoakDuration = time.Hour
+	// DefaultConnections and DefaultDuration are the shorthand's load when
+	// none is given (as hey and k6 run something sensible from a URL
+	// alone): 100 streams for 30 s; soak lasts DefaultSoakDuration.
+	DefaultConnections = 100
+	DefaultDuration    = 30 * time.Second
 	// SpikeBasePercent is spike's base load, as a percentage of Connections.
 	SpikeBasePercent = 10
 	// MaxConnections bounds Connections and every stage target: above it
@@ -119,8 +125,12 @@ func (s *Scenario) shorthand() (profile string, ramp, dur time.Duration) {
 		profile = ProfileSteady
 	}
 	dur = s.Duration.D()
-	if dur == 0 && profile == ProfileSoak {
+	switch {
+	case dur != 0:
+	case profile == ProfileSoak:
 		dur = DefaultSoakDuration
+	default:
+		dur = DefaultDuration
 	}
 	ramp = s.Ramp.D()
 	if ramp == 0 && profile != ProfileRamp {
@@ -168,7 +178,36 @@ func (s *Scenario) plan() []Stage {
 	if !builtin(p) {
 		return nil
 	}
-	return expand(p, s.Connections, ramp, dur, s.ArrivalRate)
+	return expand(p, s.connections(), ramp, dur, s.ArrivalRate)
+}
+
+// connections is the shorthand's stream count: Connections, or
+// DefaultConnections.
+func (s *Scenario) connections() int {
+	if s.Connections == 0 {
+		return DefaultConnections
+	}
+	return s.Connections
+}
+
+// DefaultsNote says which of the load's size and length Normalize chose
+// (the shorthand's connections and duration, left unset), e.g. "100
+// streams (default), 30s (default)"; "" when both were given. The summary
+// and the start of a run say it, so a default is never mistaken for a
+// choice.
+func (s *Scenario) DefaultsNote() string {
+	if len(s.defaulted) == 0 {
+		return ""
+	}
+	streams := fmt.Sprintf("%d streams", s.Connections)
+	if slices.Contains(s.defaulted, "connections") {
+		streams += " (default)"
+	}
+	dur := s.Duration.String()
+	if slices.Contains(s.defaulted, "duration") {
+		dur += " (default)"
+	}
+	return streams + ", " + dur + "; --connections and --duration choose them"
 }
 
 // Normalize fills the documented defaults and turns the profile shorthand
@@ -242,6 +281,13 @@ func (s *Scenario) Normalize() {
 	if len(s.Stages) == 0 || builtin(s.Profile) {
 		if s.Profile != ProfileCustom {
 			p, ramp, dur := s.shorthand()
+			if s.Connections == 0 {
+				s.Connections = DefaultConnections
+				s.defaulted = append(s.defaulted, "connections")
+			}
+			if s.Duration == 0 {
+				s.defaulted = append(s.defaulted, "duration")
+			}
 			s.Profile, s.Duration = p, Duration(dur)
 			if p != ProfileRamp {
 				s.Ramp = Duration(ramp)

@@ -160,8 +160,6 @@ func TestShapeValidation(t *testing.T) {
 			`stages: required with profile custom (a list of {duration, target}); or use a built-in profile: steady, ramp, spike, soak, churn`},
 		{"shorthand with stages", Scenario{URLs: url, Connections: 5, Stages: []Stage{{Duration(sec), 1, 0}}},
 			`connections: belongs to the profile shorthand (profile, connections, ramp, duration), but the load shape here is explicit stages; use one or the other`},
-		{"no connections", Scenario{URLs: url, Duration: Duration(sec)},
-			`connections: required: the number of concurrent streams (or give stages)`},
 		{"ramp with profile ramp", Scenario{URLs: url, Profile: "ramp", Connections: 5, Ramp: Duration(sec), Duration: Duration(time.Minute)},
 			`ramp: not used by profile ramp, which ramps over the whole duration; leave it out`},
 		{"spike ramp past the first third", Scenario{URLs: url, Profile: "spike", Connections: 5, Ramp: Duration(30 * sec), Duration: Duration(time.Minute)},

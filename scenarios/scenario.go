@@ -67,6 +67,10 @@ type Scenario struct {
 	// the other modes stay as they were.
 	Capacity Capacity `yaml:"capacity,omitempty" json:"capacity,omitzero"`
 
+	// defaulted names the shorthand's keys Normalize filled in because
+	// they were not given ("connections", "duration"): DefaultsNote.
+	defaulted []string
+
 	// origin remembers where each field came from (YAML line or flag) so
 	// Validate and ExpandedHeaders can point at it. Added by the scenarios
 	// package; nil for a Scenario built in Go or decoded from JSON.

@@ -146,7 +146,7 @@ func (v *validator) shape() {
 	}
 	if builtin(s.Profile) && len(s.Stages) > 0 {
 		p, ramp, dur := s.shorthand()
-		if !slices.Equal(s.Stages, expand(p, s.Connections, ramp, dur, s.ArrivalRate)) {
+		if !slices.Equal(s.Stages, expand(p, s.connections(), ramp, dur, s.ArrivalRate)) {
 			v.add("stages", "given together with profile %q, which makes its own stages; remove the profile (or set it to custom) to use these stages", s.Profile)
 			return
 		}
@@ -202,18 +202,10 @@ func (v *validator) count(path string, n int) {
 func (v *validator) shorthand() {
 	s := v.s
 	profile, ramp, dur := s.shorthand()
-	if s.Connections == 0 {
-		v.add("connections", "required: the number of concurrent streams (or give stages)")
-	} else {
-		v.count("connections", s.Connections)
-	}
+	v.count("connections", s.Connections) // 0: DefaultConnections
 	v.nonNegative("ramp", s.Ramp)
 	v.nonNegative("duration", s.Duration)
 	if s.Ramp < 0 || s.Duration < 0 {
-		return
-	}
-	if dur == 0 {
-		v.add("duration", "required with profile %s: how long the run lasts %s", profile, durationHint)
 		return
 	}
 	switch profile {
@@ -227,7 +219,11 @@ func (v *validator) shorthand() {
 		}
 	default:
 		if ramp > dur {
-			v.add("ramp", "%s is longer than the duration %s", Duration(ramp), Duration(dur))
+			of := "the duration " + Duration(dur).String()
+			if s.Duration == 0 {
+				of = "the default duration " + Duration(dur).String() + " (set duration)"
+			}
+			v.add("ramp", "%s is longer than %s", Duration(ramp), of)
 		}
 	}
 }
