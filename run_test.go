@@ -132,6 +132,7 @@ func TestPreflightRefusesBeforeLoad(t *testing.T) {
 }
 
 func TestRunProcsFromCLI(t *testing.T) {
+	t.Parallel() // the real binary in its own process, checking outputs, not figures
 	base := startServe(t)
 	bin := binary(t)
 	out := filepath.Join(t.TempDir(), "procs.json")
@@ -152,6 +153,7 @@ func TestRunProcsFromCLI(t *testing.T) {
 
 // TestSIGINTWritesPartialResult runs the real binary and interrupts it.
 func TestSIGINTWritesPartialResult(t *testing.T) {
+	t.Parallel() // the real binary in its own process, checking outputs, not figures
 	base := startServe(t)
 	dir := t.TempDir()
 	bin := binary(t)
