@@ -17,9 +17,13 @@ import (
 // the address that file listens on. (The file itself is a real config:
 // fixtures/nginx runs nginx -t on it, and conformance diagnoses it.)
 func TestDiagnoseLocalExampleIsSelfContained(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
+	var readme []byte // the README and its reference pages, in order
+	for _, f := range docFiles(t) {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		readme = append(append(readme, b...), '\n')
 	}
 	var help string
 	for _, c := range newApp(nil, nil).Commands {
@@ -29,7 +33,7 @@ func TestDiagnoseLocalExampleIsSelfContained(t *testing.T) {
 	}
 	nginxLine := regexp.MustCompile(`nginx -p \S+ -e stderr -c "\$PWD/(fixtures/nginx/conf/[a-z-]+\.conf)" &`)
 	diagLine := regexp.MustCompile(`ssebench diagnose --origin (http://127\.0\.0\.1:\d+/\S*) --via (http://127\.0\.0\.1:\d+/\S*)`)
-	for src, text := range map[string]string{"diagnose --help": help, "README.md": string(readme)} {
+	for src, text := range map[string]string{"diagnose --help": help, "README.md and docs": string(readme)} {
 		local := diagLine.FindStringSubmatch(text)
 		if local == nil {
 			t.Errorf("%s: no diagnose example against 127.0.0.1", src)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -21,11 +22,6 @@ import (
 // every --flag it passes is one of that command's flags, so the docs
 // cannot drift from the CLI.
 func TestREADMECommandsUseRealFlags(t *testing.T) {
-	f, err := os.Open("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	byName := map[string]*cli.Command{}
 	for _, c := range newApp(nil, nil).Commands {
 		byName[c.Name] = c
@@ -35,31 +31,8 @@ func TestREADMECommandsUseRealFlags(t *testing.T) {
 	}
 
 	var lines []string // command lines, continuations joined
-	inCode := false
-	var cont string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(strings.TrimSpace(line), "```") {
-			inCode = !inCode
-			cont = ""
-			continue
-		}
-		if !inCode {
-			continue
-		}
-		if cont != "" {
-			line = cont + " " + strings.TrimSpace(line)
-			cont = ""
-		}
-		if strings.HasSuffix(line, `\`) {
-			cont = strings.TrimSuffix(line, `\`)
-			continue
-		}
-		lines = append(lines, line)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
+	for _, file := range docFiles(t) {
+		lines = append(lines, codeLines(t, file)...)
 	}
 
 	checked := 0
@@ -85,7 +58,7 @@ func TestREADMECommandsUseRealFlags(t *testing.T) {
 			cmd, ok := byName[name]
 			if !ok {
 				if fields[at] == "ssebench" {
-					t.Errorf("README runs unknown command %q: %s", name, line)
+					t.Errorf("docs run unknown command %q: %s", name, line)
 				}
 				continue
 			}
@@ -105,7 +78,7 @@ func TestREADMECommandsUseRealFlags(t *testing.T) {
 					continue
 				}
 				if !known[flag] {
-					t.Errorf("README: 'ssebench %s' has no flag --%s: %s", name, flag, strings.TrimSpace(line))
+					t.Errorf("docs: 'ssebench %s' has no flag --%s: %s", name, flag, strings.TrimSpace(line))
 				}
 			}
 			checked++
@@ -114,6 +87,58 @@ func TestREADMECommandsUseRealFlags(t *testing.T) {
 	if checked < 40 {
 		t.Fatalf("checked only %d ssebench command lines; the README parser is broken", checked)
 	}
+}
+
+// docFiles are the documentation pages whose command lines are checked:
+// the README and every page of docs/ it links to.
+func docFiles(t *testing.T) []string {
+	t.Helper()
+	pages, err := filepath.Glob(filepath.Join("docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append([]string{"README.md"}, pages...)
+}
+
+// codeLines are the lines of a Markdown file's code blocks, continuations
+// joined.
+func codeLines(t *testing.T, file string) []string {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var lines []string
+	inFence, inCode := false, false
+	var cont string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if fence := strings.TrimSpace(line); strings.HasPrefix(fence, "```") {
+			// ```text blocks are output, not command lines.
+			inFence = !inFence
+			inCode = inFence && fence != "```text"
+			cont = ""
+			continue
+		}
+		if !inCode {
+			continue
+		}
+		if cont != "" {
+			line = cont + " " + strings.TrimSpace(line)
+			cont = ""
+		}
+		if strings.HasSuffix(line, `\`) {
+			cont = strings.TrimSuffix(line, `\`)
+			continue
+		}
+		lines = append(lines, line)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return lines
 }
 
 // subshell matches $(...), whose words belong to another command.
@@ -203,7 +228,7 @@ func shellWords(line string) [][]string {
 func docLines(t *testing.T) map[string][]string {
 	t.Helper()
 	out := map[string][]string{}
-	for _, file := range []string{"README.md", "deploy/k8s/README.md"} {
+	for _, file := range append(docFiles(t), "deploy/k8s/README.md") {
 		b, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)
@@ -214,7 +239,7 @@ func docLines(t *testing.T) map[string][]string {
 				// YAML blocks (CI job files) hold commands in YAML
 				// syntax, not shell lines.
 				inFence, cont = !inFence, ""
-				inCode = inFence && !strings.HasPrefix(fence, "```yaml")
+				inCode = inFence && !strings.HasPrefix(fence, "```yaml") && fence != "```text" // output is no command line
 				continue
 			}
 			if !inCode {
@@ -329,4 +354,48 @@ func docCheck(c *cli.Context) error {
 		}
 	}
 	return nil
+}
+
+// The README reads in order: the two set-up commands first (and only
+// they, in the first code block), then the quick start (demo, serve, run,
+// check, in that order), the concepts, the command reference; every page
+// of docs/ and ARCHITECTURE.md is linked from it.
+func TestREADMEReadsInOrder(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	first := regexp.MustCompile("(?s)```sh\n(.*?)```").FindStringSubmatch(text)
+	if first == nil {
+		t.Fatal("no code block in the README")
+	}
+	var cmds []string
+	for _, l := range strings.Split(strings.TrimSpace(first[1]), "\n") {
+		cmds = append(cmds, strings.TrimSpace(stripComment(l)))
+	}
+	if strings.Join(cmds, "|") != "go run . demo|./test.sh" {
+		t.Errorf("the README's first code block is %q, want exactly the two set-up commands", cmds)
+	}
+	at := func(s string) int {
+		i := strings.Index(text, s)
+		if i < 0 {
+			t.Errorf("README lacks %q", s)
+		}
+		return i
+	}
+	steps := []int{at("## Quick start"), at("\ngo run . demo\n```\n\nIt starts"), at("\nssebench serve --addr"), at("\nssebench run --url"), at("\nssebench check '"),
+		at("## Concepts"), at("## Command reference")}
+	if !slices.IsSorted(steps) {
+		t.Errorf("README order %v: want quick start (demo, serve, run, check), then concepts, then the command reference", steps)
+	}
+	pages, _ := filepath.Glob(filepath.Join("docs", "*.md"))
+	if len(pages) == 0 {
+		t.Fatal("no docs/*.md pages")
+	}
+	for _, p := range append(pages, "ARCHITECTURE.md") {
+		if !strings.Contains(text, "]("+filepath.ToSlash(p)) {
+			t.Errorf("README does not link %s", p)
+		}
+	}
 }
