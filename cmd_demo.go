@@ -31,8 +31,8 @@ func init() {
 		Description: `Starts the reference server (as 'ssebench serve' would) on a free loopback
 port, ramps to --connections streams (1 event/s each, with sequence
 checking) over half of --duration and holds them, while a publisher sends 5
-events/s to measure publish-to-delivery latency. Then prints the summary,
-gates the run on a few thresholds (--threshold replaces them), writes the
+events/s to measure publish-to-delivery latency. Then prints the summary
+(with a line on what each metric group and end class means), gates the run on a few thresholds (--threshold replaces them), writes the
 result JSON and an HTML report (report.html next to the result, or --html),
 and prints the report's absolute path to open in a browser. Nothing outside
 this machine is contacted.
@@ -43,8 +43,8 @@ With --llm, the server simulates an OpenAI-compatible inference server
 in mode request: --rate chat completions per second with Poisson arrivals,
 each a streamed answer timed for TTFT, ITL, TPOT and end-to-end latency,
 with goodput against the ttft/tpot/e2e thresholds. The server's settings
-are printed first with the figures they should produce, so you can check
-the report against them. --llm-concurrency limits the answers generated
+are printed first with the figures they should produce, and again in the
+final summary, so you can check the report against them. --llm-concurrency limits the answers generated
 at once: the queue then shows in TTFT, as on a real inference server.
 
 Examples:
@@ -111,15 +111,17 @@ Examples:
 				return report.Usage(err)
 			}
 			s.Normalize()
-			return runDemo(c, s)
+			return runDemo(c, s, nil)
 		},
 	})
 }
 
 // runDemo runs the demo scenario, writes its outputs and points at the
-// HTML report.
-func runDemo(c *cli.Context, s *scenarios.Scenario) error {
-	out := loadOutputs{JSON: c.String("out"), HTML: c.String("html"), JUnit: c.String("junit")}
+// HTML report. Its summary explains the figures, and repeats what the
+// run should show (expect) before the thresholds.
+func runDemo(c *cli.Context, s *scenarios.Scenario, expect []string) error {
+	out := loadOutputs{JSON: c.String("out"), HTML: c.String("html"), JUnit: c.String("junit"),
+		Summary: report.SummaryOptions{Legend: true, Expect: expect}}
 	if out.HTML == "" {
 		out.HTML = filepath.Join(filepath.Dir(out.JSON), "report.html")
 	}
@@ -201,7 +203,8 @@ func demoLLM(c *cli.Context) error {
 	}
 	defer stop()
 	fmt.Fprintf(c.App.ErrWriter, "demo: simulated inference server on %s; %g chat completions/s (Poisson) for %v\n", base, rate, d)
-	fmt.Fprint(c.App.ErrWriter, demoLLMExpectations(llm, rate))
+	expect := demoLLMExpectations(llm, rate)
+	fmt.Fprint(c.App.ErrWriter, expect)
 
 	s := &scenarios.Scenario{
 		Name:     "demo-llm",
@@ -225,7 +228,7 @@ func demoLLM(c *cli.Context) error {
 		return report.Usage(err)
 	}
 	s.Normalize()
-	return runDemo(c, s)
+	return runDemo(c, s, strings.Split(strings.TrimSpace(expect), "\n"))
 }
 
 // demoLLMExpectations says what the server was set to and the figures

@@ -109,7 +109,11 @@ func runCapacityMode(c *cli.Context, s *scenarios.Scenario) error {
 }
 
 // loadOutputs are where runLoad writes; HTML and JUnit are optional.
-type loadOutputs struct{ JSON, HTML, JUnit string }
+// Summary adds to the terminal summary (the demo explains its figures).
+type loadOutputs struct {
+	JSON, HTML, JUnit string
+	Summary           report.SummaryOptions
+}
 
 // runLoad checks the thresholds, runs a scenario, evaluates the
 // thresholds, prints the summary and writes the result (and the HTML and
@@ -171,7 +175,7 @@ func runLoad(c *cli.Context, s *scenarios.Scenario, out loadOutputs, quiet bool)
 		return err
 	}
 	human := humanOut(c, out.JSON, out.HTML, out.JUnit)
-	if err := report.WriteSummary(human, res); err != nil {
+	if err := report.WriteSummaryWith(human, res, out.Summary); err != nil {
 		return report.CannotRun(err)
 	}
 	fmt.Fprintln(human)

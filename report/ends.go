@@ -90,7 +90,7 @@ var endClasses = []EndClass{
 	{EndReadTimeout, "silent for longer than timeout.read", true, inLoad},
 	{EndReadError, "other read failure", true, inAll},
 	{EndTooLarge, "a line or event over the size limit", true, inAll},
-	{EndCancelled, "closed by ssebench: the run ended or the target shrank", false, inAll},
+	{EndCancelled, "closed at the end of the run (or when the target shrank) by ssebench", false, inAll},
 	{EndLifetime, "the stream's lifetime passed (it was replaced)", false, inSubscribe},
 	{EndChaosDrop, "dropped on purpose by chaos.drop", false, inSubscribe},
 	{EndConnectError, "dial failed (refused, unreachable, timeout)", true, inAll},

@@ -13,7 +13,23 @@ import (
 // their percentiles, the counters, why streams ended (with an error
 // sample per abnormal end), the generator's health, the thresholds with
 // ✓/✗, and a one-line verdict.
-func WriteSummary(w io.Writer, r *Result) error {
+func WriteSummary(w io.Writer, r *Result) error { return WriteSummaryWith(w, r, SummaryOptions{}) }
+
+// SummaryOptions add to a summary for someone reading one for the first
+// time (the demo).
+type SummaryOptions struct {
+	// Legend adds what the figures mean: one line per metric group the
+	// result has (MetricDesc) and one per end class it met, with its
+	// description and whether it counts as a failure (EndClasses).
+	Legend bool
+	// Expect lines are what the run should show, repeated just before
+	// the thresholds (demo --llm: the simulator's settings and the
+	// figures they should produce).
+	Expect []string
+}
+
+// WriteSummaryWith is WriteSummary with opt's additions.
+func WriteSummaryWith(w io.Writer, r *Result, opt SummaryOptions) error {
 	var b strings.Builder
 	state := "complete"
 	if r.Partial {
@@ -33,6 +49,15 @@ func WriteSummary(w io.Writer, r *Result) error {
 		writeStreamSummary(&b, r)
 	}
 	writeGeneratorSummary(&b, r)
+	if opt.Legend {
+		writeLegend(&b, r)
+	}
+	if len(opt.Expect) > 0 {
+		b.WriteString("\n  expected\n")
+		for _, l := range opt.Expect {
+			fmt.Fprintf(&b, "    %s\n", l)
+		}
+	}
 	writeThresholdSummary(&b, r)
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "  note: %s\n", n)
@@ -40,6 +65,86 @@ func WriteSummary(w io.Writer, r *Result) error {
 	fmt.Fprintf(&b, "\n%s\n", summaryVerdict(r))
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// MetricDesc says in a line what a metric measures ("" for a name this
+// version does not know): the HTML report's and the summary legend's text.
+func MetricDesc(name string) string { return metricDesc[name] }
+
+// metricGroups are the metrics a legend explains together, in report
+// order: the phases of opening a stream, the events, the stream's life,
+// and the generator's own lag; in request mode the answer's timings.
+var metricGroups = [][]string{
+	{MetricConnect, MetricHeaders, MetricFirstByte, MetricFirstEvent},
+	{MetricInterEvent},
+	{MetricDelivery},
+	{MetricPublishDelivery},
+	{MetricReconnect},
+	{MetricLifetime},
+	{MetricTTFT, MetricTTFTSent},
+	{MetricITL},
+	{MetricTPOT},
+	{MetricE2E, MetricE2ESent},
+	{MetricLag},
+}
+
+// writeLegend says what the result's figures mean: one line per metric
+// group with samples, from the metrics' descriptions (descriptions that
+// start alike, "scheduled attempt → ...", share the start), then one per
+// end class met.
+func writeLegend(b *strings.Builder, r *Result) {
+	b.WriteString("\n  what the figures mean (time from → to; pNN: NN% of samples took at most this)\n")
+	order := MetricNames
+	if r.IsRequestMode() {
+		order = RequestMetricNames
+	}
+	var groups [][]string // in the order of the metric table
+	for _, n := range order {
+		for _, g := range metricGroups {
+			if g[0] == n {
+				groups = append(groups, g)
+			}
+		}
+	}
+	for _, g := range groups {
+		var names, descs []string
+		for _, n := range g {
+			if r.Metrics[n].Count > 0 {
+				names, descs = append(names, n), append(descs, MetricDesc(n))
+			}
+		}
+		if len(names) > 0 {
+			fmt.Fprintf(b, "    %s: %s\n", strings.Join(names, ", "), joinDescs(descs))
+		}
+	}
+	for _, k := range sortedByCount(r.Counters.Ends) {
+		verdict := "not a failure"
+		if EndIsError(r.Mode, k) {
+			verdict = "counts as a failure"
+		}
+		fmt.Fprintf(b, "    ends %s: %s (%s)\n", k, EndDesc(r.Mode, k), verdict)
+	}
+}
+
+// joinDescs joins descriptions with "; ", or, when all start the same up
+// to their arrow ("scheduled attempt → "), as that start and the ends:
+// "scheduled attempt → connected, response headers".
+func joinDescs(descs []string) string {
+	const arrow = "→ "
+	if len(descs) > 1 {
+		from, _, ok := strings.Cut(descs[0], arrow)
+		same := ok
+		var tos []string
+		for _, d := range descs {
+			f, to, ok := strings.Cut(d, arrow)
+			same = same && ok && f == from
+			tos = append(tos, to)
+		}
+		if same {
+			return from + arrow + strings.Join(tos, ", ")
+		}
+	}
+	return strings.Join(descs, "; ")
 }
 
 // writeMetricTable writes one right-aligned row per metric with samples
