@@ -1,9 +1,11 @@
 package main
 
 import (
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -92,5 +94,30 @@ func TestTLSVerificationFailureSuggestsInsecure(t *testing.T) {
 	code, _, errs := runCLI("run", "--insecure", "--url", url, "--connections", "2", "--duration", "2500ms", "--quiet", "--out", out)
 	if code != 0 {
 		t.Errorf("--insecure run: exit %d: %s", code, errs)
+	}
+}
+
+// TestRunProcsStopsEarlyWhenNothingConnects: shard processes merged live
+// stop together, on the parent's decision, with the same cause.
+func TestRunProcsStopsEarlyWhenNothingConnects(t *testing.T) {
+	t.Parallel() // the real binary in its own process, checking outputs, not figures
+	bin := binary(t)
+	out := filepath.Join(t.TempDir(), "procs.json")
+	began := time.Now()
+	b, err := exec.Command(bin, "run", "--url", "http://"+closedPort(t)+"/events", "--connections", "10", "--duration", "60s",
+		"--procs", "2", "--quiet", "--out", out).CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != report.ExitCannotRun || !strings.Contains(string(b), "nothing could connect") {
+		t.Fatalf("%v, want exit 3 naming the cause:\n%s", err, b)
+	}
+	if took := time.Since(began); took > 15*time.Second {
+		t.Errorf("a 60 s run in 2 processes against a closed port took %v", took)
+	}
+	res, err := report.ReadResult(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Unreachable || !strings.Contains(res.PartialReason, "connection refused") {
+		t.Errorf("result not marked unreachable: %v %q", res.Unreachable, res.PartialReason)
 	}
 }
