@@ -30,7 +30,7 @@ func TestRunStopsEarlyWhenNothingConnects(t *testing.T) {
 	t.Parallel() // checks outputs, not figures: other such tests may run beside it
 	out := filepath.Join(t.TempDir(), "r.json")
 	began := time.Now()
-	code, _, errs := runCLI("run", "--url", "http://"+closedPort(t)+"/events", "--connections", "5", "--duration", "60s", "--quiet", "--out", out)
+	code, stdout, errs := runCLI("run", "--url", "http://"+closedPort(t)+"/events", "--connections", "5", "--duration", "60s", "--quiet", "--out", out)
 	took := time.Since(began)
 	if code != report.ExitCannotRun {
 		t.Fatalf("exit %d, want 3; stderr %q", code, errs)
@@ -42,6 +42,9 @@ func TestRunStopsEarlyWhenNothingConnects(t *testing.T) {
 	if strings.Contains(line, "\n") || !strings.Contains(line, "nothing could connect") || !strings.Contains(line, "connect_error") ||
 		!strings.Contains(line, "connection refused") {
 		t.Errorf("want one line naming the cause, got %q", errs)
+	}
+	if !strings.Contains(stdout, "STOPPED EARLY (nothing could connect") {
+		t.Errorf("the summary does not say the run stopped early:\n%s", stdout)
 	}
 	res, err := report.ReadResult(out)
 	if err != nil {

@@ -32,7 +32,10 @@ type SummaryOptions struct {
 func WriteSummaryWith(w io.Writer, r *Result, opt SummaryOptions) error {
 	var b strings.Builder
 	state := "complete"
-	if r.Partial {
+	switch {
+	case r.Unreachable:
+		state = "STOPPED EARLY (" + r.PartialReason + ")"
+	case r.Partial:
 		state = "PARTIAL (" + r.PartialReason + ")"
 	}
 	fmt.Fprintf(&b, "\nssebench %s: %s, %.1fs, %s\n", r.Version, r.Target, r.DurationS, state)
