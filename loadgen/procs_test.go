@@ -16,11 +16,13 @@ import (
 )
 
 // TestMain lets this test binary act as a shard worker: RunProcs starts it
-// again with workerEnv set and the worker arguments. As a test binary it
-// raises -parallel (default: GOMAXPROCS, 2 here) to 8 unless it was
-// given: the parallel tests each wait on a short loopback run and check
-// counts and outputs, not figures; the figure tests ("Timing-sensitive:
-// not parallel") run on their own, before them.
+// again with workerEnv set and the worker arguments. As a test binary
+// with -short (the fast tier) it raises -parallel (default: GOMAXPROCS, 2
+// here) to 8 unless it was given; the full suite (with -race, several
+// times slower, and the capacity searches, which are parallel) keeps go
+// test's default. The parallel tests each wait on a short loopback run
+// and check counts and outputs, not figures; the figure tests
+// ("Timing-sensitive: not parallel") run on their own, before them.
 func TestMain(m *testing.M) {
 	if os.Getenv(observeChildEnv) == "1" { // observe_test.go
 		os.Exit(observeChild())
@@ -32,7 +34,7 @@ func TestMain(m *testing.M) {
 	flag.Parse()
 	given := false
 	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
-	if !given {
+	if testing.Short() && !given {
 		flag.Set("test.parallel", "8")
 	}
 	os.Exit(m.Run())
