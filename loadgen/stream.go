@@ -478,7 +478,14 @@ func (st *streamState) sequence(dec *sse.Decoder) (lost, dup int64) {
 // errLifetime is the cause of a stream's context ending at its lifetime.
 var errLifetime = errors.New("stream lifetime reached")
 
+// classifyDialErr names why an attempt failed before streaming.
 func classifyDialErr(ctx context.Context, err error) string {
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		// The dial gave up at ctx's deadline ("i/o timeout") a moment
+		// before ctx's own timer marks it done: wait for that, so the run's
+		// end (or the lifetime) is not taken for a connect error.
+		<-ctx.Done()
+	}
 	switch {
 	case context.Cause(ctx) == errLifetime:
 		return report.EndLifetime

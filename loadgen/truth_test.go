@@ -308,8 +308,11 @@ func TestRedirectReusesTheConnection(t *testing.T) {
 	if news.Load() < 6 || olds.Load() != news.Load() || c.Redirects != olds.Load() || c.Events != news.Load() || c.StreamsFailed != 0 {
 		t.Fatalf("want several streams each reached through one redirect, none failed")
 	}
-	if conns.Load() != news.Load() {
-		t.Fatalf("%d connections for %d redirected streams: want one connection per stream, the redirect's reused", conns.Load(), news.Load())
+	// A connection opened just as the run ended may carry no request yet
+	// (cancelled while sending it): at most one per cancelled end.
+	if extra := conns.Load() - news.Load(); extra < 0 || extra > c.Ends[report.EndCancelled] {
+		t.Fatalf("%d connections for %d redirected streams (%d cancelled at the end): want one connection per stream, the redirect's reused",
+			conns.Load(), news.Load(), c.Ends[report.EndCancelled])
 	}
 }
 
