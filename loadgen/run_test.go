@@ -55,7 +55,11 @@ func TestCountsAddUp(t *testing.T) {
 	// Timing-sensitive: not parallel.
 	url := serve(t)
 	const streams, perStream = 40, 8
-	s := scenario(t, url+"/events?rate=20&count="+strconv.Itoa(perStream), streams, 3*time.Second, func(s *scenarios.Scenario) {
+	d := 3 * time.Second
+	if testing.Short() {
+		d = 2 * time.Second // the streams end after 8 events (0.4 s); two points of time series still; the full suite runs 3 s
+	}
+	s := scenario(t, url+"/events?rate=20&count="+strconv.Itoa(perStream), streams, d, func(s *scenarios.Scenario) {
 		s.Reconnect.Policy = "never"
 		s.Expect.Sequence = true
 	})
@@ -100,7 +104,11 @@ func TestReconnectResumesWithLastEventID(t *testing.T) {
 	// The server ends each response after 5 events and asks for a 100 ms
 	// retry; browser-policy clients resume with Last-Event-ID, so nothing
 	// is lost or repeated.
-	s := scenario(t, url+"/events?rate=50&retry=100&fault=close-every=5&topic=resume", 10, 3*time.Second, func(s *scenarios.Scenario) {
+	d := 3 * time.Second
+	if testing.Short() {
+		d = 1500 * time.Millisecond // still about 6 reconnects per stream, 3 times the 20 asked for; the full suite runs 3 s
+	}
+	s := scenario(t, url+"/events?rate=50&retry=100&fault=close-every=5&topic=resume", 10, d, func(s *scenarios.Scenario) {
 		s.Expect.Sequence = true
 	})
 	res := run(t, s)
