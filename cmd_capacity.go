@@ -25,39 +25,40 @@ import (
 var capacityScenarioCategories = []string{"Target", "Stream behaviour", "Publisher", "Capacity mode (--mode capacity)"}
 
 func init() {
-	limit := loadgen.FDStreamsPerProcess()
-	var flags []cli.Flag
-	for _, f := range scenarios.Flags() {
-		if !capacityPassThrough(f) {
-			continue
-		}
-		// Shown as this command's own: no "mode capacity" heading, and
-		// the defaults of this machine.
-		if sf, ok := f.(*cli.StringFlag); ok && (sf.Category == "Capacity mode (--mode capacity)" || sf.Name == "ramp") {
-			sf.Category = ""
-			switch sf.Name {
-			case "ramp":
-				sf.Usage = "open each step's new streams over `DURATION`, not judged (whole seconds)"
-				sf.Value = scenarios.Duration(loadgen.DefaultCapacityRamp).String()
-			case "max":
-				sf.Usage = "last step, `N` streams: stop here if every SLO still holds (at most what one process holds: its open-file limit)"
-				sf.Value = strconv.Itoa(limit)
+	commands = append(commands, func() *cli.Command {
+		limit := loadgen.FDStreamsPerProcess()
+		var flags []cli.Flag
+		for _, f := range scenarios.Flags() {
+			if !capacityPassThrough(f) {
+				continue
 			}
+			// Shown as this command's own: no "mode capacity" heading, and
+			// the defaults of this machine.
+			if sf, ok := f.(*cli.StringFlag); ok && (sf.Category == "Capacity mode (--mode capacity)" || sf.Name == "ramp") {
+				sf.Category = ""
+				switch sf.Name {
+				case "ramp":
+					sf.Usage = "open each step's new streams over `DURATION`, not judged (whole seconds)"
+					sf.Value = scenarios.Duration(loadgen.DefaultCapacityRamp).String()
+				case "max":
+					sf.Usage = "last step, `N` streams: stop here if every SLO still holds (at most what one process holds: its open-file limit)"
+					sf.Value = strconv.Itoa(limit)
+				}
+			}
+			flags = append(flags, f)
 		}
-		flags = append(flags, f)
-	}
-	flags = append(flags,
-		&cli.StringFlag{Name: "scenario", Usage: "read target, headers, timeouts, stream behaviour and the capacity block from scenario `FILE` (flags override it; the load shape of a file of another mode is ignored; its thresholds are the SLOs unless --slo is given)"},
-		&cli.StringSliceFlag{Name: "slo", Usage: "SLO `EXPR` each step must meet (repeatable, threshold grammar; default '" + strings.Join(loadgen.DefaultCapacitySLOs, "' and '") + "')"},
-		&cli.StringFlag{Name: "out", Aliases: []string{"o", "json"}, Value: "ssebench-capacity.json", Usage: "write the capacity result JSON to `FILE` ('-' for stdout; the step lines and verdict then go to stderr)"},
-		&cli.StringFlag{Name: "html", DefaultText: "capacity.html; NAME.html with --out NAME.json", Usage: "write the HTML report to `FILE` ('-' for stdout; none: no HTML)"},
-		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no live progress (step lines and the verdict still print)"},
-		&cli.BoolFlag{Name: "force", Usage: "run even when pre-flight finds a problem"},
-	)
-	commands = append(commands, &cli.Command{
-		Name:  "capacity",
-		Usage: "find how many concurrent streams a server holds within its SLOs, and what each stream costs it",
-		Description: `Raises concurrent streams in steps in one continuous run: each step opens
+		flags = append(flags,
+			&cli.StringFlag{Name: "scenario", Usage: "read target, headers, timeouts, stream behaviour and the capacity block from scenario `FILE` (flags override it; the load shape of a file of another mode is ignored; its thresholds are the SLOs unless --slo is given)"},
+			&cli.StringSliceFlag{Name: "slo", Usage: "SLO `EXPR` each step must meet (repeatable, threshold grammar; default '" + strings.Join(loadgen.DefaultCapacitySLOs, "' and '") + "')"},
+			&cli.StringFlag{Name: "out", Aliases: []string{"o", "json"}, Value: "ssebench-capacity.json", Usage: "write the capacity result JSON to `FILE` ('-' for stdout; the step lines and verdict then go to stderr)"},
+			&cli.StringFlag{Name: "html", DefaultText: "capacity.html; NAME.html with --out NAME.json", Usage: "write the HTML report to `FILE` ('-' for stdout; none: no HTML)"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no live progress (step lines and the verdict still print)"},
+			&cli.BoolFlag{Name: "force", Usage: "run even when pre-flight finds a problem"},
+		)
+		return &cli.Command{
+			Name:  "capacity",
+			Usage: "find how many concurrent streams a server holds within its SLOs, and what each stream costs it",
+			Description: `Raises concurrent streams in steps in one continuous run: each step opens
 its new streams over --ramp, then holds them for --hold (and one second
 more, so the next step's connections never fall in the measured hold) and
 is judged on the SLOs over the hold alone (latencies from the histograms
@@ -107,8 +108,9 @@ The same search runs from a scenario with mode: capacity (its capacity:
 block holds these settings, its thresholds the SLOs):
    ssebench run scenarios/examples/capacity.yaml
    ssebench run --mode capacity --url 'http://127.0.0.1:8080/events?rate=1' --start 1000 --step 1000`,
-		Flags:  flags,
-		Action: capacityAction,
+			Flags:  flags,
+			Action: capacityAction,
+		}
 	})
 }
 

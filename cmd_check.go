@@ -18,11 +18,12 @@ import (
 )
 
 func init() {
-	commands = append(commands, &cli.Command{
-		Name:      "check",
-		Usage:     "check an SSE endpoint against the event-stream rules and the proxy pitfalls (a CI gate)",
-		ArgsUsage: "URL",
-		Description: `Opens the stream the way browsers do and runs the check catalogue against it:
+	commands = append(commands, func() *cli.Command {
+		return &cli.Command{
+			Name:      "check",
+			Usage:     "check an SSE endpoint against the event-stream rules and the proxy pitfalls (a CI gate)",
+			ArgsUsage: "URL",
+			Description: `Opens the stream the way browsers do and runs the check catalogue against it:
 the response (status, Content-Type, caching, compression, CORS), the framing
 (UTF-8, BOMs, fields, ids, retry), streaming (first event, buffering, end),
 resumption (Last-Event-ID) and many clients (50 at once, churn). Each check
@@ -44,39 +45,40 @@ Examples:
    ssebench check --origin https://app.example.com --skip churn,concurrent https://api.example.com/events
    ssebench check --publish 'http://127.0.0.1:8080/publish?topic=t' 'http://127.0.0.1:8080/events?topic=t&rate=0'
    ssebench check -X POST --data @prompt.json --only status,content-type,buffering https://llm.example.com/v1/stream`,
-		Flags: append(probeFlags(),
-			&cli.StringFlag{Name: "origin", Usage: "check CORS for a page on `ORIGIN` (e.g. https://app.example.com)"},
-			&cli.StringFlag{Name: "publish", Usage: "`URL` to POST to so the stream emits an event (the event's data must contain the posted text)"},
-			&cli.StringSliceFlag{Name: "only", Usage: "run only these check `IDs` (repeatable or comma-separated)"},
-			&cli.StringSliceFlag{Name: "skip", Usage: "leave out these check `IDs` (repeatable or comma-separated)"},
-			&cli.IntFlag{Name: "clients", Value: conformance.DefaultClients, Usage: "`N` simultaneous streams in the concurrent check"},
-			&cli.IntFlag{Name: "churn", Value: conformance.DefaultChurn, Usage: "`N` open/close cycles in the churn check"},
-		),
-		Action: func(c *cli.Context) error {
-			if err := checkOutputs(c, "json", "junit", "html"); err != nil {
-				return err
-			}
-			if c.NArg() != 1 {
-				return report.Usagef("check takes one URL, got %d arguments", c.NArg())
-			}
-			target, err := streamURL("", c.Args().First())
-			if err != nil {
-				return report.Usage(err)
-			}
-			o, err := readProbeFlags(c)
-			if err != nil {
-				return report.Usage(err)
-			}
-			cfg := conformance.Config{
-				URL: target, Method: o.method, Body: o.body, Header: o.header,
-				Origin: c.String("origin"), Publish: c.String("publish"),
-				Only: c.StringSlice("only"), Skip: c.StringSlice("skip"),
-				Insecure: o.insecure, Hold: o.hold, Window: o.window,
-				Clients: c.Int("clients"), Churn: c.Int("churn"), MaxSize: o.maxSize,
-			}
-			rep, err := conformance.Run(c.Context, cfg)
-			return finishCheck(c, rep, err)
-		},
+			Flags: append(probeFlags(),
+				&cli.StringFlag{Name: "origin", Usage: "check CORS for a page on `ORIGIN` (e.g. https://app.example.com)"},
+				&cli.StringFlag{Name: "publish", Usage: "`URL` to POST to so the stream emits an event (the event's data must contain the posted text)"},
+				&cli.StringSliceFlag{Name: "only", Usage: "run only these check `IDs` (repeatable or comma-separated)"},
+				&cli.StringSliceFlag{Name: "skip", Usage: "leave out these check `IDs` (repeatable or comma-separated)"},
+				&cli.IntFlag{Name: "clients", Value: conformance.DefaultClients, Usage: "`N` simultaneous streams in the concurrent check"},
+				&cli.IntFlag{Name: "churn", Value: conformance.DefaultChurn, Usage: "`N` open/close cycles in the churn check"},
+			),
+			Action: func(c *cli.Context) error {
+				if err := checkOutputs(c, "json", "junit", "html"); err != nil {
+					return err
+				}
+				if c.NArg() != 1 {
+					return report.Usagef("check takes one URL, got %d arguments", c.NArg())
+				}
+				target, err := streamURL("", c.Args().First())
+				if err != nil {
+					return report.Usage(err)
+				}
+				o, err := readProbeFlags(c)
+				if err != nil {
+					return report.Usage(err)
+				}
+				cfg := conformance.Config{
+					URL: target, Method: o.method, Body: o.body, Header: o.header,
+					Origin: c.String("origin"), Publish: c.String("publish"),
+					Only: c.StringSlice("only"), Skip: c.StringSlice("skip"),
+					Insecure: o.insecure, Hold: o.hold, Window: o.window,
+					Clients: c.Int("clients"), Churn: c.Int("churn"), MaxSize: o.maxSize,
+				}
+				rep, err := conformance.Run(c.Context, cfg)
+				return finishCheck(c, rep, err)
+			},
+		}
 	})
 }
 

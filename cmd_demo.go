@@ -25,10 +25,11 @@ var demoThresholds = []string{
 }
 
 func init() {
-	commands = append(commands, &cli.Command{
-		Name:  "demo",
-		Usage: "see ssebench work end to end: embedded server, a short load run (or an LLM run with --llm), the summary and result",
-		Description: `Starts the reference server (as 'ssebench serve' would) on a free loopback
+	commands = append(commands, func() *cli.Command {
+		return &cli.Command{
+			Name:  "demo",
+			Usage: "see ssebench work end to end: embedded server, a short load run (or an LLM run with --llm), the summary and result",
+			Description: `Starts the reference server (as 'ssebench serve' would) on a free loopback
 port, ramps to --connections streams (1 event/s each, with sequence
 checking) over half of --duration and holds them, while a publisher sends 5
 events/s to measure publish-to-delivery latency. Then prints the summary
@@ -54,65 +55,66 @@ Examples:
    ssebench demo --llm
    ssebench demo --llm --rate 10 --llm-ttft 500ms --llm-token-rate 100 --llm-tokens 32-128
    ssebench demo --llm --rate 8 --llm-concurrency 4   # queueing shows in TTFT`,
-		Flags: []cli.Flag{
-			&cli.IntFlag{Name: "connections", Value: 1000, Usage: "`N` streams to ramp to"},
-			&cli.DurationFlag{Name: "duration", Value: 20 * time.Second, Usage: "`DURATION` of the whole run (ramp is half of it)"},
-			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "ssebench-result.json", Usage: "write the result JSON to `FILE`"},
-			&cli.StringFlag{Name: "html", Usage: "write the HTML report to `FILE` (default: report.html next to --out)"},
-			&cli.StringFlag{Name: "junit", Usage: "also write JUnit XML to `FILE`"},
-			&cli.StringSliceFlag{Name: "threshold", Value: cli.NewStringSlice(demoThresholds...),
-				Usage: "pass/fail condition `EXPR` (repeatable; replaces the defaults)"},
-			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no live progress"},
-			&cli.BoolFlag{Name: "llm", Usage: "demo mode request against a simulated OpenAI-compatible chat completions endpoint"},
-			&cli.Float64Flag{Name: "rate", Value: 5, Usage: "with --llm: `RATE` chat completions per second (Poisson arrivals)"},
-			&cli.DurationFlag{Name: "llm-ttft", Value: fixtures.DefaultLLMTTFT, Usage: "with --llm: the server's time to first token, a `DURATION`"},
-			&cli.Float64Flag{Name: "llm-token-rate", Value: fixtures.DefaultLLMTokenRate, Usage: "with --llm: the server's `RATE` of tokens per second of one answer"},
-			&cli.StringFlag{Name: "llm-tokens", Value: fixtures.DefaultLLMTokens, Usage: "with --llm: answer length in tokens, `N` or MIN-MAX (uniform)"},
-			&cli.IntFlag{Name: "llm-tokens-per-chunk", Value: fixtures.DefaultLLMTokensPerChunk, Usage: "with --llm: `N` tokens per chunk (event)"},
-			&cli.IntFlag{Name: "llm-concurrency", Usage: "with --llm: `N` answers the server generates at once; later requests queue (0 = no limit)"},
-		},
-		Action: func(c *cli.Context) error {
-			if c.Bool("llm") {
-				return demoLLM(c)
-			}
-			for _, f := range []string{"rate", "llm-ttft", "llm-token-rate", "llm-tokens", "llm-tokens-per-chunk", "llm-concurrency"} {
-				if c.IsSet(f) {
-					return report.Usagef("--%s only applies with --llm", f)
+			Flags: []cli.Flag{
+				&cli.IntFlag{Name: "connections", Value: 1000, Usage: "`N` streams to ramp to"},
+				&cli.DurationFlag{Name: "duration", Value: 20 * time.Second, Usage: "`DURATION` of the whole run (ramp is half of it)"},
+				&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "ssebench-result.json", Usage: "write the result JSON to `FILE`"},
+				&cli.StringFlag{Name: "html", Usage: "write the HTML report to `FILE` (default: report.html next to --out)"},
+				&cli.StringFlag{Name: "junit", Usage: "also write JUnit XML to `FILE`"},
+				&cli.StringSliceFlag{Name: "threshold", Value: cli.NewStringSlice(demoThresholds...),
+					Usage: "pass/fail condition `EXPR` (repeatable; replaces the defaults)"},
+				&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no live progress"},
+				&cli.BoolFlag{Name: "llm", Usage: "demo mode request against a simulated OpenAI-compatible chat completions endpoint"},
+				&cli.Float64Flag{Name: "rate", Value: 5, Usage: "with --llm: `RATE` chat completions per second (Poisson arrivals)"},
+				&cli.DurationFlag{Name: "llm-ttft", Value: fixtures.DefaultLLMTTFT, Usage: "with --llm: the server's time to first token, a `DURATION`"},
+				&cli.Float64Flag{Name: "llm-token-rate", Value: fixtures.DefaultLLMTokenRate, Usage: "with --llm: the server's `RATE` of tokens per second of one answer"},
+				&cli.StringFlag{Name: "llm-tokens", Value: fixtures.DefaultLLMTokens, Usage: "with --llm: answer length in tokens, `N` or MIN-MAX (uniform)"},
+				&cli.IntFlag{Name: "llm-tokens-per-chunk", Value: fixtures.DefaultLLMTokensPerChunk, Usage: "with --llm: `N` tokens per chunk (event)"},
+				&cli.IntFlag{Name: "llm-concurrency", Usage: "with --llm: `N` answers the server generates at once; later requests queue (0 = no limit)"},
+			},
+			Action: func(c *cli.Context) error {
+				if c.Bool("llm") {
+					return demoLLM(c)
 				}
-			}
-			n, d := c.Int("connections"), c.Duration("duration")
-			if n <= 0 || n > 15000 {
-				return report.Usagef("--connections %d: want 1 to 15000 (use run with serve for more)", n)
-			}
-			if d < 2*time.Second {
-				return report.Usagef("--duration %v: want at least 2s", d)
-			}
-			if _, err := report.ParseThresholds(c.StringSlice("threshold")); err != nil {
-				return report.Usage(err)
-			}
-			base, stop, err := startDemoServer(fixtures.Config{})
-			if err != nil {
-				return err
-			}
-			defer stop()
-			fmt.Fprintf(c.App.ErrWriter, "demo: reference server on %s; %d streams for %v\n", base, n, d)
-			s := &scenarios.Scenario{
-				Name:        "demo",
-				URLs:        []string{base + "/events?rate=1&topic=demo"},
-				Connections: n,
-				Ramp:        scenarios.Duration(d / 2),
-				Duration:    scenarios.Duration(d),
-				Publisher:   &scenarios.Publisher{URL: base + "/publish?topic=demo", Rate: 5},
-			}
-			s.Expect.Sequence = true
-			s.Thresholds = c.StringSlice("threshold")
-			s.AbortOnFail = false
-			if err := s.Validate(); err != nil {
-				return report.Usage(err)
-			}
-			s.Normalize()
-			return runDemo(c, s, nil)
-		},
+				for _, f := range []string{"rate", "llm-ttft", "llm-token-rate", "llm-tokens", "llm-tokens-per-chunk", "llm-concurrency"} {
+					if c.IsSet(f) {
+						return report.Usagef("--%s only applies with --llm", f)
+					}
+				}
+				n, d := c.Int("connections"), c.Duration("duration")
+				if n <= 0 || n > 15000 {
+					return report.Usagef("--connections %d: want 1 to 15000 (use run with serve for more)", n)
+				}
+				if d < 2*time.Second {
+					return report.Usagef("--duration %v: want at least 2s", d)
+				}
+				if _, err := report.ParseThresholds(c.StringSlice("threshold")); err != nil {
+					return report.Usage(err)
+				}
+				base, stop, err := startDemoServer(fixtures.Config{})
+				if err != nil {
+					return err
+				}
+				defer stop()
+				fmt.Fprintf(c.App.ErrWriter, "demo: reference server on %s; %d streams for %v\n", base, n, d)
+				s := &scenarios.Scenario{
+					Name:        "demo",
+					URLs:        []string{base + "/events?rate=1&topic=demo"},
+					Connections: n,
+					Ramp:        scenarios.Duration(d / 2),
+					Duration:    scenarios.Duration(d),
+					Publisher:   &scenarios.Publisher{URL: base + "/publish?topic=demo", Rate: 5},
+				}
+				s.Expect.Sequence = true
+				s.Thresholds = c.StringSlice("threshold")
+				s.AbortOnFail = false
+				if err := s.Validate(); err != nil {
+					return report.Usage(err)
+				}
+				s.Normalize()
+				return runDemo(c, s, nil)
+			},
+		}
 	})
 }
 

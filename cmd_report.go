@@ -12,11 +12,12 @@ import (
 )
 
 func init() {
-	commands = append(commands, &cli.Command{
-		Name:      "report",
-		Usage:     "re-render saved results as HTML, JUnit or a summary; merge the results of several generators",
-		ArgsUsage: "RESULT.json...",
-		Description: `Reads result JSON written by run, demo, check, diagnose or capacity (told
+	commands = append(commands, func() *cli.Command {
+		return &cli.Command{
+			Name:      "report",
+			Usage:     "re-render saved results as HTML, JUnit or a summary; merge the results of several generators",
+			ArgsUsage: "RESULT.json...",
+			Description: `Reads result JSON written by run, demo, check, diagnose or capacity (told
 apart by their schema) and renders it again: the summary on stdout, and --html,
 --junit and --json files. Several load results (the shards of one test, or
 the same test run from several machines) are merged exactly: every latency
@@ -68,14 +69,15 @@ Examples:
    ssebench report --threshold 'ttft.p99 < 1s' --threshold 'goodput >= 95%' llm.json
    ssebench report --junit check.xml check.json
    ssebench report --html capacity.html --junit capacity.xml ssebench-capacity.json`,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "json", Usage: "write the (merged) result JSON to `FILE` ('-' for stdout; the summary then goes to stderr)"},
-			&cli.StringFlag{Name: "html", Usage: "write a self-contained HTML report to `FILE` ('-' for stdout)"},
-			&cli.StringFlag{Name: "junit", Usage: "write JUnit XML to `FILE` ('-' for stdout)"},
-			&cli.StringSliceFlag{Name: "threshold", Usage: "pass/fail condition `EXPR` (repeatable; replaces the result's own)"},
-			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no summary on stdout"},
-		},
-		Action: reportAction,
+			Flags: []cli.Flag{
+				&cli.StringFlag{Name: "json", Usage: "write the (merged) result JSON to `FILE` ('-' for stdout; the summary then goes to stderr)"},
+				&cli.StringFlag{Name: "html", Usage: "write a self-contained HTML report to `FILE` ('-' for stdout)"},
+				&cli.StringFlag{Name: "junit", Usage: "write JUnit XML to `FILE` ('-' for stdout)"},
+				&cli.StringSliceFlag{Name: "threshold", Usage: "pass/fail condition `EXPR` (repeatable; replaces the result's own)"},
+				&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no summary on stdout"},
+			},
+			Action: reportAction,
+		}
 	})
 }
 

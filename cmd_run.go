@@ -14,20 +14,21 @@ import (
 )
 
 func init() {
-	flags := append(scenarios.Flags(),
-		&cli.StringFlag{Name: "out", Aliases: []string{"o", "json"}, Value: "ssebench-result.json", Usage: "write the result JSON to `FILE` ('-' for stdout; the summary then goes to stderr)"},
-		&cli.StringFlag{Name: "html", Usage: "also write a self-contained HTML report to `FILE` ('-' for stdout)"},
-		&cli.StringFlag{Name: "junit", Usage: "also write JUnit XML (one testcase per threshold) to `FILE` ('-' for stdout)"},
-		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no live progress"},
-		&cli.IntFlag{Name: "procs", Usage: "run as `N` shard processes merged live (0: as many as the open-file limit needs)"},
-		&cli.StringFlag{Name: "shard", Usage: "run only share `i/n` of the scenario (0-based), e.g. one machine or pod of a bigger test"},
-		&cli.BoolFlag{Name: "force", Usage: "run even when pre-flight finds a problem"},
-	)
-	commands = append(commands, &cli.Command{
-		Name:      "run",
-		Usage:     "load-test an SSE endpoint with many concurrent streams",
-		ArgsUsage: "[scenario.yaml]",
-		Description: `Opens concurrent streams on an open-loop schedule (stages, or the
+	commands = append(commands, func() *cli.Command {
+		flags := append(scenarios.Flags(),
+			&cli.StringFlag{Name: "out", Aliases: []string{"o", "json"}, Value: "ssebench-result.json", Usage: "write the result JSON to `FILE` ('-' for stdout; the summary then goes to stderr)"},
+			&cli.StringFlag{Name: "html", Usage: "also write a self-contained HTML report to `FILE` ('-' for stdout)"},
+			&cli.StringFlag{Name: "junit", Usage: "also write JUnit XML (one testcase per threshold) to `FILE` ('-' for stdout)"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no live progress"},
+			&cli.IntFlag{Name: "procs", Usage: "run as `N` shard processes merged live (0: as many as the open-file limit needs)"},
+			&cli.StringFlag{Name: "shard", Usage: "run only share `i/n` of the scenario (0-based), e.g. one machine or pod of a bigger test"},
+			&cli.BoolFlag{Name: "force", Usage: "run even when pre-flight finds a problem"},
+		)
+		return &cli.Command{
+			Name:      "run",
+			Usage:     "load-test an SSE endpoint with many concurrent streams",
+			ArgsUsage: "[scenario.yaml]",
+			Description: `Opens concurrent streams on an open-loop schedule (stages, or the
 --connections/--ramp/--duration shorthand), reconnects them like browsers do,
 and measures connect, headers, first byte, first event, inter-event gap,
 delivery (from the server's send timestamp), publish-to-delivery, reconnect
@@ -78,20 +79,21 @@ Examples:
    ssebench run --url 'http://127.0.0.1:8080/events?rate=0.1' --connections 50000 --ramp 30s --duration 60s
    ssebench run scenario.yaml --shard 3/8 --out shard-3.json
    ssebench run scenarios/examples/capacity.yaml --server-pid $(pgrep -n -f 'ssebench serve')`,
-		Flags: flags,
-		Action: func(c *cli.Context) error {
-			if err := checkOutputs(c, "out", "html", "junit"); err != nil {
-				return err
-			}
-			s, err := scenarios.FromCLI(c)
-			if err != nil {
-				return report.Usage(err)
-			}
-			if s.Mode == scenarios.ModeCapacity {
-				return runCapacityMode(c, s)
-			}
-			return runLoad(c, s, loadOutputs{JSON: c.String("out"), HTML: c.String("html"), JUnit: c.String("junit")}, c.Bool("quiet"))
-		},
+			Flags: flags,
+			Action: func(c *cli.Context) error {
+				if err := checkOutputs(c, "out", "html", "junit"); err != nil {
+					return err
+				}
+				s, err := scenarios.FromCLI(c)
+				if err != nil {
+					return report.Usage(err)
+				}
+				if s.Mode == scenarios.ModeCapacity {
+					return runCapacityMode(c, s)
+				}
+				return runLoad(c, s, loadOutputs{JSON: c.String("out"), HTML: c.String("html"), JUnit: c.String("junit")}, c.Bool("quiet"))
+			},
+		}
 	})
 }
 

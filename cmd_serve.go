@@ -16,10 +16,11 @@ import (
 )
 
 func init() {
-	commands = append(commands, &cli.Command{
-		Name:  "serve",
-		Usage: "run the reference SSE server (known-good origin, with fault injection)",
-		Description: `Serves a correct event stream at /events, publishing at /publish, counters
+	commands = append(commands, func() *cli.Command {
+		return &cli.Command{
+			Name:  "serve",
+			Usage: "run the reference SSE server (known-good origin, with fault injection)",
+			Description: `Serves a correct event stream at /events, publishing at /publish, counters
 at /stats and a health check at /healthz, until Ctrl-C.
 
 GET /events query parameters: rate (events/s per stream, decimals allowed,
@@ -91,115 +92,116 @@ Examples:
    curl -sN 'http://127.0.0.1:8080/v1/chat/completions?ttft=50ms&tokens=8&tokens_per_chunk=4' \
      -d '{"stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}'
    curl -sN 'http://127.0.0.1:8080/progress?steps=5&interval=200ms&end_event=done'`,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "addr", Value: fixtures.DefaultAddr, Usage: "listen on `HOST:PORT`"},
-			&cli.IntFlag{Name: "history", Value: fixtures.DefaultHistory, Usage: "`N` events kept per topic for Last-Event-ID resumption"},
-			&cli.Int64Flag{Name: "history-bytes", Value: fixtures.DefaultHistoryBytes, Usage: "`BYTES` kept per topic for resumption (the oldest go first)"},
-			&cli.IntFlag{Name: "queue", Value: fixtures.DefaultQueue, Usage: "`N` events queued per stream before it is dropped as a slow client"},
-			&cli.StringSliceFlag{Name: "fault", Usage: "fault applied to every stream, `NAME` or NAME=VALUE (repeatable)"},
-			&cli.DurationFlag{Name: "heartbeat", Value: fixtures.DefaultHeartbeat, Usage: "comment every `DURATION` on streams without ?heartbeat= (0 = none)"},
-			&cli.Float64Flag{Name: "max-rate", Value: fixtures.DefaultMaxRate, Usage: "highest ?rate= accepted, a `RATE` (events/s per stream)"},
-			&cli.IntFlag{Name: "max-size", Value: fixtures.DefaultMaxSize, Usage: "highest ?size= accepted, `BYTES`"},
-			&cli.Int64Flag{Name: "max-publish", Value: fixtures.DefaultMaxPublish, Usage: "largest POST /publish body, `BYTES`"},
-			&cli.IntFlag{Name: "max-topics", Value: fixtures.DefaultMaxTopics, Usage: "at most `N` topics; streams on new ones get 503 past it"},
-			&cli.IntFlag{Name: "procs", Value: 1, Usage: "`N` processes sharing the port (SO_REUSEPORT); each holds up to its open-file limit of streams"},
-			&cli.BoolFlag{Name: "tls", Usage: "serve HTTPS (HTTP/2 and HTTP/1.1 by ALPN) with a self-signed certificate made at start"},
-			&cli.StringFlag{Name: "tls-cert", Usage: "PEM certificate `FILE` for --tls instead of a self-signed one (needs --tls-key)"},
-			&cli.StringFlag{Name: "tls-key", Usage: "PEM private key `FILE` for --tls-cert"},
-			&cli.IntFlag{Name: "h2-max-streams", Value: fixtures.DefaultH2MaxStreams, Usage: "at most `N` concurrent streams on one HTTP/2 connection"},
-			&cli.IntFlag{Name: "max-streams", Usage: "at most `N` /events streams open at once; more get 503 with Retry-After (0 = no cap): a knee for capacity tests"},
-			&cli.DurationFlag{Name: "event-cost", Usage: "`DURATION` the fan-out spends (asleep) per stream per event, so delivery latency grows with streams: a knee for capacity tests"},
-			&cli.DurationFlag{Name: "llm-ttft", Value: fixtures.DefaultLLMTTFT, Usage: "chat completions: time to first token, a `DURATION` counted from getting a slot (0 = none)"},
-			&cli.Float64Flag{Name: "llm-token-rate", Value: fixtures.DefaultLLMTokenRate, Usage: "chat completions: `RATE` of tokens per second of one answer"},
-			&cli.StringFlag{Name: "llm-tokens", Value: fixtures.DefaultLLMTokens, Usage: "chat completions: answer length in tokens, `N` or MIN-MAX (uniform); max_tokens caps it"},
-			&cli.IntFlag{Name: "llm-tokens-per-chunk", Value: fixtures.DefaultLLMTokensPerChunk, Usage: "chat completions: `N` tokens per chunk (event)"},
-			&cli.IntFlag{Name: "llm-concurrency", Usage: "chat completions: `N` answers generated at once, per process; later requests queue and their TTFT grows (0 = no limit)"},
-			&cli.IntFlag{Name: "llm-queue", Value: fixtures.DefaultLLMQueue, Usage: "chat completions: `N` requests waiting for a slot before 429 (0 = none wait)"},
-			&cli.BoolFlag{Name: "llm-usage", Usage: "chat completions: end every stream with a usage chunk, not only when stream_options.include_usage asks"},
-			&cli.IntFlag{Name: "progress-steps", Value: fixtures.DefaultProgressSteps, Usage: "/progress: `N` progress events before the end event"},
-			&cli.DurationFlag{Name: "progress-interval", Value: fixtures.DefaultProgressInterval, Usage: "/progress: `DURATION` between progress events"},
-			&cli.StringFlag{Name: "progress-end-event", Value: fixtures.DefaultProgressEndEvent, Usage: "/progress: `TYPE` of the final event"},
-			// Set by --procs on the processes it starts.
-			&cli.StringFlag{Name: "worker", Hidden: true, Usage: "run as worker I/N of a --procs group"},
-			&cli.StringFlag{Name: "worker-dir", Hidden: true, Usage: "the --procs group's control directory"},
-		},
-		Action: func(c *cli.Context) error {
-			if c.NArg() > 0 {
-				return report.Usagef("serve takes no arguments, got %q", c.Args().First())
-			}
-			cfg := fixtures.Config{
-				Addr:         c.String("addr"),
-				History:      c.Int("history"),
-				HistoryBytes: c.Int64("history-bytes"),
-				Queue:        c.Int("queue"),
-				Faults:       c.StringSlice("fault"),
-				Heartbeat:    c.Duration("heartbeat"),
-				MaxRate:      c.Float64("max-rate"),
-				MaxSize:      c.Int("max-size"),
-				MaxPublish:   c.Int64("max-publish"),
-				MaxTopics:    c.Int("max-topics"),
-				TLS:          c.Bool("tls"),
-				TLSCertFile:  c.String("tls-cert"),
-				TLSKeyFile:   c.String("tls-key"),
-				H2MaxStreams: c.Int("h2-max-streams"),
-				MaxStreams:   c.Int("max-streams"),
-				EventCost:    c.Duration("event-cost"),
-			}
-			if cfg.Heartbeat == 0 {
-				cfg.Heartbeat = -1 // the flag's 0 means none; Config's 0 means the default
-			}
-			if err := serveLLMFlags(c, &cfg); err != nil {
-				return err
-			}
-			for name, v := range map[string]int64{
-				"history": int64(cfg.History), "history-bytes": cfg.HistoryBytes, "queue": int64(cfg.Queue),
-				"max-size": int64(cfg.MaxSize), "max-publish": cfg.MaxPublish, "max-topics": int64(cfg.MaxTopics),
-				"h2-max-streams": int64(cfg.H2MaxStreams),
-			} {
-				if v <= 0 {
-					return report.Usagef("--%s %d: want a number > 0", name, v)
+			Flags: []cli.Flag{
+				&cli.StringFlag{Name: "addr", Value: fixtures.DefaultAddr, Usage: "listen on `HOST:PORT`"},
+				&cli.IntFlag{Name: "history", Value: fixtures.DefaultHistory, Usage: "`N` events kept per topic for Last-Event-ID resumption"},
+				&cli.Int64Flag{Name: "history-bytes", Value: fixtures.DefaultHistoryBytes, Usage: "`BYTES` kept per topic for resumption (the oldest go first)"},
+				&cli.IntFlag{Name: "queue", Value: fixtures.DefaultQueue, Usage: "`N` events queued per stream before it is dropped as a slow client"},
+				&cli.StringSliceFlag{Name: "fault", Usage: "fault applied to every stream, `NAME` or NAME=VALUE (repeatable)"},
+				&cli.DurationFlag{Name: "heartbeat", Value: fixtures.DefaultHeartbeat, Usage: "comment every `DURATION` on streams without ?heartbeat= (0 = none)"},
+				&cli.Float64Flag{Name: "max-rate", Value: fixtures.DefaultMaxRate, Usage: "highest ?rate= accepted, a `RATE` (events/s per stream)"},
+				&cli.IntFlag{Name: "max-size", Value: fixtures.DefaultMaxSize, Usage: "highest ?size= accepted, `BYTES`"},
+				&cli.Int64Flag{Name: "max-publish", Value: fixtures.DefaultMaxPublish, Usage: "largest POST /publish body, `BYTES`"},
+				&cli.IntFlag{Name: "max-topics", Value: fixtures.DefaultMaxTopics, Usage: "at most `N` topics; streams on new ones get 503 past it"},
+				&cli.IntFlag{Name: "procs", Value: 1, Usage: "`N` processes sharing the port (SO_REUSEPORT); each holds up to its open-file limit of streams"},
+				&cli.BoolFlag{Name: "tls", Usage: "serve HTTPS (HTTP/2 and HTTP/1.1 by ALPN) with a self-signed certificate made at start"},
+				&cli.StringFlag{Name: "tls-cert", Usage: "PEM certificate `FILE` for --tls instead of a self-signed one (needs --tls-key)"},
+				&cli.StringFlag{Name: "tls-key", Usage: "PEM private key `FILE` for --tls-cert"},
+				&cli.IntFlag{Name: "h2-max-streams", Value: fixtures.DefaultH2MaxStreams, Usage: "at most `N` concurrent streams on one HTTP/2 connection"},
+				&cli.IntFlag{Name: "max-streams", Usage: "at most `N` /events streams open at once; more get 503 with Retry-After (0 = no cap): a knee for capacity tests"},
+				&cli.DurationFlag{Name: "event-cost", Usage: "`DURATION` the fan-out spends (asleep) per stream per event, so delivery latency grows with streams: a knee for capacity tests"},
+				&cli.DurationFlag{Name: "llm-ttft", Value: fixtures.DefaultLLMTTFT, Usage: "chat completions: time to first token, a `DURATION` counted from getting a slot (0 = none)"},
+				&cli.Float64Flag{Name: "llm-token-rate", Value: fixtures.DefaultLLMTokenRate, Usage: "chat completions: `RATE` of tokens per second of one answer"},
+				&cli.StringFlag{Name: "llm-tokens", Value: fixtures.DefaultLLMTokens, Usage: "chat completions: answer length in tokens, `N` or MIN-MAX (uniform); max_tokens caps it"},
+				&cli.IntFlag{Name: "llm-tokens-per-chunk", Value: fixtures.DefaultLLMTokensPerChunk, Usage: "chat completions: `N` tokens per chunk (event)"},
+				&cli.IntFlag{Name: "llm-concurrency", Usage: "chat completions: `N` answers generated at once, per process; later requests queue and their TTFT grows (0 = no limit)"},
+				&cli.IntFlag{Name: "llm-queue", Value: fixtures.DefaultLLMQueue, Usage: "chat completions: `N` requests waiting for a slot before 429 (0 = none wait)"},
+				&cli.BoolFlag{Name: "llm-usage", Usage: "chat completions: end every stream with a usage chunk, not only when stream_options.include_usage asks"},
+				&cli.IntFlag{Name: "progress-steps", Value: fixtures.DefaultProgressSteps, Usage: "/progress: `N` progress events before the end event"},
+				&cli.DurationFlag{Name: "progress-interval", Value: fixtures.DefaultProgressInterval, Usage: "/progress: `DURATION` between progress events"},
+				&cli.StringFlag{Name: "progress-end-event", Value: fixtures.DefaultProgressEndEvent, Usage: "/progress: `TYPE` of the final event"},
+				// Set by --procs on the processes it starts.
+				&cli.StringFlag{Name: "worker", Hidden: true, Usage: "run as worker I/N of a --procs group"},
+				&cli.StringFlag{Name: "worker-dir", Hidden: true, Usage: "the --procs group's control directory"},
+			},
+			Action: func(c *cli.Context) error {
+				if c.NArg() > 0 {
+					return report.Usagef("serve takes no arguments, got %q", c.Args().First())
 				}
-			}
-			if cfg.MaxRate <= 0 {
-				return report.Usagef("--max-rate %g: want events per second > 0", cfg.MaxRate)
-			}
-			if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
-				return report.Usagef("--addr %q: want host:port: %v", cfg.Addr, err)
-			}
-			if procs := c.Int("procs"); procs < 1 || procs > fixtures.MaxProcs {
-				return report.Usagef("--procs %d: want a number of processes from 1 to %d", procs, fixtures.MaxProcs)
-			}
-			if err := cfg.Validate(); err != nil {
-				return report.Usagef("serve: %v", err)
-			}
-			if w := c.String("worker"); w != "" {
-				return serveWorker(c, cfg, w)
-			}
-			if procs := c.Int("procs"); procs > 1 {
-				return serveProcs(c, cfg, procs)
-			}
-			var srv *fixtures.Server
-			cfg.Ready = func(addr net.Addr) {
-				printServeBanner(c, scheme(cfg)+addr.String(), srv.TLSFingerprint(), "")
-			}
-			srv, err := fixtures.New(cfg)
-			if err != nil {
-				return report.Usagef("serve: %v", err)
-			}
-			defer srv.Close()
-			err = srv.ListenAndServe(c.Context)
-			var opErr *net.OpError
-			if errors.As(err, &opErr) && opErr.Op == "listen" {
-				return report.CannotRun(fmt.Errorf("serve: %w", err))
-			}
-			if err != nil {
-				return report.CannotRun(err)
-			}
-			st := srv.Stats()
-			fmt.Fprintf(c.App.ErrWriter, "ssebench serve: stopped after %d streams, %d events, %d bytes written, %d slow clients dropped\n",
-				st.StreamsTotal, st.EventsWritten, st.BytesWritten, st.SlowDropped)
-			return nil
-		},
+				cfg := fixtures.Config{
+					Addr:         c.String("addr"),
+					History:      c.Int("history"),
+					HistoryBytes: c.Int64("history-bytes"),
+					Queue:        c.Int("queue"),
+					Faults:       c.StringSlice("fault"),
+					Heartbeat:    c.Duration("heartbeat"),
+					MaxRate:      c.Float64("max-rate"),
+					MaxSize:      c.Int("max-size"),
+					MaxPublish:   c.Int64("max-publish"),
+					MaxTopics:    c.Int("max-topics"),
+					TLS:          c.Bool("tls"),
+					TLSCertFile:  c.String("tls-cert"),
+					TLSKeyFile:   c.String("tls-key"),
+					H2MaxStreams: c.Int("h2-max-streams"),
+					MaxStreams:   c.Int("max-streams"),
+					EventCost:    c.Duration("event-cost"),
+				}
+				if cfg.Heartbeat == 0 {
+					cfg.Heartbeat = -1 // the flag's 0 means none; Config's 0 means the default
+				}
+				if err := serveLLMFlags(c, &cfg); err != nil {
+					return err
+				}
+				for name, v := range map[string]int64{
+					"history": int64(cfg.History), "history-bytes": cfg.HistoryBytes, "queue": int64(cfg.Queue),
+					"max-size": int64(cfg.MaxSize), "max-publish": cfg.MaxPublish, "max-topics": int64(cfg.MaxTopics),
+					"h2-max-streams": int64(cfg.H2MaxStreams),
+				} {
+					if v <= 0 {
+						return report.Usagef("--%s %d: want a number > 0", name, v)
+					}
+				}
+				if cfg.MaxRate <= 0 {
+					return report.Usagef("--max-rate %g: want events per second > 0", cfg.MaxRate)
+				}
+				if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
+					return report.Usagef("--addr %q: want host:port: %v", cfg.Addr, err)
+				}
+				if procs := c.Int("procs"); procs < 1 || procs > fixtures.MaxProcs {
+					return report.Usagef("--procs %d: want a number of processes from 1 to %d", procs, fixtures.MaxProcs)
+				}
+				if err := cfg.Validate(); err != nil {
+					return report.Usagef("serve: %v", err)
+				}
+				if w := c.String("worker"); w != "" {
+					return serveWorker(c, cfg, w)
+				}
+				if procs := c.Int("procs"); procs > 1 {
+					return serveProcs(c, cfg, procs)
+				}
+				var srv *fixtures.Server
+				cfg.Ready = func(addr net.Addr) {
+					printServeBanner(c, scheme(cfg)+addr.String(), srv.TLSFingerprint(), "")
+				}
+				srv, err := fixtures.New(cfg)
+				if err != nil {
+					return report.Usagef("serve: %v", err)
+				}
+				defer srv.Close()
+				err = srv.ListenAndServe(c.Context)
+				var opErr *net.OpError
+				if errors.As(err, &opErr) && opErr.Op == "listen" {
+					return report.CannotRun(fmt.Errorf("serve: %w", err))
+				}
+				if err != nil {
+					return report.CannotRun(err)
+				}
+				st := srv.Stats()
+				fmt.Fprintf(c.App.ErrWriter, "ssebench serve: stopped after %d streams, %d events, %d bytes written, %d slow clients dropped\n",
+					st.StreamsTotal, st.EventsWritten, st.BytesWritten, st.SlowDropped)
+				return nil
+			},
+		}
 	})
 }
 

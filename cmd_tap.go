@@ -16,11 +16,12 @@ import (
 )
 
 func init() {
-	commands = append(commands, &cli.Command{
-		Name:      "tap",
-		Usage:     "watch one live stream, parsed and timed, like a browser's EventSource",
-		ArgsUsage: "URL",
-		Description: `Connects as EventSource does (Accept: text/event-stream, Cache-Control:
+	commands = append(commands, func() *cli.Command {
+		return &cli.Command{
+			Name:      "tap",
+			Usage:     "watch one live stream, parsed and timed, like a browser's EventSource",
+			ArgsUsage: "URL",
+			Description: `Connects as EventSource does (Accept: text/event-stream, Cache-Control:
 no-cache), prints the status line and the response headers that matter for
 SSE, then each event as it arrives: time since connect, gap since the
 previous event, type, id and data (comments show as heartbeats). On stop
@@ -33,39 +34,40 @@ Examples:
    ssebench tap https://api.example.com/stream -H 'Authorization: Bearer ${TOKEN}' --duration 10s --json tap.ndjson
    ssebench tap --json - --count 5 'http://127.0.0.1:8080/events?rate=5' | jq -c .
    ssebench tap -X POST --data @prompt.json https://llm.example.com/v1/chat/completions`,
-		Flags: append(requestFlags(),
-			&cli.StringFlag{Name: "last-event-id", Usage: "send Last-Event-ID: `ID` on the first request"},
-			&cli.IntFlag{Name: "count", Aliases: []string{"n"}, Usage: "stop after `N` events (0: no limit)"},
-			&cli.DurationFlag{Name: "duration", Usage: "stop after `DURATION` (0: no limit)"},
-			&cli.BoolFlag{Name: "reconnect", Usage: "follow the stream across disconnects like a browser (waits retry or 3s, sends Last-Event-ID, stops on 204)"},
-			&tapJSONFlag{&cli.StringFlag{Name: "json", Usage: "write NDJSON records (the same timing fields) to `FILE` instead of the human format on stdout ('-' for stdout; --json with no FILE, as in earlier versions, is '-')"}},
-			&cli.IntFlag{Name: "width", Value: 100, Usage: "`N` characters of data shown per event in the human format"},
-			&cli.IntFlag{Name: "max-size", Value: sse.OneStreamMaxSize, Usage: "largest line or event accepted, `BYTES`"},
-		),
-		Action: func(c *cli.Context) error {
-			cfg, err := tapConfig(c)
-			if err != nil {
-				return report.Usage(err)
-			}
-			path := c.String("json")
-			if path == "" {
-				return tapDone(c, cfg, tap(c, cfg, c.App.Writer))
-			}
-			// NDJSON is a report like the others: a file is written
-			// atomically when the tap stops.
-			var tapErr error
-			err = writeOutputs(c, output{flag: "json", path: path, render: func(w io.Writer) error {
-				tapErr = tap(c, cfg, w)
-				return nil
-			}})
-			if err != nil {
-				return err
-			}
-			if path != "-" {
-				printOutputs(c.App.Writer, output{flag: "json", path: path})
-			}
-			return tapDone(c, cfg, tapErr)
-		},
+			Flags: append(requestFlags(),
+				&cli.StringFlag{Name: "last-event-id", Usage: "send Last-Event-ID: `ID` on the first request"},
+				&cli.IntFlag{Name: "count", Aliases: []string{"n"}, Usage: "stop after `N` events (0: no limit)"},
+				&cli.DurationFlag{Name: "duration", Usage: "stop after `DURATION` (0: no limit)"},
+				&cli.BoolFlag{Name: "reconnect", Usage: "follow the stream across disconnects like a browser (waits retry or 3s, sends Last-Event-ID, stops on 204)"},
+				&tapJSONFlag{&cli.StringFlag{Name: "json", Usage: "write NDJSON records (the same timing fields) to `FILE` instead of the human format on stdout ('-' for stdout; --json with no FILE, as in earlier versions, is '-')"}},
+				&cli.IntFlag{Name: "width", Value: 100, Usage: "`N` characters of data shown per event in the human format"},
+				&cli.IntFlag{Name: "max-size", Value: sse.OneStreamMaxSize, Usage: "largest line or event accepted, `BYTES`"},
+			),
+			Action: func(c *cli.Context) error {
+				cfg, err := tapConfig(c)
+				if err != nil {
+					return report.Usage(err)
+				}
+				path := c.String("json")
+				if path == "" {
+					return tapDone(c, cfg, tap(c, cfg, c.App.Writer))
+				}
+				// NDJSON is a report like the others: a file is written
+				// atomically when the tap stops.
+				var tapErr error
+				err = writeOutputs(c, output{flag: "json", path: path, render: func(w io.Writer) error {
+					tapErr = tap(c, cfg, w)
+					return nil
+				}})
+				if err != nil {
+					return err
+				}
+				if path != "-" {
+					printOutputs(c.App.Writer, output{flag: "json", path: path})
+				}
+				return tapDone(c, cfg, tapErr)
+			},
+		}
 	})
 }
 

@@ -27,8 +27,20 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-// commands is filled by the init functions of the cmd_*.go files.
-var commands []*cli.Command
+// commands is filled by the init functions of the cmd_*.go files: each
+// builds its command afresh, so every app (a test's runCLI, in parallel)
+// has flags and commands of its own (urfave/cli writes to them while
+// parsing).
+var commands []func() *cli.Command
+
+func buildCommands() []*cli.Command {
+	cmds := make([]*cli.Command, len(commands))
+	for i, build := range commands {
+		cmds[i] = build()
+		cmds[i].HideHelpCommand = true // as the app's: no shared help command
+	}
+	return cmds
+}
 
 func newApp(stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
@@ -51,7 +63,10 @@ Examples:
    curl -sN http://127.0.0.1:8080/events | ssebench decode -
 
 Run 'ssebench COMMAND --help' for a command's flags and more examples.`,
-		Commands:             commands,
+		Commands:             buildCommands(),
+		// 'ssebench help [COMMAND]' is answered by Action below: urfave's
+		// help command is one shared value that every app would set up.
+		HideHelpCommand: true,
 		Writer:               stdout,
 		ErrWriter:            stderr,
 		EnableBashCompletion: true,
@@ -65,6 +80,15 @@ Run 'ssebench COMMAND --help' for a command's flags and more examples.`,
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
 				return cli.ShowAppHelp(c)
+			}
+			if c.Args().First() == "help" {
+				if c.NArg() == 1 {
+					return cli.ShowAppHelp(c)
+				}
+				if c.App.Command(c.Args().Get(1)) == nil {
+					return unknownCommand(c.App, c.Args().Get(1))
+				}
+				return cli.ShowCommandHelp(c, c.Args().Get(1))
 			}
 			return unknownCommand(c.App, c.Args().First())
 		},

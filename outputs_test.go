@@ -87,7 +87,9 @@ func TestEveryReportFileIsReplacedAtomically(t *testing.T) {
 				line = append(line, "--"+flag, p)
 			}
 			code, out, errs := runCLI(line...)
-			if code == 2 || code == 3 {
+			// 3 is also a capacity search a loaded machine left inconclusive
+			// (the generator saturated): its reports are written all the same.
+			if code == 2 || code == 3 && cmd.name != "capacity" {
 				t.Fatalf("exit %d: %s\n%s", code, errs, out)
 			}
 			for flag, p := range files {
@@ -121,7 +123,7 @@ func TestReportsToStdout(t *testing.T) {
 			t.Run(cmd.name+"/"+flag, func(t *testing.T) {
 				t.Parallel()
 				code, out, errs := runCLI(append(append([]string(nil), cmd.line...), "--"+flag, "-")...)
-				if code == 2 || code == 3 {
+				if code == 2 || code == 3 && cmd.name != "capacity" {
 					t.Fatalf("exit %d: %s", code, errs)
 				}
 				looksLike(t, kind, []byte(out))
