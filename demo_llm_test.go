@@ -82,7 +82,7 @@ func TestDemoLLM(t *testing.T) {
 	within(t, "itl p50 (ms)", m[report.MetricITL].P50MS, 18, 30)
 	within(t, "tpot p50 (ms)", m[report.MetricTPOT].P50MS, 19, 30)
 	within(t, "e2e p50 (ms)", m[report.MetricE2E].P50MS, 1455, 2200)
-	if len(res.Thresholds) != 4 || !report.ThresholdsPassed(res.Thresholds) {
+	if len(res.Thresholds) != 4 || !allPassed(res.Thresholds) {
 		t.Errorf("thresholds %+v", res.Thresholds)
 	}
 

@@ -63,10 +63,10 @@ Examples:
    curl -sN http://127.0.0.1:8080/events | ssebench decode -
 
 Run 'ssebench COMMAND --help' for a command's flags and more examples.`,
-		Commands:             buildCommands(),
+		Commands: buildCommands(),
 		// 'ssebench help [COMMAND]' is answered by Action below: urfave's
 		// help command is one shared value that every app would set up.
-		HideHelpCommand: true,
+		HideHelpCommand:      true,
 		Writer:               stdout,
 		ErrWriter:            stderr,
 		EnableBashCompletion: true,

@@ -126,9 +126,6 @@ var catalogue = []Check{
 		"Serve the stream over HTTP/2 (TLS with ALPN h2): over HTTP/1.1 a browser can keep only 6 connections per host, so a 7th tab's EventSource waits."},
 }
 
-// Catalogue returns every check, in report order. The slice is a copy.
-func Catalogue() []Check { return slices.Clone(catalogue) }
-
 // Lookup returns the check with the given ID.
 func Lookup(id string) (Check, bool) {
 	for _, c := range catalogue {

@@ -146,13 +146,6 @@ var bufPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 1024) 
 // errHeadersTimeout marks a response that did not arrive in time.
 var errHeadersTimeout = errors.New("response headers timeout")
 
-// dial opens a connection, sends the request with the endpoint's fixed
-// body and reads the response headers. The returned conn closes itself
-// when ctx ends.
-func (ep *endpoint) dial(ctx context.Context, d *net.Dialer, lastEventID string, headersTimeout time.Duration, tm *timings) (*conn, error) {
-	return ep.dialBody(ctx, d, lastEventID, nil, headersTimeout, tm)
-}
-
 // dialBody is dial with a body of this request's own (request mode, where
 // a template is rendered per request); nil means the endpoint's body.
 //

@@ -120,7 +120,7 @@ func TestEndClassesAgreeEverywhere(t *testing.T) {
 	for _, res := range []*report.Result{sub, req} {
 		// Through the result JSON, as `ssebench report` reads it.
 		path := filepath.Join(t.TempDir(), "r.json")
-		if err := report.WriteJSON(path, res); err != nil {
+		if err := report.WriteFile(path, report.RenderJSON(res)); err != nil {
 			t.Fatal(err)
 		}
 		r, err := report.ReadResult(path)

@@ -204,31 +204,6 @@ type recorder struct {
 	inFlight atomic.Int64
 }
 
-// newRecorder records a subscribe-mode run.
-func newRecorder(nshards int) *recorder { return newModeRecorder(nshards, scenarios.DefaultMode) }
-
-// newModeRecorder records a run of the given mode. Each histogram costs
-// ~230 KB per shard, so only the mode's metrics get one.
-func newModeRecorder(nshards int, mode string) *recorder {
-	r := &recorder{names: modeMetrics(mode), shards: make([]*shard, nshards)}
-	used := make([]metric, 0, len(r.names))
-	for _, n := range r.names {
-		used = append(used, metricIndex(n))
-	}
-	for i := range r.shards {
-		s := &shard{mode: mode}
-		for _, m := range used {
-			s.h[m] = report.NewHist()
-		}
-		r.shards[i] = s
-	}
-	for _, m := range used {
-		r.total[m] = report.NewHist()
-		r.ival[m] = report.NewHist()
-	}
-	return r
-}
-
 // quantile of an interval histogram; 0 for a metric this mode lacks.
 func (r *recorder) quantile(m metric, q float64) float64 {
 	if r.ival[m] == nil {
@@ -310,4 +285,26 @@ func (r *recorder) metrics() map[string]report.Metric {
 		out[n] = report.Summarize(r.total[metricIndex(n)])
 	}
 	return out
+}
+
+// newModeRecorder records a run of the given mode. Each histogram costs
+// ~230 KB per shard, so only the mode's metrics get one.
+func newModeRecorder(nshards int, mode string) *recorder {
+	r := &recorder{names: modeMetrics(mode), shards: make([]*shard, nshards)}
+	used := make([]metric, 0, len(r.names))
+	for _, n := range r.names {
+		used = append(used, metricIndex(n))
+	}
+	for i := range r.shards {
+		s := &shard{mode: mode}
+		for _, m := range used {
+			s.h[m] = report.NewHist()
+		}
+		r.shards[i] = s
+	}
+	for _, m := range used {
+		r.total[m] = report.NewHist()
+		r.ival[m] = report.NewHist()
+	}
+	return r
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/ssebench/ssebench/report"
-	"github.com/ssebench/ssebench/scenarios"
 )
 
 // Shard is one process's share of a run: Index in [0, Count). The zero
@@ -144,18 +143,6 @@ type bucket struct {
 	// gauges holds each shard's latest open streams and target in this
 	// second: gauges are summed across shards, never within one.
 	gauges map[string][2]int64
-}
-
-// newMerger merges a subscribe-mode run.
-func newMerger(start time.Time) *merger { return newModeMerger(start, scenarios.DefaultMode) }
-
-// newModeMerger merges a run of the given mode.
-func newModeMerger(start time.Time, mode string) *merger {
-	m := &merger{names: modeMetrics(mode), start: start, buckets: map[int]*bucket{}, gens: map[string]report.Generator{}}
-	for i := range m.total {
-		m.total[i] = report.NewHist()
-	}
-	return m
 }
 
 // add merges one snapshot.
@@ -304,4 +291,13 @@ func (m *merger) fill(res *report.Result) {
 	g.SaturatedReason = strings.Join(reasons, "; ")
 	res.Generator = g
 	res.Notes = append(res.Notes, m.notes...)
+}
+
+// newModeMerger merges a run of the given mode.
+func newModeMerger(start time.Time, mode string) *merger {
+	m := &merger{names: modeMetrics(mode), start: start, buckets: map[int]*bucket{}, gens: map[string]report.Generator{}}
+	for i := range m.total {
+		m.total[i] = report.NewHist()
+	}
+	return m
 }

@@ -9,23 +9,6 @@ import (
 	"path/filepath"
 )
 
-// ReadCheckReport loads a check or diagnose report JSON, checking its
-// schema.
-func ReadCheckReport(path string) (*CheckReport, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var r CheckReport
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if r.Schema != CheckSchema {
-		return nil, fmt.Errorf("%s: schema %q, want %q", path, r.Schema, CheckSchema)
-	}
-	return &r, nil
-}
-
 // ReadAny loads a saved JSON of either kind, told apart by its schema:
 // exactly one of the returned pointers is non-nil when err is nil.
 func ReadAny(path string) (*Result, *CheckReport, error) {

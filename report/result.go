@@ -265,12 +265,6 @@ type ThresholdResult struct {
 	Note   string  `json:"note,omitempty"` // why it failed without a value (no samples)
 }
 
-// WriteJSON writes v as indented JSON to path, atomically (see WriteFile)
-// so an interrupted write never leaves half a result.
-func WriteJSON(path string, v any) error {
-	return WriteFile(path, RenderJSON(v))
-}
-
 // ReadResult loads a result JSON, checking its schema.
 func ReadResult(path string) (*Result, error) {
 	b, err := os.ReadFile(path)

@@ -704,17 +704,6 @@ func (g *LiveGate) Check(metrics map[string]Metric, c Counters) error {
 	return nil
 }
 
-// ThresholdsPassed reports whether every threshold passed (true when there
-// are none).
-func ThresholdsPassed(rs []ThresholdResult) bool {
-	for _, r := range rs {
-		if !r.Passed {
-			return false
-		}
-	}
-	return true
-}
-
 // FailedThresholds lists the failed expressions with their values, for an
 // error message: `first_event.p99 < 500ms (was 812ms)`.
 func FailedThresholds(rs []ThresholdResult) []string {
