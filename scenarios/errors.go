@@ -91,6 +91,15 @@ func linePos(file string, line int) string {
 	return fmt.Sprintf("%s:%d", file, line)
 }
 
+// byFlag reports whether a flag set path.
+func (s *Scenario) byFlag(path string) bool {
+	if s.origin == nil {
+		return false
+	}
+	_, ok := s.origin.flags[path]
+	return ok
+}
+
 // setByFlag records that flag now sets path, forgetting the file's lines
 // for it and everything under it.
 func (s *Scenario) setByFlag(path, flag string) {

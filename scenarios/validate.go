@@ -218,6 +218,13 @@ func (v *validator) shorthand() {
 			v.add("ramp", "%s is longer than a third of the duration (%s), where profile spike jumps", Duration(ramp), Duration(third))
 		}
 	default:
+		if ramp > dur && v.s.byFlag("duration") && !v.s.byFlag("ramp") && s.Ramp != 0 {
+			// The file's ramp meets a flag's duration: the flag is what
+			// changed, so the error names it and the fix.
+			v.add("duration", "%s is shorter than the file's ramp %s (%s): add --ramp %s or less, or give a --duration of at least %s",
+				Duration(dur), Duration(ramp), v.s.fieldError("ramp", "").Pos, Duration(dur), Duration(ramp))
+			return
+		}
 		if ramp > dur {
 			of := "the duration " + Duration(dur).String()
 			if s.Duration == 0 {
