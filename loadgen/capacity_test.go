@@ -125,7 +125,7 @@ func TestCapacityFindsDeliveryKnee(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a capacity search holds several steps for seconds each (the full suite runs it)")
 	}
-	t.Parallel()
+	// Timing-sensitive: not parallel (its knee is a delivery figure).
 	url := serveWith(t, fixtures.Config{EventCost: 2 * time.Millisecond})
 	base := capacityBase(t, url+"/events?rate=2")
 	cfg := CapacityConfig{
