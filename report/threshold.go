@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"github.com/ssebench/ssebench/internal/didyoumean"
 	"math"
 	"slices"
 	"strconv"
@@ -245,7 +246,7 @@ func (t *Threshold) parseSubject() error {
 			names := append(EndNames(ModeSubscribe), EndNames(ModeRequest)...)
 			slices.Sort(names)
 			names = slices.Compact(names)
-			if near := closest(class, names); near != "" {
+			if near := didyoumean.Closest(class, names); near != "" {
 				return fmt.Errorf("unknown end class %q: did you mean ends.%s? (end classes: %s)", class, near, strings.Join(names, ", "))
 			}
 			return fmt.Errorf("unknown end class %q: a run never ends a stream so (end classes: %s)", class, strings.Join(names, ", "))
@@ -307,7 +308,7 @@ func (t *Threshold) parseSubject() error {
 	}
 	others := append([]string{goodputSubject}, sortedKeys(perSecondFields)...)
 	candidates := append(append(slices.Clone(thresholdMetrics), counterNames()...), others...)
-	if near := closest(head, candidates); near != "" && (!dotted || slices.Contains(others, near)) {
+	if near := didyoumean.Closest(head, candidates); near != "" && (!dotted || slices.Contains(others, near)) {
 		return fmt.Errorf("unknown subject %q: did you mean %s? (metrics: %s; counters: %s; also %s)",
 			s, near, strings.Join(thresholdMetrics, ", "), strings.Join(counterNames(), ", "), strings.Join(others, ", "))
 	} else if near != "" {
@@ -466,37 +467,6 @@ func (t *Threshold) parseBound(v string) error {
 		t.Bound = n
 	}
 	return nil
-}
-
-// closest is the candidate within two edits of s, or "".
-func closest(s string, candidates []string) string {
-	best, bestD := "", 3
-	for _, c := range candidates {
-		if d := editDistance(s, c); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func trimFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }

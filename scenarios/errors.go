@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"github.com/ssebench/ssebench/internal/didyoumean"
 	"sort"
 	"strings"
 )
@@ -153,61 +154,13 @@ func suggest(s string, candidates []string) string {
 	return ""
 }
 
-// Closest is the candidate s is a likely typo of (a close edit distance,
-// or s a prefix of it), or "": the one did-you-mean of scenario keys,
-// values, commands and flags.
-func Closest(s string, candidates []string) string {
-	best, bestD := "", -1
-	ls := strings.ToLower(s)
-	for _, c := range candidates {
-		d := editDistance(ls, strings.ToLower(c))
-		if bestD < 0 || d < bestD || (d == bestD && c < best) {
-			best, bestD = c, d
-		}
-	}
-	if bestD < 0 {
-		return ""
-	}
-	limit := 2
-	if len(s) <= 4 {
-		limit = 1
-	}
-	if bestD > limit && !(len(s) > 2 && strings.HasPrefix(strings.ToLower(best), ls)) {
-		return ""
-	}
-	return best
-}
+// Closest is didyoumean.Closest, the one did-you-mean of scenario keys,
+// values, commands, flags and threshold subjects.
+func Closest(s string, candidates []string) string { return didyoumean.Closest(s, candidates) }
 
 // oneOf describes a value that is not in its set.
 func oneOf(v string, set []string) string {
 	return fmt.Sprintf("%q is not one of %s%s", v, strings.Join(set, ", "), suggest(v, set))
-}
-
-// editDistance is the Levenshtein distance, with an adjacent swap counting
-// as one edit (the commonest typo).
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev2 := make([]int, len(rb)+1)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(rb)]
 }
 
 // sortedKeys returns a map's keys in order, for stable messages.
