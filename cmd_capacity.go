@@ -229,9 +229,9 @@ func runCapacity(c *cli.Context, s *scenarios.Scenario, r capacityRun) error {
 	case metrics != "":
 		u, err := url.Parse(metrics)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return report.Usagef("--server-metrics %q: want an http:// or https:// URL of a Prometheus text endpoint", metrics)
+			return report.Usagef("--server-metrics %q: want an http:// or https:// URL of a Prometheus text endpoint", scenarios.RedactURL(metrics))
 		}
-		cfg.Observer, cfg.ServerMetrics = loadgen.NewPromObserver(metrics), redactMetricsURL(u)
+		cfg.Observer, cfg.ServerMetrics = loadgen.NewPromObserver(metrics), scenarios.RedactURL(metrics)
 	}
 	out, html := r.Out, r.HTML
 
@@ -362,18 +362,6 @@ func capacityScenario(c *cli.Context) (*scenarios.Scenario, error) {
 	cc := cli.NewContext(c.App, fs, nil)
 	cc.Context = c.Context
 	return scenarios.FromCLI(cc)
-}
-
-// redactMetricsURL hides credentials in a metrics URL before it is recorded.
-func redactMetricsURL(u *url.URL) string {
-	v := *u
-	if v.User != nil {
-		v.User = url.User("[redacted]")
-	}
-	if v.RawQuery != "" {
-		v.RawQuery = "[redacted]"
-	}
-	return v.String()
 }
 
 // scrubCapacity blots secrets out of every text in a capacity result that

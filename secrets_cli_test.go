@@ -91,3 +91,14 @@ func TestSecretsNeverReachAnyCommandsOutput(t *testing.T) {
 		}
 	}
 }
+
+// A bad --server-metrics URL is refused without echoing its credentials.
+func TestBadMetricsURLErrorHidesItsSecrets(t *testing.T) {
+	code, _, stderr := runCLI("capacity", "--url", "http://127.0.0.1:1/events", "--server-metrics", "ftp://user:sekrit-pw-9f@127.0.0.1/metrics?token=sekrit-tok-3a")
+	if code != 2 || !strings.Contains(stderr, "--server-metrics") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if strings.Contains(stderr, "sekrit") {
+		t.Fatalf("the error shows a secret: %s", stderr)
+	}
+}
