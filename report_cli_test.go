@@ -117,6 +117,7 @@ func TestBadThresholdIsExit2BeforeAnyLoad(t *testing.T) {
 }
 
 func TestThresholdsGateTheRun(t *testing.T) {
+	t.Parallel() // checks outputs, not figures: other such tests may run beside it
 	base := startServe(t)
 	dir := t.TempDir()
 	out, junit := filepath.Join(dir, "r.json"), filepath.Join(dir, "j.xml")
@@ -177,6 +178,7 @@ func TestAbortOnFailStopsTheRun(t *testing.T) {
 // TestReportMergesShards runs the same test twice, as two generators would,
 // then merges and re-gates the results with `report`.
 func TestReportMergesShards(t *testing.T) {
+	t.Parallel() // checks outputs, not figures: other such tests may run beside it
 	base := startServe(t)
 	dir := t.TempDir()
 	paths := []string{filepath.Join(dir, "a.json"), filepath.Join(dir, "b.json")}
