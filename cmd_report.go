@@ -92,17 +92,17 @@ func reportAction(c *cli.Context) error {
 	var loads []*report.Result
 	var checks []*report.CheckReport
 	for _, p := range paths {
-		if report.IsCapacityFile(p) {
-			return renderCapacity(c, paths, p)
-		}
-		res, chk, err := report.ReadAny(p)
+		saved, err := report.Read(p)
 		if err != nil {
 			return report.Usage(oneLineErr(err))
 		}
-		if res != nil {
-			loads = append(loads, res)
-		} else {
-			checks = append(checks, chk)
+		switch {
+		case saved.Capacity != nil:
+			return renderCapacity(c, paths, p, saved.Capacity)
+		case saved.Result != nil:
+			loads = append(loads, saved.Result)
+		default:
+			checks = append(checks, saved.Check)
 		}
 	}
 	switch {
@@ -160,16 +160,12 @@ func renderLoad(c *cli.Context, loads []*report.Result) error {
 // renderCapacity re-renders one capacity result: the steps and verdict on
 // stdout, --html, --junit and --json files. Its exit code is 0: the verdict was
 // decided when the search ran.
-func renderCapacity(c *cli.Context, paths []string, path string) error {
+func renderCapacity(c *cli.Context, paths []string, path string, r *report.CapacityResult) error {
 	switch {
 	case len(paths) > 1:
 		return report.Usagef("%s is a capacity result: render it alone (%d files given)", path, len(paths))
 	case len(c.StringSlice("threshold")) > 0:
 		return report.Usagef("--threshold applies to load results; a capacity result's SLOs were judged per step when it ran")
-	}
-	r, err := report.ReadCapacity(path)
-	if err != nil {
-		return report.Usage(oneLineErr(err))
 	}
 	if !c.Bool("quiet") {
 		if err := report.WriteCapacitySummary(reportHuman(c), r); err != nil {

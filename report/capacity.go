@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -213,31 +212,11 @@ type CapacityRun struct {
 
 // ReadCapacity loads a capacity result JSON, checking its schema.
 func ReadCapacity(path string) (*CapacityResult, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
+	s, err := Read(path)
+	if err == nil && s.Capacity == nil {
+		err = fmt.Errorf("%s: not a capacity result: schema %q, want %q", path, s.Schema(), CapacitySchema)
 	}
-	var r CapacityResult
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if r.Schema != CapacitySchema {
-		return nil, fmt.Errorf("%s: schema %q, want %q", path, r.Schema, CapacitySchema)
-	}
-	return &r, nil
-}
-
-// IsCapacityFile reports whether path holds a capacity result (by its
-// schema), so `report` can pick the right renderer.
-func IsCapacityFile(path string) bool {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return false
-	}
-	var head struct {
-		Schema string `json:"schema"`
-	}
-	return json.Unmarshal(b, &head) == nil && head.Schema == CapacitySchema
+	return s.Capacity, err
 }
 
 // MetricDelta is the histogram of what end recorded after start: end and

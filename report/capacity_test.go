@@ -195,8 +195,8 @@ func TestCapacityJSONRoundTrip(t *testing.T) {
 	if err := WriteJSON(path, r); err != nil {
 		t.Fatal(err)
 	}
-	if !IsCapacityFile(path) {
-		t.Fatal("IsCapacityFile does not know a capacity result")
+	if saved, err := Read(path); err != nil || saved.Capacity == nil || saved.Result != nil || saved.Check != nil {
+		t.Fatalf("Read does not know a capacity result: %+v %v", saved, err)
 	}
 	back, err := ReadCapacity(path)
 	if err != nil {
@@ -205,8 +205,8 @@ func TestCapacityJSONRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(back, r) {
 		t.Fatal("the result changed on its way through JSON")
 	}
-	if IsCapacityFile(filepath.Join("testdata", "load-result.json")) {
-		t.Fatal("a load result taken for a capacity result")
+	if saved, err := Read(filepath.Join("testdata", "load-result.json")); err != nil || saved.Result == nil || saved.Capacity != nil {
+		t.Fatalf("a load result not read as one: %+v %v", saved, err)
 	}
 	if _, err := ReadCapacity(filepath.Join("testdata", "load-result.json")); err == nil || !strings.Contains(err.Error(), `want "ssebench/capacity/v1"`) {
 		t.Fatalf("reading a load result as capacity: %v", err)

@@ -1,26 +1,17 @@
 package report
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 )
 
 // ReadCheckReport loads a check or diagnose report JSON, checking its
 // schema.
 func ReadCheckReport(path string) (*CheckReport, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
+	s, err := Read(path)
+	if err == nil && s.Check == nil {
+		err = fmt.Errorf("%s: schema %q, want %q", path, s.Schema(), CheckSchema)
 	}
-	var r CheckReport
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if r.Schema != CheckSchema {
-		return nil, fmt.Errorf("%s: schema %q, want %q", path, r.Schema, CheckSchema)
-	}
-	return &r, nil
+	return s.Check, err
 }
 
 // WriteJSON writes v as indented JSON to path, atomically (see WriteFile)

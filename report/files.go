@@ -9,34 +9,60 @@ import (
 	"path/filepath"
 )
 
-// ReadAny loads a saved JSON of either kind, told apart by its schema:
-// exactly one of the returned pointers is non-nil when err is nil.
-func ReadAny(path string) (*Result, *CheckReport, error) {
+// Saved is one saved ssebench JSON: exactly one field is set, by the
+// file's schema.
+type Saved struct {
+	Result   *Result         // a run (ssebench-result)
+	Check    *CheckReport    // a check or diagnose report
+	Capacity *CapacityResult // a capacity search
+}
+
+// Schema is the schema of what was read.
+func (s Saved) Schema() string {
+	switch {
+	case s.Result != nil:
+		return ResultSchema
+	case s.Check != nil:
+		return CheckSchema
+	case s.Capacity != nil:
+		return CapacitySchema
+	}
+	return ""
+}
+
+// Read loads a saved JSON of any kind, reading the file once and telling
+// the kind by its schema: the one reader every command and the typed
+// ReadResult and ReadCapacity use.
+func Read(path string) (Saved, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, nil, err
+		return Saved{}, err
 	}
 	var head struct {
 		Schema string `json:"schema"`
 	}
 	if err := json.Unmarshal(b, &head); err != nil {
-		return nil, nil, fmt.Errorf("%s: not a ssebench JSON: %w", path, err)
+		return Saved{}, fmt.Errorf("%s: not a ssebench JSON: %w", path, err)
 	}
+	var s Saved
+	var v any
 	switch head.Schema {
 	case ResultSchema:
-		var r Result
-		if err := json.Unmarshal(b, &r); err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", path, err)
-		}
-		return &r, nil, nil
+		s.Result = &Result{}
+		v = s.Result
 	case CheckSchema:
-		var r CheckReport
-		if err := json.Unmarshal(b, &r); err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", path, err)
-		}
-		return nil, &r, nil
+		s.Check = &CheckReport{}
+		v = s.Check
+	case CapacitySchema:
+		s.Capacity = &CapacityResult{}
+		v = s.Capacity
+	default:
+		return Saved{}, fmt.Errorf("%s: schema %q is none of %q (run), %q (check, diagnose), %q (capacity)", path, head.Schema, ResultSchema, CheckSchema, CapacitySchema)
 	}
-	return nil, nil, fmt.Errorf("%s: schema %q is neither %q (run) nor %q (check, diagnose)", path, head.Schema, ResultSchema, CheckSchema)
+	if err := json.Unmarshal(b, v); err != nil {
+		return Saved{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
 }
 
 // ScenarioThresholds reads the thresholds recorded in a result's scenario.

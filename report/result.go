@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"time"
 )
 
@@ -267,18 +266,11 @@ type ThresholdResult struct {
 
 // ReadResult loads a result JSON, checking its schema.
 func ReadResult(path string) (*Result, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
+	s, err := Read(path)
+	if err == nil && s.Result == nil {
+		err = fmt.Errorf("%s: not a run result: schema %q, want %q", path, s.Schema(), ResultSchema)
 	}
-	var r Result
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if r.Schema != ResultSchema {
-		return nil, fmt.Errorf("%s: schema %q, want %q", path, r.Schema, ResultSchema)
-	}
-	return &r, nil
+	return s.Result, err
 }
 
 // Result modes.
