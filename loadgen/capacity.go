@@ -289,7 +289,7 @@ func runJudged(ctx context.Context, base *scenarios.Scenario, cfg CapacityConfig
 
 	runStart := time.Now()
 	j := &judge{cfg: &cfg, ths: ths, windows: ws, offset: runStart.Sub(t0).Seconds(), sw: sw, first: len(res.Steps) == 0}
-	opt := Options{Version: cfg.Version, Progress: cfg.Progress, Shards: cfg.Shards, Check: j.check}
+	opt := Options{Version: cfg.Version, Progress: cfg.Progress, Stripes: cfg.Shards, Check: j.check}
 	rr, err := Run(ctx, &s, opt)
 	if err != nil {
 		return err

@@ -317,7 +317,7 @@ func TestCapacityConfigErrors(t *testing.T) {
 // part of this hold.
 func TestCapacityJudgeIgnoresLateTick(t *testing.T) {
 	rec := newRecorder(1)
-	sh := rec.shard(0)
+	sh := rec.stripe(0)
 	var steps []report.CapacityStep
 	cfg := &CapacityConfig{health: healthy, OnStep: func(st report.CapacityStep) { steps = append(steps, st) }}
 	ths, _ := report.ParseThresholds([]string{"delivery.p99 < 100ms"})

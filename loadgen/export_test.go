@@ -16,7 +16,7 @@ func (ep *endpoint) dial(ctx context.Context, d *net.Dialer, lastEventID string,
 }
 
 // newRecorder records a subscribe-mode run.
-func newRecorder(nshards int) *recorder { return newModeRecorder(nshards, scenarios.DefaultMode) }
+func newRecorder(nstripes int) *recorder { return newModeRecorder(nstripes, scenarios.DefaultMode) }
 
 // newMerger merges a subscribe-mode run.
 func newMerger(start time.Time) *merger { return newModeMerger(start, scenarios.DefaultMode) }

@@ -91,7 +91,7 @@ func TestErrorSamplesRepeatNoPrefix(t *testing.T) {
 		errors.New(`Get "http://x/": dial tcp 127.0.0.1:1: connect: refused`): `Get "http://x/": dial tcp 127.0.0.1:1: connect: refused`,
 	}
 	for err, want := range cases {
-		var sh shard
+		var sh stripe
 		sh.sample(report.EndTLSError, err)
 		if got := sh.c.samples[report.EndTLSError]; got != want {
 			t.Errorf("sample of %q = %q, want %q", err, got, want)

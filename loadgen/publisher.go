@@ -52,7 +52,7 @@ func newPublisher(cfg *scenarios.Publisher, h http.Header, ua string, start time
 func (p *publisher) run(ctx context.Context, rec *recorder) {
 	interval := time.Duration(float64(time.Second) / p.cfg.Rate)
 	next := p.start
-	sh := rec.shard(0)
+	sh := rec.stripe(0)
 	// The run's final drain comes after run returns: wait for publishes in
 	// flight, so one that finishes last is counted, not lost.
 	var inflight sync.WaitGroup

@@ -65,7 +65,7 @@ func modeMetrics(mode string) []string {
 	return report.MetricNames
 }
 
-// counts are additive totals; a shard holds the current interval's, the
+// counts are additive totals; a stripe holds the current interval's, the
 // aggregator the run's.
 type counts struct {
 	opened, failed, events, comments, bytes, reconnects int64
@@ -112,11 +112,11 @@ func (c *counts) add(o *counts) {
 	}
 }
 
-// shard is where a group of streams records. Each stream always uses the
-// same shard, so a shard's lock is contended only by its own streams; the
-// aggregator drains every shard once a second. Only the metrics of the
+// stripe is where a group of streams records. Each stream always uses the
+// same stripe, so a stripe's lock is contended only by its own streams; the
+// aggregator drains every stripe once a second. Only the metrics of the
 // run's mode have a histogram; the others are nil and never recorded.
-type shard struct {
+type stripe struct {
 	mode string // the run's mode: which meaning of an end class applies (report.LookupEnd)
 	mu   sync.Mutex
 	h    [numMetrics]*hdrhistogram.Histogram
@@ -125,7 +125,7 @@ type shard struct {
 
 // record adds d to metric m; a metric the run's mode does not report has
 // no histogram and is skipped.
-func (s *shard) record(m metric, d time.Duration) {
+func (s *stripe) record(m metric, d time.Duration) {
 	if h := s.h[m]; h != nil {
 		report.RecordDuration(h, d)
 	}
@@ -134,7 +134,7 @@ func (s *shard) record(m metric, d time.Duration) {
 // end counts an end of the class, and an error when the registry says
 // the class is one (report.EndIsError); it reports which. Called with
 // s.mu held.
-func (s *shard) end(class string) (isError bool) {
+func (s *stripe) end(class string) (isError bool) {
 	if s.c.ends == nil {
 		s.c.ends = map[string]int64{}
 	}
@@ -148,10 +148,10 @@ func (s *shard) end(class string) (isError bool) {
 
 // isError reports whether an end of the class counts as an error in the
 // run's mode. It reads only the registry: no lock needed.
-func (s *shard) isError(class string) bool { return report.EndIsError(s.mode, class) }
+func (s *stripe) isError(class string) bool { return report.EndIsError(s.mode, class) }
 
 // sample keeps the first error text of a class.
-func (s *shard) sample(class string, err error) {
+func (s *stripe) sample(class string, err error) {
 	if err == nil {
 		return
 	}
@@ -183,22 +183,22 @@ func errText(err error) string {
 	return strings.Join(out, ": ")
 }
 
-func (s *shard) fail(class string) {
+func (s *stripe) fail(class string) {
 	if s.c.errs == nil {
 		s.c.errs = map[string]int64{}
 	}
 	s.c.errs[class]++
 }
 
-// recorder owns the shards and the aggregated totals. Only the aggregator
+// recorder owns the stripes and the aggregated totals. Only the aggregator
 // goroutine calls drain.
 type recorder struct {
-	names  []string // the metrics this run reports (modeMetrics)
-	shards []*shard
-	total  [numMetrics]*hdrhistogram.Histogram
-	ival   [numMetrics]*hdrhistogram.Histogram
-	tot    counts
-	open   atomic.Int64 // streams open right now
+	names   []string // the metrics this run reports (modeMetrics)
+	stripes []*stripe
+	total   [numMetrics]*hdrhistogram.Histogram
+	ival    [numMetrics]*hdrhistogram.Histogram
+	tot     counts
+	open    atomic.Int64 // streams open right now
 	// inFlight is requests started and not yet ended (request mode):
 	// connecting, waiting for headers or streaming.
 	inFlight atomic.Int64
@@ -212,9 +212,9 @@ func (r *recorder) quantile(m metric, q float64) float64 {
 	return report.Quantile(r.ival[m], q)
 }
 
-func (r *recorder) shard(id int) *shard { return r.shards[id%len(r.shards)] }
+func (r *recorder) stripe(id int) *stripe { return r.stripes[id%len(r.stripes)] }
 
-// drain moves every shard's interval into the totals and returns the
+// drain moves every stripe's interval into the totals and returns the
 // interval's counts; r.ival holds the interval's histograms until the next
 // drain.
 func (r *recorder) drain() counts {
@@ -224,7 +224,7 @@ func (r *recorder) drain() counts {
 		}
 	}
 	var iv counts
-	for _, s := range r.shards {
+	for _, s := range r.stripes {
 		s.mu.Lock()
 		for m, h := range s.h {
 			if h != nil && h.TotalCount() > 0 {
@@ -288,19 +288,19 @@ func (r *recorder) metrics() map[string]report.Metric {
 }
 
 // newModeRecorder records a run of the given mode. Each histogram costs
-// ~230 KB per shard, so only the mode's metrics get one.
-func newModeRecorder(nshards int, mode string) *recorder {
-	r := &recorder{names: modeMetrics(mode), shards: make([]*shard, nshards)}
+// ~230 KB per stripe, so only the mode's metrics get one.
+func newModeRecorder(nstripes int, mode string) *recorder {
+	r := &recorder{names: modeMetrics(mode), stripes: make([]*stripe, nstripes)}
 	used := make([]metric, 0, len(r.names))
 	for _, n := range r.names {
 		used = append(used, metricIndex(n))
 	}
-	for i := range r.shards {
-		s := &shard{mode: mode}
+	for i := range r.stripes {
+		s := &stripe{mode: mode}
 		for _, m := range used {
 			s.h[m] = report.NewHist()
 		}
-		r.shards[i] = s
+		r.stripes[i] = s
 	}
 	for _, m := range used {
 		r.total[m] = report.NewHist()

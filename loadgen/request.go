@@ -272,7 +272,7 @@ func (g *gen) openLoop(ctx, reqCtx context.Context, start time.Time, total time.
 			return
 		}
 		if g.rec.inFlight.Load() >= rc.maxInFlight {
-			sh := g.rec.shard(int(n))
+			sh := g.rec.stripe(int(n))
 			sh.mu.Lock()
 			sh.c.requests++
 			sh.end(report.EndSkipped)
@@ -365,7 +365,7 @@ type answer struct {
 // the end. It is never retried.
 func (g *gen) runRequest(ctx context.Context, n int64, due time.Time) {
 	rc := g.req
-	sh := g.rec.shard(int(n))
+	sh := g.rec.stripe(int(n))
 	// sent is the origin of ttft_sent and e2e_sent: what follows (dial,
 	// writing the request, the server's own queue) is what a client that
 	// sends now waits for, as vLLM's and LLMPerf's clients time it; the
@@ -421,7 +421,7 @@ func (g *gen) runRequest(ctx context.Context, n int64, due time.Time) {
 }
 
 // readAnswer opens the request and reads its events until the answer ends.
-func (g *gen) readAnswer(ctx context.Context, sh *shard, st *reqState, id, h2id int, body []byte, due time.Time, a *answer) {
+func (g *gen) readAnswer(ctx context.Context, sh *stripe, st *reqState, id, h2id int, body []byte, due time.Time, a *answer) {
 	rc := g.req
 	var tm timings
 	op, err := g.openWith(ctx, id, h2id, "", body, &tm)
@@ -559,7 +559,7 @@ func (g *gen) readAnswer(ctx context.Context, sh *shard, st *reqState, id, h2id 
 // total (usage replacing the count) under how it ended, and whether it
 // was good. Tokens count when the answer ends, so throughput holds only
 // answers that ended normally.
-func (g *gen) endRequest(sh *shard, due time.Time, a *answer) {
+func (g *gen) endRequest(sh *stripe, due time.Time, a *answer) {
 	rc := g.req
 	now := time.Now()
 	e2e := now.Sub(due)

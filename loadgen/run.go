@@ -30,10 +30,10 @@ type Options struct {
 	// Snapshots, when set, gets one NDJSON Snapshot per second and a final
 	// one: how a shard process reports to its parent.
 	Snapshots io.Writer
-	// Shards is the number of recording shards; 0 means 2 per CPU. Each
-	// holds a histogram per metric (~230 KB each), so more shards cost
+	// Stripes is the number of recording stripes (not shard processes: see Shard); 0 means 2 per CPU. Each
+	// holds a histogram per metric (~230 KB each), so more stripes cost
 	// memory; at one lock per event, contention is negligible.
-	Shards int
+	Stripes int
 	// Check, when set, gets the same once-a-second Progress (with Metrics
 	// filled in) after Progress; an error stops the run early, and the
 	// result is marked partial with the error as the reason. It is how
@@ -200,11 +200,11 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*report.Resul
 		g.h2 = newH2Pool(maxStreams, s.StreamsPerConn, s.Insecure, s.Timeout.Headers.D(), ua, s.Method, header, body)
 		defer g.h2.close()
 	}
-	nshards := opt.Shards
-	if nshards <= 0 {
-		nshards = 2 * runtime.GOMAXPROCS(0)
+	nstripes := opt.Stripes
+	if nstripes <= 0 {
+		nstripes = 2 * runtime.GOMAXPROCS(0)
 	}
-	g.rec = newModeRecorder(nshards, s.Mode)
+	g.rec = newModeRecorder(nstripes, s.Mode)
 
 	res := &report.Result{
 		Schema: report.ResultSchema, Version: opt.Version, GoVersion: runtime.Version(),
@@ -441,7 +441,7 @@ func (g *gen) lifetime() time.Duration {
 	return lo + time.Duration(rand.Int64N(int64(hi-lo)+1))
 }
 
-// aggregate drains the shards once a second into the time series and the
+// aggregate drains the stripes once a second into the time series and the
 // progress callback, and once more at the end.
 func (g *gen) aggregate(ctx context.Context, start time.Time, total time.Duration, mon *monitor, res *report.Result,
 	progress func(Progress), check func(Progress), snaps *snapshotWriter, done <-chan struct{}) {

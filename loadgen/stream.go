@@ -74,7 +74,7 @@ type outcome struct {
 // runSlot runs one client until the run ends, it gives up, or its lifetime
 // passes. It reports whether the controller should replace it.
 func (g *gen) runSlot(ctx context.Context, sl *slot, due time.Time) (replace bool) {
-	sh := g.rec.shard(sl.id)
+	sh := g.rec.stripe(sl.id)
 	var lifetimeEnd time.Time
 	if lt := g.lifetime(); lt > 0 {
 		lifetimeEnd = due.Add(lt)
@@ -171,7 +171,7 @@ type streamState struct {
 // the stream to its end. *disconnectAt, when set, is when the stream this
 // attempt replaces ended: its first event records the reconnect time and
 // clears it.
-func (g *gen) connectOnce(ctx context.Context, sl *slot, sh *shard, dec *sse.Decoder, st *streamState,
+func (g *gen) connectOnce(ctx context.Context, sl *slot, sh *stripe, dec *sse.Decoder, st *streamState,
 	due time.Time, disconnectAt *time.Time) outcome {
 	started := time.Now()
 	sh.mu.Lock()
@@ -386,7 +386,7 @@ func (g *gen) connectOnce(ctx context.Context, sl *slot, sh *shard, dec *sse.Dec
 // sample (and its headers and first-byte samples when none came): a lower
 // bound of the true value, so a hanging share shows in the percentiles
 // instead of vanishing from them. Called with sh.mu held.
-func (g *gen) censored(sh *shard, due time.Time, noHeaders bool) {
+func (g *gen) censored(sh *stripe, due time.Time, noHeaders bool) {
 	waited := time.Since(due)
 	sh.record(mFirstEvent, waited)
 	if noHeaders {
@@ -445,7 +445,7 @@ func (g *gen) follow(ctx context.Context, sl *slot, c *conn, ep *endpoint, lastI
 }
 
 // endStream records a stream's end.
-func (g *gen) endStream(sh *shard, tm timings, class string, tail int64, events int) outcome {
+func (g *gen) endStream(sh *stripe, tm timings, class string, tail int64, events int) outcome {
 	now := time.Now()
 	sh.mu.Lock()
 	sh.record(mLifetime, now.Sub(tm.connected))

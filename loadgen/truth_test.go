@@ -305,12 +305,16 @@ func TestRedirectReusesTheConnection(t *testing.T) {
 	c := res.Counters
 	t.Logf("server: %d connections, %d redirects, %d streams; client: %d events, %d redirects, %d failed, ends %v",
 		conns.Load(), olds.Load(), news.Load(), c.Events, c.Redirects, c.StreamsFailed, c.Ends)
-	if news.Load() < 6 || olds.Load() != news.Load() || c.Redirects != olds.Load() || c.Events != news.Load() || c.StreamsFailed != 0 {
+	// The run's end may cut a stream between the server's 307 and the
+	// client reading it: at most one such redirect per cancelled end.
+	cut := c.Ends[report.EndCancelled]
+	if news.Load() < 6 || olds.Load()-news.Load() < 0 || olds.Load()-news.Load() > cut || c.Redirects < news.Load() || c.Redirects > olds.Load() ||
+		c.Events != news.Load() || c.StreamsFailed != 0 {
 		t.Fatalf("want several streams each reached through one redirect, none failed")
 	}
 	// A connection opened just as the run ended may carry no request yet
 	// (cancelled while sending it): at most one per cancelled end.
-	if extra := conns.Load() - news.Load(); extra < 0 || extra > c.Ends[report.EndCancelled] {
+	if extra := conns.Load() - news.Load(); extra < 0 || extra > cut {
 		t.Fatalf("%d connections for %d redirected streams (%d cancelled at the end): want one connection per stream, the redirect's reused",
 			conns.Load(), news.Load(), c.Ends[report.EndCancelled])
 	}
