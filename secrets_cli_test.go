@@ -102,3 +102,23 @@ func TestBadMetricsURLErrorHidesItsSecrets(t *testing.T) {
 		t.Fatalf("the error shows a secret: %s", stderr)
 	}
 }
+
+// A bad URL is refused without echoing its credentials, in every command
+// (run's URL rule, scenarios.CheckURL, is theirs).
+func TestBadURLErrorHidesItsSecrets(t *testing.T) {
+	const bad = "ftp://user:sekrit-pw-77@127.0.0.1/events?token=sekrit-tok-88"
+	for _, line := range [][]string{
+		{"run", "--url", bad, "--duration", "1s"},
+		{"tap", bad},
+		{"check", bad},
+		{"diagnose", "--origin", bad, "--via", bad},
+	} {
+		code, _, stderr := runCLI(line...)
+		if code != 2 || !strings.Contains(stderr, "is not an http(s) URL") {
+			t.Fatalf("%v: exit %d: %s", line, code, stderr)
+		}
+		if strings.Contains(stderr, "sekrit") {
+			t.Errorf("%v: the error shows a secret: %s", line, stderr)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package conformance
 import (
 	"errors"
 	"fmt"
+	"github.com/ssebench/ssebench/scenarios"
 	"net/http"
 	"net/url"
 	"strings"
@@ -129,13 +130,10 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
+// checkURL is run's URL rule (scenarios.CheckURL), as a ConfigError.
 func checkURL(what, raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return configErr("bad %s %q: %v", what, raw, err)
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return configErr("bad %s %q: want http:// or https:// with a host", what, raw)
+	if err := scenarios.CheckURL(what, raw); err != nil {
+		return &ConfigError{err}
 	}
 	return nil
 }

@@ -91,7 +91,7 @@ func TestConfigValidation(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{Config{URL: "ftp://x"}, "want http:// or https://"},
+		{Config{URL: "ftp://x"}, "is not an http(s) URL with a host"},
 		{Config{URL: "http://x", Origin: "https://a.example/path"}, "--origin"},
 		{Config{URL: "http://x", Publish: "nope"}, "--publish"},
 		{Config{URL: "http://x", Hold: time.Second}, "--hold"},

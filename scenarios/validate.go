@@ -111,7 +111,7 @@ func checkURL(raw string) error {
 		case u.Hostname() == "":
 			why = "; it has no host"
 		}
-		return fmt.Errorf("%q is not an http(s) URL with a host (e.g. http://127.0.0.1:8080/events)%s", raw, why)
+		return fmt.Errorf("%q is not an http(s) URL with a host (e.g. http://127.0.0.1:8080/events)%s", RedactURL(raw), why)
 	}
 	return nil
 }
