@@ -16,16 +16,21 @@ import (
 	"github.com/ssebench/ssebench/scenarios"
 )
 
-// startServeProcess runs `ssebench serve` as a child process with extra
-// flags, waiting for its banner; it returns the base URL and the pid.
-func startServeProcess(t *testing.T, flags ...string) (string, int) {
+// freeAddr is a loopback address nothing listens on now ("127.0.0.1:PORT").
+func freeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startServeAt runs `ssebench serve --addr addr` as a child process with
+// extra flags, as a user does, waiting for its banner; it returns the pid.
+func startServeAt(t *testing.T, addr string, flags ...string) int {
+	t.Helper()
 	cmd := exec.Command(binary(t), append([]string{"serve", "--addr", addr}, flags...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -47,9 +52,17 @@ func startServeProcess(t *testing.T, flags ...string) (string, int) {
 	select {
 	case <-ready:
 	case <-time.After(20 * time.Second):
-		t.Fatal("serve did not start")
+		t.Fatalf("serve on %s did not start", addr)
 	}
-	return "http://" + addr, cmd.Process.Pid
+	return cmd.Process.Pid
+}
+
+// startServeProcess is startServeAt on a free loopback port; it returns
+// the base URL and the pid.
+func startServeProcess(t *testing.T, flags ...string) (string, int) {
+	t.Helper()
+	addr := freeAddr(t)
+	return "http://" + addr, startServeAt(t, addr, flags...)
 }
 
 // The done-when of issue 9 at test scale: a real `serve` process with a

@@ -3,14 +3,12 @@ package main
 import (
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ssebench/ssebench/report"
 )
@@ -39,41 +37,6 @@ var exampleRuns = map[string]struct {
 	"custom-stages.yaml": {args: []string{"--url", "http://127.0.0.1:PORT/events?rate=1",
 		"--stage", "1s:20:20", "--stage", "2s:20", "--stage", "0s:40", "--stage", "2s:40:40", "--stage", "1s:0"},
 		env: []string{"TOKEN=example-token"}},
-}
-
-// startServeOn runs `ssebench serve` as a user does, on addr.
-func startServeOn(t *testing.T, bin, addr string) {
-	t.Helper()
-	cmd := exec.Command(bin, "serve", "--addr", addr)
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve on %s not up: %v\n%s", addr, err, out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// freePort is a port free on 127.0.0.1 (the examples also use 127.0.0.2).
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return port
 }
 
 // TestExamplesPassAgainstServe: every bundled example, run briefly against
@@ -107,9 +70,9 @@ func TestExamplesPassAgainstServe(t *testing.T) {
 			// sequence, shared by every feed of the topic, so another
 			// example's rate=1 feed would show as gaps to soak's --sequence.
 			t.Parallel()
-			port := freePort(t)
-			startServeOn(t, bin, "127.0.0.1:"+port)
-			startServeOn(t, bin, "127.0.0.2:"+port)
+			_, port, _ := net.SplitHostPort(freeAddr(t))
+			startServeAt(t, "127.0.0.1:"+port)
+			startServeAt(t, "127.0.0.2:"+port)
 			dir := t.TempDir()
 			for _, f := range slices.Concat(files, others) {
 				b, err := os.ReadFile(f)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
@@ -14,23 +13,11 @@ import (
 	"github.com/ssebench/ssebench/report"
 )
 
-// closedPort is a loopback address nothing listens on.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 func TestRunStopsEarlyWhenNothingConnects(t *testing.T) {
 	t.Parallel() // checks outputs, not figures: other such tests may run beside it
 	out := filepath.Join(t.TempDir(), "r.json")
 	began := time.Now()
-	code, stdout, errs := runCLI("run", "--url", "http://"+closedPort(t)+"/events", "--connections", "5", "--duration", "60s", "--quiet", "--out", out)
+	code, stdout, errs := runCLI("run", "--url", "http://"+freeAddr(t)+"/events", "--connections", "5", "--duration", "60s", "--quiet", "--out", out)
 	took := time.Since(began)
 	if code != report.ExitCannotRun {
 		t.Fatalf("exit %d, want 3; stderr %q", code, errs)
@@ -107,7 +94,7 @@ func TestRunProcsStopsEarlyWhenNothingConnects(t *testing.T) {
 	bin := binary(t)
 	out := filepath.Join(t.TempDir(), "procs.json")
 	began := time.Now()
-	b, err := exec.Command(bin, "run", "--url", "http://"+closedPort(t)+"/events", "--connections", "10", "--duration", "60s",
+	b, err := exec.Command(bin, "run", "--url", "http://"+freeAddr(t)+"/events", "--connections", "10", "--duration", "60s",
 		"--procs", "2", "--quiet", "--out", out).CombinedOutput()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != report.ExitCannotRun || !strings.Contains(string(b), "nothing could connect") {
