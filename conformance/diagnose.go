@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ssebench/ssebench/report"
+	"github.com/ssebench/ssebench/scenarios"
 )
 
 // DiagnoseConfig is what `ssebench diagnose` compares: the same stream
@@ -86,7 +87,7 @@ func Diagnose(ctx context.Context, dc DiagnoseConfig) (*report.CheckReport, erro
 	wg.Wait()
 
 	rep := newReport("diagnose", dc.Origin, start)
-	rep.Via = redactURL(dc.Via)
+	rep.Via = scenarios.RedactURL(dc.Via)
 	if err := origin.unreachable(); err != nil {
 		rep.Notes = append(rep.Notes, "origin: "+err.Error())
 		finishReport(rep, start)

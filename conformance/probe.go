@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/ssebench/ssebench/scenarios"
 	"io"
 	"math"
 	"net"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ssebench/ssebench/report"
+	"github.com/ssebench/ssebench/scenarios"
 	"github.com/ssebench/ssebench/sse"
 )
 

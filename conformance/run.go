@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"github.com/ssebench/ssebench/scenarios"
 	"io"
 	"net/http"
 	"net/url"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ssebench/ssebench/report"
+	"github.com/ssebench/ssebench/scenarios"
 )
 
 // target is everything probed about one URL in one run. The probes fill
@@ -112,7 +112,7 @@ func newReport(command, targetURL string, start time.Time) *report.CheckReport {
 		GoVersion: runtime.Version(),
 		Host:      host,
 		Command:   command,
-		Target:    redactURL(targetURL),
+		Target:    scenarios.RedactURL(targetURL),
 		Start:     start.UTC(),
 	}
 }
@@ -137,7 +137,7 @@ func (t *target) unreachable() error {
 	}
 	switch t.main.errClass {
 	case report.EndConnectError, report.EndTLSError:
-		return fmt.Errorf("%w: %s: %s", ErrUnreachable, redactURL(t.cfg.URL),
+		return fmt.Errorf("%w: %s: %s", ErrUnreachable, scenarios.RedactURL(t.cfg.URL),
 			report.WithHint(errText(t.main.err), t.main.errClass, t.cfg.Insecure))
 	}
 	return nil
@@ -299,7 +299,7 @@ func (p *publisher) publish(ctx context.Context) (token string, err error) {
 	defer resp.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode >= 300 {
-		return "", fmt.Errorf("publish: POST %s: %s", redactURL(p.url), resp.Status)
+		return "", fmt.Errorf("publish: POST %s: %s", scenarios.RedactURL(p.url), resp.Status)
 	}
 	return token, nil
 }
@@ -398,10 +398,6 @@ func (t *target) notes() []string {
 	}
 	return n
 }
-
-// redactURL is scenarios.RedactURL, the one URL redaction of every
-// output, under the name this package's reports use.
-func redactURL(raw string) string { return scenarios.RedactURL(raw) }
 
 // headerEvidence lists the named headers of h as evidence lines, secrets
 // redacted; absent headers show as "(absent)".

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"testing/iotest"
 	"time"
+
+	"github.com/ssebench/ssebench/scenarios"
 )
 
 func TestCatalogue(t *testing.T) {
@@ -242,7 +244,7 @@ func TestSendTime(t *testing.T) {
 
 func TestRedaction(t *testing.T) {
 	t.Parallel()
-	u := redactURL("https://user:pw@api.example.com/stream?token=abc&topic=x&api_key=k")
+	u := scenarios.RedactURL("https://user:pw@api.example.com/stream?token=abc&topic=x&api_key=k")
 	if strings.Contains(u, "pw") || strings.Contains(u, "abc") || strings.Contains(u, "=k") || !strings.Contains(u, "topic=x") {
 		t.Errorf("redactURL: %s", u)
 	}

@@ -100,8 +100,8 @@ func RequestSecrets(c *cli.Context, urls ...string) Secrets {
 	raw := map[string]string{}
 	if l, ok := c.Generic("header").(*listValue); ok {
 		for _, line := range l.vals {
-			if name, val, ok := strings.Cut(line, ":"); ok {
-				raw[http.CanonicalHeaderKey(strings.TrimSpace(name))] = strings.TrimSpace(val)
+			if name, val, err := headerLine(flagValue{name: "header"}, line); err == nil {
+				raw[http.CanonicalHeaderKey(name)] = val
 			}
 		}
 	}
