@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/ssebench/ssebench/loadgen"
+	"github.com/ssebench/ssebench/observe"
 	"github.com/ssebench/ssebench/report"
 	"github.com/ssebench/ssebench/scenarios"
 )
@@ -221,7 +222,7 @@ func runCapacity(c *cli.Context, s *scenarios.Scenario, r capacityRun) error {
 	case pid != 0 && metrics != "":
 		return report.Usagef("--server-pid and --server-metrics: give one or the other")
 	case pid != 0:
-		o, err := loadgen.NewProcObserver(pid)
+		o, err := observe.NewProcObserver(pid)
 		if err != nil {
 			return report.Usagef("--server-pid %d: %v", pid, err)
 		}
@@ -231,7 +232,7 @@ func runCapacity(c *cli.Context, s *scenarios.Scenario, r capacityRun) error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return report.Usagef("--server-metrics %q: want an http:// or https:// URL of a Prometheus text endpoint", scenarios.RedactURL(metrics))
 		}
-		cfg.Observer, cfg.ServerMetrics = loadgen.NewPromObserver(metrics), scenarios.RedactURL(metrics)
+		cfg.Observer, cfg.ServerMetrics = observe.NewPromObserver(metrics), scenarios.RedactURL(metrics)
 	}
 	out, html := r.Out, r.HTML
 

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ssebench/ssebench/observe"
 	"github.com/ssebench/ssebench/report"
 	"github.com/ssebench/ssebench/scenarios"
 )
@@ -38,7 +39,7 @@ type CapacityConfig struct {
 	// Observer, when set, samples the server under test every
 	// ObserveEvery (default 1s) for the whole search. ServerPID and
 	// ServerMetrics are only recorded in the result.
-	Observer      Observer
+	Observer      observe.Observer
 	ObserveEvery  time.Duration
 	ServerPID     int
 	ServerMetrics string
@@ -544,23 +545,23 @@ type serverWatch struct {
 	done   chan struct{}
 
 	mu       sync.Mutex
-	samples  []ServerSample
+	samples  []observe.ServerSample
 	firstErr string
 	errs     int
 	okAfter  int // good samples after the first error
 }
 
-func startServerWatch(ctx context.Context, o Observer, every time.Duration, t0 time.Time) *serverWatch {
+func startServerWatch(ctx context.Context, o observe.Observer, every time.Duration, t0 time.Time) *serverWatch {
 	wctx, cancel := context.WithCancel(ctx)
 	w := &serverWatch{src: o.Source(), t0: t0, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
-		Watch(wctx, o, every, w.add)
+		observe.Watch(wctx, o, every, w.add)
 	}()
 	return w
 }
 
-func (w *serverWatch) add(s ServerSample, err error) {
+func (w *serverWatch) add(s observe.ServerSample, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err != nil {
@@ -611,7 +612,7 @@ func (w *serverWatch) step(from, to time.Time, eventsPerS float64) *report.StepS
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	lo, hi := from.Add(-500*time.Millisecond), to.Add(500*time.Millisecond)
-	var in []ServerSample
+	var in []observe.ServerSample
 	for _, s := range w.samples {
 		if !s.At.Before(lo) && !s.At.After(hi) {
 			in = append(in, s)
@@ -621,7 +622,7 @@ func (w *serverWatch) step(from, to time.Time, eventsPerS float64) *report.StepS
 		return nil
 	}
 	sv := &report.StepServer{Samples: len(in), CPUPerS: -1, OpenFDs: -1, Threads: -1}
-	mean := func(f func(ServerSample) int64) int64 {
+	mean := func(f func(observe.ServerSample) int64) int64 {
 		var sum, n int64
 		for _, s := range in {
 			if v := f(s); v >= 0 {
@@ -634,9 +635,9 @@ func (w *serverWatch) step(from, to time.Time, eventsPerS float64) *report.StepS
 		}
 		return sum / n
 	}
-	sv.RSSBytes = mean(func(s ServerSample) int64 { return s.RSSBytes })
-	sv.OpenFDs = mean(func(s ServerSample) int64 { return s.OpenFDs })
-	sv.Threads = mean(func(s ServerSample) int64 { return s.Threads })
+	sv.RSSBytes = mean(func(s observe.ServerSample) int64 { return s.RSSBytes })
+	sv.OpenFDs = mean(func(s observe.ServerSample) int64 { return s.OpenFDs })
+	sv.Threads = mean(func(s observe.ServerSample) int64 { return s.Threads })
 	a, b := in[0], in[len(in)-1]
 	if dt := b.At.Sub(a.At).Seconds(); dt > 0 && a.CPUSeconds >= 0 && b.CPUSeconds >= 0 {
 		sv.CPUPerS = (b.CPUSeconds - a.CPUSeconds) / dt

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ssebench/ssebench/fixtures"
+	"github.com/ssebench/ssebench/observe"
 	"github.com/ssebench/ssebench/report"
 	"github.com/ssebench/ssebench/scenarios"
 )
@@ -220,7 +221,7 @@ func TestCapacityServerObservationSurvivesExit(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { child.Process.Kill(); child.Wait() })
-	obs, err := NewProcObserver(child.Process.Pid)
+	obs, err := observe.NewProcObserver(child.Process.Pid)
 	if err != nil {
 		t.Fatal(err)
 	}

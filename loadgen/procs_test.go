@@ -24,9 +24,6 @@ import (
 // and check counts and outputs, not figures; the figure tests
 // ("Timing-sensitive: not parallel") run on their own, before them.
 func TestMain(m *testing.M) {
-	if os.Getenv(observeChildEnv) == "1" { // observe_test.go
-		os.Exit(observeChild())
-	}
 	if os.Getenv(workerEnv) == "1" && len(os.Args) == 3 {
 		os.Exit(testWorker(os.Args[1], os.Args[2]))
 	}

@@ -1,4 +1,4 @@
-package loadgen
+package observe
 
 import (
 	"bufio"
@@ -16,13 +16,21 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
 
 // observeChildEnv makes the test binary a process for the /proc observer
-// to watch (see TestMain in procs_test.go).
+// to watch.
 const observeChildEnv = "SSEBENCH_OBSERVE_TEST_CHILD"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(observeChildEnv) == "1" {
+		os.Exit(observeChild())
+	}
+	os.Exit(m.Run())
+}
 
 const (
 	childMem   = 64 << 20
@@ -761,4 +769,14 @@ func FuzzParsePromText(f *testing.F) {
 			}
 		}
 	})
+}
+
+// processCPU is user plus system CPU time of this process, from getrusage:
+// the reference the /proc figures are held to.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

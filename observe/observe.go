@@ -1,4 +1,7 @@
-package loadgen
+// Package observe watches the server under test from outside: its process
+// (/proc: memory, CPU, open files, threads) or its Prometheus text endpoint,
+// sampled on a ticker. The capacity search uses it for the cost per stream.
+package observe
 
 import (
 	"bufio"
