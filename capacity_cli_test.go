@@ -292,7 +292,7 @@ func TestRunCapacityModeUnreachable(t *testing.T) {
 		slo     string
 	}{
 		{"run flags", []string{"run", "--mode", "capacity", "--url", "http://127.0.0.1:1/events", "--start", "3", "--max", "3", "--hold", "1s", "--ramp", "0s"},
-			3, loadgen.DefaultCapacitySLOs[0]},
+			3, scenarios.DefaultCapacitySLOs[0]},
 		{"run file", []string{"run", capFile}, 4, "streams_failed.rate < 2%"},
 		{"run file, flag over its block", []string{"run", capFile, "--start", "2", "--max", "2", "--threshold", "streams_failed.rate < 3%"}, 2, "streams_failed.rate < 3%"},
 		{"capacity --scenario reads the block", []string{"capacity", "--scenario", capFile}, 4, "streams_failed.rate < 2%"},
@@ -352,26 +352,5 @@ func TestRunCapacityModeBadInput(t *testing.T) {
 				t.Fatal("bad input still wrote a result")
 			}
 		})
-	}
-}
-
-// The scenario package's capacity defaults are the search's.
-func TestCapacityDefaultsAgree(t *testing.T) {
-	if scenarios.DefaultCapacityStart != loadgen.DefaultCapacityStart || scenarios.DefaultCapacityHold != loadgen.DefaultCapacityHold ||
-		scenarios.DefaultCapacityRamp != loadgen.DefaultCapacityRamp || scenarios.DefaultCapacityRefine != loadgen.DefaultCapacityRefine {
-		t.Fatal("scenarios and loadgen disagree on the capacity defaults")
-	}
-	// The limits: one step past them is refused by both.
-	over := loadgen.CapacityConfig{Start: 1, Step: 1, Max: 10, Hold: time.Second, Refine: scenarios.MaxCapacityRefine + 1, SLOs: loadgen.DefaultCapacitySLOs}
-	if err := over.Validate(); err == nil || !strings.Contains(err.Error(), "--refine") {
-		t.Errorf("refine %d: %v", over.Refine, err)
-	}
-	over.Refine, over.Max = scenarios.MaxCapacityRefine, scenarios.MaxCapacitySteps
-	if err := over.Validate(); err != nil {
-		t.Errorf("%d steps refused: %v", len(over.Staircase()), err)
-	}
-	over.Max++
-	if err := over.Validate(); err == nil {
-		t.Errorf("%d steps accepted", len(over.Staircase()))
 	}
 }

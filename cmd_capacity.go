@@ -2,10 +2,8 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/ssebench/ssebench/capacity"
 	"github.com/ssebench/ssebench/loadgen"
 	"github.com/ssebench/ssebench/observe"
 	"github.com/ssebench/ssebench/report"
@@ -27,7 +26,7 @@ var capacityScenarioCategories = []string{"Target", "Stream behaviour", "Publish
 
 func init() {
 	commands = append(commands, func() *cli.Command {
-		limit := loadgen.FDStreamsPerProcess()
+		limit := capacity.MaxStreams(nil)
 		var flags []cli.Flag
 		for _, f := range scenarios.Flags() {
 			if !capacityPassThrough(f) {
@@ -40,7 +39,7 @@ func init() {
 				switch sf.Name {
 				case "ramp":
 					sf.Usage = "open each step's new streams over `DURATION`, not judged (whole seconds)"
-					sf.Value = scenarios.Duration(loadgen.DefaultCapacityRamp).String()
+					sf.Value = scenarios.Duration(scenarios.DefaultCapacityRamp).String()
 				case "max":
 					sf.Usage = "last step, `N` streams: stop here if every SLO still holds (at most what one process holds: its open-file limit)"
 					sf.Value = strconv.Itoa(limit)
@@ -50,7 +49,7 @@ func init() {
 		}
 		flags = append(flags,
 			&cli.StringFlag{Name: "scenario", Usage: "read target, headers, timeouts, stream behaviour and the capacity block from scenario `FILE` (flags override it; the load shape of a file of another mode is ignored; its thresholds are the SLOs unless --slo is given)"},
-			&cli.StringSliceFlag{Name: "slo", Usage: "SLO `EXPR` each step must meet (repeatable, threshold grammar; default '" + strings.Join(loadgen.DefaultCapacitySLOs, "' and '") + "')"},
+			&cli.StringSliceFlag{Name: "slo", Usage: "SLO `EXPR` each step must meet (repeatable, threshold grammar; default '" + strings.Join(scenarios.DefaultCapacitySLOs, "' and '") + "')"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o", "json"}, Value: "ssebench-capacity.json", Usage: "write the capacity result JSON to `FILE` ('-' for stdout; the step lines and verdict then go to stderr)"},
 			&cli.StringFlag{Name: "html", DefaultText: "capacity.html; NAME.html with --out NAME.json", Usage: "write the HTML report to `FILE` ('-' for stdout; none: no HTML)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no live progress (step lines and the verdict still print)"},
@@ -181,69 +180,34 @@ type capacityRun struct {
 
 // runCapacity runs a mode capacity scenario (normalized): the search,
 // its step lines and verdict, the JSON and HTML, and the exit code. Both
-// `capacity` and `run` with mode capacity end here.
+// `capacity` and `run` with mode capacity end here. The settings, their
+// defaults and validation are the scenario's; capacity.Resolve adds this
+// machine's limit and the default SLOs.
 func runCapacity(c *cli.Context, s *scenarios.Scenario, r capacityRun) error {
-	cp := s.Capacity
-	cfg := loadgen.CapacityConfig{
-		Start: cp.Start, Step: cp.Step, Factor: cp.Factor, Max: cp.Max, Hold: cp.Hold.D(),
-		Ramp: loadgen.DefaultCapacityRamp, Refine: loadgen.DefaultCapacityRefine,
-		SLOs: r.SLOs, Version: version,
+	if len(r.SLOs) > 0 {
+		s.Thresholds = r.SLOs
 	}
-	if cp.Ramp != nil {
-		cfg.Ramp = cp.Ramp.D()
-	}
-	if cp.Refine != nil {
-		cfg.Refine = *cp.Refine
-	}
-	if cfg.Step == 0 && cfg.Factor == 0 {
-		cfg.Step = cfg.Start
-	}
-	if len(cfg.SLOs) == 0 {
-		cfg.SLOs = s.Thresholds
-	}
-	if len(cfg.SLOs) == 0 {
-		cfg.SLOs = loadgen.DefaultCapacitySLOs
-	}
-	limit := loadgen.MaxCapacityStreams(s)
-	if cfg.Max == 0 {
-		cfg.Max = loadgen.FDStreamsPerProcess()
-		if cfg.Start > cfg.Max {
-			return report.Usagef("--start %d: above what one process holds here (about %d streams, from its open-file limit), which is the default --max; lower --start or raise ulimit -n", cfg.Start, cfg.Max)
-		}
-	}
-	if cfg.Max > limit {
-		return report.Usagef("--max %d: above what one process holds here (about %d streams, from its open-file limit); capacity runs in one process, so lower --max (capacity.max) or raise ulimit -n", cfg.Max, limit)
-	}
-	if err := cfg.Validate(); err != nil {
+	if err := capacity.Resolve(s); err != nil {
 		return report.Usage(err)
 	}
-	pid, metrics := cp.ServerPID, cp.ServerMetrics
+	cp := s.Capacity
+	opt := capacity.Options{Version: version}
 	switch {
-	case pid != 0 && metrics != "":
-		return report.Usagef("--server-pid and --server-metrics: give one or the other")
-	case pid != 0:
-		o, err := observe.NewProcObserver(pid)
+	case cp.ServerPID != 0:
+		o, err := observe.NewProcObserver(cp.ServerPID)
 		if err != nil {
-			return report.Usagef("--server-pid %d: %v", pid, err)
+			return report.Usagef("--server-pid %d: %v", cp.ServerPID, err)
 		}
-		cfg.Observer, cfg.ServerPID = o, pid
-	case metrics != "":
-		u, err := url.Parse(metrics)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return report.Usagef("--server-metrics %q: want an http:// or https:// URL of a Prometheus text endpoint", scenarios.RedactURL(metrics))
-		}
-		cfg.Observer, cfg.ServerMetrics = observe.NewPromObserver(metrics), scenarios.RedactURL(metrics)
+		opt.Observer = o
+	case cp.ServerMetrics != "":
+		opt.Observer = observe.NewPromObserver(cp.ServerMetrics)
 	}
 	out, html := r.Out, r.HTML
 
-	// The search's streams are subscribe streams; it makes their stages.
-	base := *s
-	base.Mode, base.Capacity = scenarios.DefaultMode, scenarios.Capacity{}
-	s = &base
-
 	// Pre-flight on the peak the search may reach.
 	peak := *s
-	peak.Stages = []scenarios.Stage{{Duration: scenarios.Duration(cfg.Hold), Target: cfg.Max}}
+	peak.Mode, peak.Capacity = scenarios.DefaultMode, scenarios.Capacity{}
+	peak.Stages = []scenarios.Stage{{Duration: cp.Hold, Target: cp.Max}}
 	peak.Profile = scenarios.ProfileCustom
 	problem := false
 	for _, is := range loadgen.Preflight(&peak, loadgen.Shard{}, 1, loadgen.ReadSystem()) {
@@ -255,28 +219,25 @@ func runCapacity(c *cli.Context, s *scenarios.Scenario, r capacityRun) error {
 	}
 
 	scrub := scrubber(s.Secrets())
-	mscrub := report.NewScrubber(nil, map[string]string{metrics: cfg.ServerMetrics})
-	stairs := cfg.Staircase()
 	w := humanOut(c, out, html)
-	fmt.Fprintf(w, "capacity: %d steps from %s to %s streams, each opened over %v and held %v; SLOs: %s\n",
-		len(stairs), groupInt(stairs[0]), groupInt(stairs[len(stairs)-1]), cfg.Ramp, cfg.Hold, strings.Join(cfg.SLOs, "; "))
-	if cfg.Observer != nil {
-		fmt.Fprintf(w, "observing the server: %s\n", mscrub.String(cfg.Observer.Source()))
+	fmt.Fprintln(w, scrub.String(report.CapacityPlan(cp.Staircase(), cp.Ramp.D(), cp.Hold.D(), s.Thresholds)))
+	if opt.Observer != nil {
+		fmt.Fprintf(w, "observing the server: %s\n", scrub.String(opt.Observer.Source()))
 	}
 	var pp *loadgen.ProgressPrinter
 	if !r.Quiet {
 		pp = loadgen.NewProgressPrinter(c.App.ErrWriter)
 		if pp.TTY {
-			cfg.Progress = pp.Print
+			opt.Progress = pp.Print
 		}
 	}
-	cfg.OnStep = func(st report.CapacityStep) {
+	opt.OnStep = func(st report.CapacityStep) {
 		if pp != nil && pp.TTY {
 			fmt.Fprint(c.App.ErrWriter, "\r\033[K")
 		}
-		fmt.Fprintln(w, scrub.String(report.StepLine(st, cfg.SLOs)))
+		fmt.Fprintln(w, scrub.String(report.StepLine(st, s.Thresholds)))
 	}
-	res, err := loadgen.Capacity(c.Context, s, cfg)
+	res, err := capacity.Search(c.Context, s, opt)
 	if pp != nil && pp.TTY {
 		fmt.Fprint(c.App.ErrWriter, "\r\033[K")
 	}
@@ -284,13 +245,7 @@ func runCapacity(c *cli.Context, s *scenarios.Scenario, r capacityRun) error {
 		return report.Usage(scrub.Error(err))
 	}
 	res.Command = c.Command.Name
-	scrubCapacity(scrub, res)
-	if metrics != "" {
-		scrubCapacity(mscrub, res)
-		if res.ServerCost != nil {
-			res.ServerCost.Source = cfg.ServerMetrics
-		}
-	}
+	scrub.CapacityResult(res)
 
 	outs := []output{
 		{flag: "out", label: "result", path: out, render: report.RenderJSON(res)},
@@ -321,75 +276,8 @@ func capacityExit(res *report.CapacityResult) error {
 	return report.CannotRun(fmt.Errorf("no capacity answer: %s", v.Reason))
 }
 
-// capacityScenario builds the mode capacity scenario from the
-// pass-through flags and --scenario, with scenarios.FromCLI on a flag set
-// of its own: --mode capacity over the file, so a file of another mode
-// gives its target and streams and its load shape is dropped, and a
-// capacity file's capacity block is the default of every flag not given.
+// capacityScenario builds the mode capacity scenario from the command's
+// flags and --scenario FILE.
 func capacityScenario(c *cli.Context) (*scenarios.Scenario, error) {
-	fs := flag.NewFlagSet("capacity", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	sflags := scenarios.Flags()
-	for _, f := range sflags {
-		if err := f.Apply(fs); err != nil {
-			return nil, err
-		}
-	}
-	args := []string{"--mode=" + scenarios.ModeCapacity}
-	for _, f := range sflags {
-		name := f.Names()[0]
-		if !capacityPassThrough(f) || !c.IsSet(name) {
-			continue
-		}
-		switch f.(type) {
-		case *cli.BoolFlag:
-			args = append(args, "--"+name+"="+strconv.FormatBool(c.Bool(name)))
-		case *cli.StringFlag:
-			args = append(args, "--"+name+"="+c.String(name))
-		default:
-			ser, ok := c.Generic(name).(cli.Serializer)
-			if !ok {
-				return nil, fmt.Errorf("--%s: cannot pass this flag on", name)
-			}
-			args = append(args, "--"+name+"="+ser.Serialize())
-		}
-	}
-	if file := c.String("scenario"); file != "" {
-		args = append(args, "--", file)
-	}
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	cc := cli.NewContext(c.App, fs, nil)
-	cc.Context = c.Context
-	return scenarios.FromCLI(cc)
-}
-
-// scrubCapacity blots secrets out of every text in a capacity result that
-// may echo a request or an error.
-func scrubCapacity(s *report.Scrubber, r *report.CapacityResult) {
-	for i := range r.Notes {
-		r.Notes[i] = s.String(r.Notes[i])
-	}
-	r.PartialReason = s.String(r.PartialReason)
-	r.Verdict.Reason = s.String(r.Verdict.Reason)
-	r.Verdict.Sentence = s.String(r.Verdict.Sentence)
-	for i := range r.Steps {
-		r.Steps[i].Reason = s.String(r.Steps[i].Reason)
-	}
-	for i := range r.Runs {
-		r.Runs[i].StoppedReason = s.String(r.Runs[i].StoppedReason)
-	}
-}
-
-func groupInt(n int) string {
-	s := strconv.Itoa(n)
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
+	return scenarios.CapacityFromCLI(c, c.String("scenario"))
 }

@@ -30,7 +30,7 @@ type monitor struct {
 	baseRSS    int64 // resident set before any stream opened
 	peakGor    int
 	hotSeconds int // consecutive seconds near full CPU
-	lagSeconds int // seconds with a scheduling lag over lagLimit
+	lagSeconds int // seconds with a scheduling lag over LagLimit
 	saturated  string
 	last       Health // the last sample's interval
 
@@ -50,9 +50,15 @@ type Health struct {
 	Saturated string        // why the run is saturated so far ("" if not)
 }
 
+// LagLimit and CPUHotShare are where the generator counts as busy: its
+// timer this late, or its CPU at this share of its cores. A capacity
+// step with most of its hold past either is inconclusive.
 const (
-	lagLimit    = 100 * time.Millisecond
-	cpuHotShare = 0.95
+	LagLimit    = 100 * time.Millisecond
+	CPUHotShare = 0.95
+)
+
+const (
 	// schedLimit is the p99 time a runnable goroutine waits for a thread
 	// over which stream reads are late: events sit in sockets while the
 	// controller's ticker may still be on time.
@@ -96,7 +102,7 @@ func (m *monitor) sample() {
 		machineShare = mt.busyShareSince(m.machine)
 		m.machine = mt
 	}
-	if machineShare >= cpuHotShare {
+	if machineShare >= CPUHotShare {
 		m.machineHot++
 	} else {
 		m.machineHot = 0
@@ -111,12 +117,12 @@ func (m *monitor) sample() {
 	}
 	m.peakRSS = max(m.peakRSS, rss)
 	m.peakGor = max(m.peakGor, gor)
-	if share >= cpuHotShare {
+	if share >= CPUHotShare {
 		m.hotSeconds++
 	} else {
 		m.hotSeconds = 0
 	}
-	if m.ivLag > lagLimit {
+	if m.ivLag > LagLimit {
 		m.lagSeconds++
 	}
 	if m.saturated == "" {
@@ -130,7 +136,7 @@ func (m *monitor) sample() {
 		case m.ivLag > time.Second:
 			m.saturated = fmt.Sprintf("generator timer %v late", m.ivLag.Round(time.Millisecond))
 		case m.lagSeconds >= 3:
-			m.saturated = fmt.Sprintf("generator timer over %v late in %d seconds", lagLimit, m.lagSeconds)
+			m.saturated = fmt.Sprintf("generator timer over %v late in %d seconds", LagLimit, m.lagSeconds)
 		}
 	}
 	m.last = Health{CPUShare: share, Lag: m.ivLag, Saturated: m.saturated}

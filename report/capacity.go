@@ -561,6 +561,13 @@ func fmtSizeApprox(b float64) string {
 	return trimFloat(math.Round(b)) + " B"
 }
 
+// CapacityPlan is the line a search prints before it starts: its steps,
+// how each is opened and held, and the SLOs it judges them on.
+func CapacityPlan(steps []int, ramp, hold time.Duration, slos []string) string {
+	return fmt.Sprintf("capacity: %d steps from %s to %s streams, each opened over %v and held %v; SLOs: %s",
+		len(steps), groupDigits(int64(steps[0])), groupDigits(int64(steps[len(steps)-1])), ramp, hold, strings.Join(slos, "; "))
+}
+
 // StepLine is one step as a terminal line, printed as it completes.
 func StepLine(st CapacityStep, slos []string) string {
 	metric := sloMetric(slos)

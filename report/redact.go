@@ -116,6 +116,34 @@ func (s *Scrubber) Result(r *Result) {
 	}
 }
 
+// CapacityResult scrubs every text field of a capacity result that may
+// echo a request or an error, in place.
+func (s *Scrubber) CapacityResult(r *CapacityResult) {
+	if s == nil || s.r == nil || r == nil {
+		return
+	}
+	r.Target, r.Command, r.Host = s.String(r.Target), s.String(r.Command), s.String(r.Host)
+	r.Config.ServerMetrics = s.String(r.Config.ServerMetrics)
+	if len(r.Scenario) > 0 {
+		r.Scenario = json.RawMessage(s.String(string(r.Scenario)))
+	}
+	for i := range r.Notes {
+		r.Notes[i] = s.String(r.Notes[i])
+	}
+	r.PartialReason = s.String(r.PartialReason)
+	r.Verdict.Reason = s.String(r.Verdict.Reason)
+	r.Verdict.Sentence = s.String(r.Verdict.Sentence)
+	if r.ServerCost != nil {
+		r.ServerCost.Source = s.String(r.ServerCost.Source)
+	}
+	for i := range r.Steps {
+		r.Steps[i].Reason = s.String(r.Steps[i].Reason)
+	}
+	for i := range r.Runs {
+		r.Runs[i].StoppedReason = s.String(r.Runs[i].StoppedReason)
+	}
+}
+
 // CheckReport scrubs every text field of a check report in place.
 func (s *Scrubber) CheckReport(r *CheckReport) {
 	if s == nil || s.r == nil || r == nil {

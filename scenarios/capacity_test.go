@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -285,7 +286,29 @@ func TestCapacityStepLimit(t *testing.T) {
 	if _, err := Parse([]byte(strings.Replace(ok, "1000", "1001", 1)), ""); err == nil || !strings.Contains(err.Error(), "more than 1000 steps") {
 		t.Errorf("1001 steps: %v", err)
 	}
-	if n := capacitySteps(100, 0, 1.5, 1000); n != 7 { // 100 150 225 338 507 761 1000
-		t.Errorf("factor staircase: %d steps", n)
+}
+
+// TestCapacityStaircase: the steps the search climbs, from Start by Step
+// or Factor to Max.
+func TestCapacityStaircase(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		c    Capacity
+		want []int
+	}{
+		{Capacity{Start: 100, Step: 100, Max: 350}, []int{100, 200, 300, 350}},
+		{Capacity{Start: 100, Step: 100, Max: 300}, []int{100, 200, 300}},
+		{Capacity{Start: 1000, Factor: 1.5, Max: 5000}, []int{1000, 1500, 2250, 3375, 5000}},
+		{Capacity{Start: 100, Factor: 1.5, Max: 1000}, []int{100, 150, 225, 338, 507, 761, 1000}},
+		{Capacity{Start: 1, Factor: 1.2, Max: 4}, []int{1, 2, 3, 4}}, // at least one more per step
+		{Capacity{Start: 500, Step: 10, Max: 500}, []int{500}},
+	}
+	for _, tc := range cases {
+		if got := tc.c.Staircase(); !slices.Equal(got, tc.want) {
+			t.Errorf("%+v: %v, want %v", tc.c, got, tc.want)
+		}
+	}
+	if n := len((Capacity{Start: 1, Step: 1, Max: 1 << 30}).Staircase()); n != MaxCapacitySteps+2 {
+		t.Errorf("a staircase past the limit built %d steps, want it cut at %d", n, MaxCapacitySteps+2)
 	}
 }

@@ -400,9 +400,31 @@ func FromCLI(c *cli.Context) (*Scenario, error) {
 	if len(args) > 1 {
 		return nil, fmt.Errorf("run takes one scenario file, got %d arguments (%s)", len(args), strings.Join(args, " "))
 	}
-	s := &Scenario{}
+	file, mode := "", ""
 	if len(args) == 1 {
-		file := args[0]
+		file = args[0]
+	}
+	if c.IsSet("mode") {
+		mode = c.String("mode")
+	}
+	return fromCLI(c, file, mode)
+}
+
+// CapacityFromCLI builds the scenario of `ssebench capacity`: the file of
+// --scenario (any mode but request), then the command's flags, which are
+// this package's flags of mode capacity and of the streams; the mode is
+// capacity whatever the file says, so a file of another mode gives its
+// target, streams and thresholds and its load shape is dropped, as with
+// `run FILE --mode capacity`.
+func CapacityFromCLI(c *cli.Context, file string) (*Scenario, error) {
+	return fromCLI(c, file, ModeCapacity)
+}
+
+// fromCLI reads file (if any), sets mode (if not ""), then applies every
+// flag set in c, and validates and normalizes.
+func fromCLI(c *cli.Context, file, mode string) (*Scenario, error) {
+	s := &Scenario{}
+	if file != "" {
 		if checkURL(file) == nil {
 			return nil, fmt.Errorf("%q is a URL; the argument is a scenario file (use --url %s)", file, file)
 		}
@@ -424,11 +446,14 @@ func FromCLI(c *cli.Context) (*Scenario, error) {
 	// stream behaviour and thresholds and drops its load shape, which the
 	// search makes itself (as --stage replaces a file's shorthand): so
 	// `run f.yaml --mode capacity` is `capacity --scenario f.yaml`.
-	if len(args) == 1 && set["mode"] && c.String("mode") == ModeCapacity && s.Mode != ModeCapacity {
+	if file != "" && mode == ModeCapacity && s.Mode != ModeCapacity {
 		if s.Mode == ModeRequest {
 			return nil, s.fieldError("mode", "request: a capacity search holds long-lived subscribe streams, so its base cannot be a mode request scenario (run that with ssebench run)")
 		}
 		s.Profile, s.Connections, s.Ramp, s.Duration, s.ArrivalRate, s.Stages, s.AbortOnFail = "", 0, 0, 0, 0, nil, false
+	}
+	if mode != "" && !set["mode"] {
+		s.Mode = mode // the command's own mode (capacity), which has no --mode flag
 	}
 	// The load shape is one thing: --stage replaces a file's shorthand, and
 	// a --profile replaces a file's stages.
@@ -489,7 +514,7 @@ func FromCLI(c *cli.Context) (*Scenario, error) {
 			s.setByFlag(sp.pathIn(s), "--"+name)
 		}
 	}
-	if len(args) == 0 && len(s.URLs) == 0 {
+	if file == "" && len(s.URLs) == 0 {
 		return nil, ErrNoTarget
 	}
 	if err := s.Validate(); err != nil {

@@ -63,16 +63,6 @@ const (
 	// above it the number is a typo, not a plan.
 	MaxRequestRate = 1_000_000
 
-	// Mode capacity: the defaults of the capacity command's flags.
-	DefaultCapacityStart  = 1000
-	DefaultCapacityHold   = 30 * time.Second
-	DefaultCapacityRamp   = 5 * time.Second
-	DefaultCapacityRefine = 2
-	// MaxCapacityRefine and MaxCapacitySteps bound a search: past them
-	// the numbers are a typo, not a plan.
-	MaxCapacityRefine = 20
-	MaxCapacitySteps  = 1000
-
 	// DefaultMaxRamp caps the default ramp of steady, spike, soak and churn
 	// (which is Duration/6).
 	DefaultMaxRamp = 30 * time.Second
@@ -304,32 +294,6 @@ func (s *Scenario) Normalize() {
 		if s.Stages[i].Rate == 0 {
 			s.Stages[i].Rate = s.ArrivalRate
 		}
-	}
-}
-
-// normalizeCapacity fills mode capacity's defaults. Max stays 0 when not
-// given: what one process holds depends on the machine that runs it.
-func (s *Scenario) normalizeCapacity() {
-	if len(s.Stages) == 0 {
-		s.Stages = nil // a YAML "stages: []" is no stages too
-	}
-	c := &s.Capacity
-	if c.Start == 0 {
-		c.Start = DefaultCapacityStart
-	}
-	if c.Step == 0 && c.Factor == 0 {
-		c.Step = c.Start
-	}
-	if c.Hold == 0 {
-		c.Hold = Duration(DefaultCapacityHold)
-	}
-	if c.Ramp == nil {
-		r := Duration(DefaultCapacityRamp)
-		c.Ramp = &r
-	}
-	if c.Refine == nil {
-		n := DefaultCapacityRefine
-		c.Refine = &n
 	}
 }
 

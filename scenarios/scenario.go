@@ -224,39 +224,6 @@ type Tokens struct {
 	UsagePath string `yaml:"usage_path" json:"usage_path,omitempty"`
 }
 
-// Capacity is mode: capacity, a search for the most concurrent subscribe
-// streams the target holds while every threshold (the SLOs) holds: one
-// continuous run up a staircase from Start, adding Step (or multiplying by
-// Factor) per step up to Max; each step opens its new streams over Ramp,
-// then is held for Hold and judged; the search stops at the first step
-// that breaks a threshold, then tries Refine steps between the last good
-// step and the first bad one. The meanings and defaults are those of the
-// `ssebench capacity` flags of the same names.
-type Capacity struct {
-	Start  int     `yaml:"start" json:"start,omitempty"`   // streams at the first step; default DefaultCapacityStart
-	Step   int     `yaml:"step" json:"step,omitempty"`     // streams added per step; default Start unless Factor is set
-	Factor float64 `yaml:"factor" json:"factor,omitempty"` // streams multiplied per step (> 1) instead of Step; 0: off
-	// Max is the last step; 0 means what one process holds here (its
-	// open-file limit), which the command fills in at run time.
-	Max  int      `yaml:"max" json:"max,omitempty"`
-	Hold Duration `yaml:"hold" json:"hold,omitempty"` // whole seconds; default DefaultCapacityHold
-	// Ramp and Refine are pointers because 0 is a setting (open each
-	// step's streams at once; no refinement), not "the default".
-	Ramp   *Duration `yaml:"ramp" json:"ramp,omitempty"`     // whole seconds; default DefaultCapacityRamp
-	Refine *int      `yaml:"refine" json:"refine,omitempty"` // default DefaultCapacityRefine
-	// ServerPID (a local process, read from /proc) or ServerMetrics (a
-	// Prometheus text endpoint) is observed for the server's cost per
-	// stream; one or the other.
-	ServerPID     int    `yaml:"server_pid" json:"server_pid,omitempty"`
-	ServerMetrics string `yaml:"server_metrics" json:"server_metrics,omitempty"`
-}
-
-// IsZero reports whether no capacity setting is given.
-func (c Capacity) IsZero() bool {
-	return c.Start == 0 && c.Step == 0 && c.Factor == 0 && c.Max == 0 && c.Hold == 0 && c.Ramp == nil &&
-		c.Refine == nil && c.ServerPID == 0 && c.ServerMetrics == ""
-}
-
 // DefaultStreamsPerConn is how many HTTP/2 streams share one connection
 // unless streams_per_conn says otherwise.
 const DefaultStreamsPerConn = 100

@@ -114,11 +114,12 @@ func (v *validator) capacity() {
 		stepOK = false
 	}
 	if stepOK && maxOK && start > 0 && c.Max > start {
-		step := c.Step
-		if step == 0 && c.Factor == 0 {
-			step = start
+		stairs := c
+		stairs.Start = start
+		if stairs.Step == 0 && stairs.Factor == 0 {
+			stairs.Step = start
 		}
-		if n := capacitySteps(start, step, c.Factor, c.Max); n > MaxCapacitySteps {
+		if n := len(stairs.Staircase()); n > MaxCapacitySteps {
 			v.add("capacity.max", "%d: from start %d that is more than %d steps; use a larger step or factor", c.Max, start, MaxCapacitySteps)
 		}
 	}
@@ -173,21 +174,4 @@ func (s *Scenario) laterOf(a, b string) string {
 		return a
 	}
 	return b
-}
-
-// capacitySteps counts a staircase's steps the way the search builds it:
-// start, then +step or ×factor (at least one stream more), and max.
-func capacitySteps(start, step int, factor float64, max int) int {
-	n := 0
-	for cur := start; cur < max && n <= MaxCapacitySteps; n++ {
-		next := cur + step
-		if factor > 0 {
-			next = cur + 1
-			if f := math.Round(float64(cur) * factor); f > float64(next) {
-				next = int(math.Min(f, float64(math.MaxInt32)))
-			}
-		}
-		cur = next
-	}
-	return n + 1
 }

@@ -1,4 +1,10 @@
-package loadgen
+// Package capacity is the capacity search: how many concurrent subscribe
+// streams a server holds while every SLO holds, found up a staircase of
+// steps in one continuous load run (package loadgen), each step judged on
+// its hold, with the server's cost per stream from package observe. The
+// settings are the scenario's (scenarios.Capacity); the result is a
+// report.CapacityResult.
+package capacity
 
 import (
 	"context"
@@ -14,55 +20,34 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ssebench/ssebench/loadgen"
 	"github.com/ssebench/ssebench/observe"
 	"github.com/ssebench/ssebench/report"
 	"github.com/ssebench/ssebench/scenarios"
 )
 
-// CapacityConfig is a capacity search: a staircase of concurrent streams
-// from Start, adding Step (or multiplying by Factor) per step up to Max,
-// each step opened over Ramp and held for Hold, judged on SLOs over its
-// hold. Zero values are not defaults: the command fills them in.
-type CapacityConfig struct {
-	Start  int
-	Step   int     // streams added per step; exclusive with Factor
-	Factor float64 // streams multiplied per step (> 1); exclusive with Step
-	Max    int     // the last step is at most this (and is this when the staircase passes it)
-	Hold   time.Duration
-	Ramp   time.Duration
-	// Refine is how many steps a second run tries between the last good
-	// step and the first bad one; 0 turns refinement off.
-	Refine int
-	// SLOs are threshold expressions (report's grammar), judged per step.
-	SLOs []string
-
+// Options are what a search takes besides its scenario: who gets its
+// figures live, and how the server under test is watched.
+type Options struct {
 	// Observer, when set, samples the server under test every
-	// ObserveEvery (default 1s) for the whole search. ServerPID and
-	// ServerMetrics are only recorded in the result.
-	Observer      observe.Observer
-	ObserveEvery  time.Duration
-	ServerPID     int
-	ServerMetrics string
+	// ObserveEvery (default 1s) for the whole search.
+	Observer     observe.Observer
+	ObserveEvery time.Duration
 
 	Version string
-	// Progress gets every second of both runs (as Options.Progress).
-	Progress func(Progress)
+	// Progress gets every second of both runs (as loadgen.Options.Progress).
+	Progress func(loadgen.Progress)
 	// OnStep gets each step as soon as it is judged.
 	OnStep func(report.CapacityStep)
-	// Shards is Options.Shards.
-	Shards int
+	// Stripes is loadgen.Options.Stripes.
+	Stripes int
 
 	// health, in tests, replaces each second's generator health, so a
 	// saturated generator can be shown without saturating the machine.
-	health func(Progress) Health
+	health func(loadgen.Progress) loadgen.Health
 }
 
-// Defaults the capacity command uses.
 const (
-	DefaultCapacityStart  = 1000
-	DefaultCapacityHold   = 30 * time.Second
-	DefaultCapacityRamp   = 5 * time.Second
-	DefaultCapacityRefine = 2
 	// capacityTail keeps the run going past the last hold so the second
 	// that ends it is still judged; the judge stops the run before it ends.
 	capacityTail = 5 * time.Second
@@ -70,67 +55,45 @@ const (
 	// before the next ramp starts: the second that ends the hold is
 	// measured a few ms after it ends, and must not hold any of the next
 	// step's connections.
-	stepGap   = time.Second
-	maxRefine = 20
-	maxSteps  = 1000
+	stepGap = time.Second
 )
-
-// DefaultCapacitySLOs are the SLOs when none are given.
-var DefaultCapacitySLOs = []string{"delivery.p99 < 250ms", "streams_failed.rate < 0.1%"}
 
 // setupMetrics are judged over a whole step, ramp included: they measure
 // the connections the step opened. Every other metric is judged over the
 // hold only, so opening connections does not pollute delivery.
 var setupMetrics = []string{report.MetricConnect, report.MetricHeaders, report.MetricFirstByte, report.MetricFirstEvent, report.MetricLag}
 
-// Validate reports the first bad setting, naming it as its flag.
-func (cfg CapacityConfig) Validate() error {
-	switch {
-	case cfg.Start < 1:
-		return fmt.Errorf("--start %d: want at least 1 stream", cfg.Start)
-	case cfg.Max < cfg.Start:
-		return fmt.Errorf("--max %d: want at least --start (%d)", cfg.Max, cfg.Start)
-	case cfg.Step != 0 && cfg.Factor != 0:
-		return fmt.Errorf("--step %d and --factor %g: give one or the other", cfg.Step, cfg.Factor)
-	case cfg.Step < 0:
-		return fmt.Errorf("--step %d: want a number of streams > 0", cfg.Step)
-	case cfg.Factor != 0 && (cfg.Factor <= 1 || math.IsNaN(cfg.Factor) || cfg.Factor > 100):
-		return fmt.Errorf("--factor %g: want a multiplier above 1 (e.g. 1.5), at most 100", cfg.Factor)
-	case cfg.Step == 0 && cfg.Factor == 0:
-		return fmt.Errorf("give --step N or --factor F")
-	case cfg.Hold < time.Second:
-		return fmt.Errorf("--hold %v: want at least 1s (each step is judged on whole seconds of its hold)", cfg.Hold)
-	case cfg.Hold%time.Second != 0:
-		return fmt.Errorf("--hold %v: want whole seconds (steps are judged on the once-a-second measurements)", cfg.Hold)
-	case cfg.Ramp < 0 || cfg.Ramp%time.Second != 0:
-		return fmt.Errorf("--ramp %v: want 0 or whole seconds (steps are judged on the once-a-second measurements)", cfg.Ramp)
-	case cfg.Refine < 0 || cfg.Refine > maxRefine:
-		return fmt.Errorf("--refine %d: want 0 (off) to %d steps", cfg.Refine, maxRefine)
-	case len(cfg.SLOs) == 0:
-		return fmt.Errorf("--slo: give at least one SLO, e.g. 'delivery.p99 < 250ms'")
+// Resolve makes a normalized mode capacity scenario ready to search on
+// this machine: Max, when not given, becomes what one process holds here
+// (its open-file limit), and a Max above that is refused (a search runs
+// in one process); no thresholds means scenarios.DefaultCapacitySLOs.
+// Every other setting was validated with the scenario. It is idempotent:
+// Search calls it too.
+func Resolve(s *scenarios.Scenario) error {
+	if s.Mode != scenarios.ModeCapacity {
+		return fmt.Errorf("mode %s: a capacity search runs a mode capacity scenario", s.Mode)
 	}
-	if _, err := report.ParseThresholds(cfg.SLOs); err != nil {
+	c := &s.Capacity
+	limit := MaxStreams(s)
+	if c.Max == 0 {
+		if c.Start > limit {
+			return fmt.Errorf("--start %d: above what one process holds here (about %d streams, from its open-file limit), which is the default --max; lower --start or raise ulimit -n", c.Start, limit)
+		}
+		c.Max = limit
+	}
+	if c.Max > limit {
+		return fmt.Errorf("--max %d: above what one process holds here (about %d streams, from its open-file limit); capacity runs in one process, so lower --max (capacity.max) or raise ulimit -n", c.Max, limit)
+	}
+	if n := len(c.Staircase()); n > scenarios.MaxCapacitySteps {
+		return fmt.Errorf("--start %d to --max %d makes more than %d steps; use a larger --step or --factor", c.Start, c.Max, scenarios.MaxCapacitySteps)
+	}
+	if len(s.Thresholds) == 0 {
+		s.Thresholds = slices.Clone(scenarios.DefaultCapacitySLOs)
+	}
+	if _, err := report.ParseThresholds(s.Thresholds); err != nil {
 		return fmt.Errorf("--slo: %w", err)
 	}
-	if n := len(cfg.Staircase()); n > maxSteps {
-		return fmt.Errorf("--start %d to --max %d makes more than %d steps; use a larger --step or --factor", cfg.Start, cfg.Max, maxSteps)
-	}
 	return nil
-}
-
-// Staircase is the search's steps: Start, then +Step or ×Factor (always at
-// least one stream more), and Max itself as the last step.
-func (cfg CapacityConfig) Staircase() []int {
-	var out []int
-	for n := cfg.Start; n < cfg.Max && len(out) <= maxSteps; {
-		out = append(out, n)
-		next := n + cfg.Step
-		if cfg.Factor > 0 {
-			next = max(n+1, int(math.Round(float64(n)*cfg.Factor)))
-		}
-		n = next
-	}
-	return append(out, cfg.Max)
 }
 
 // refinePoints are the steps between good and bad, evenly spaced.
@@ -145,10 +108,10 @@ func refinePoints(good, bad, n int) []int {
 	return out
 }
 
-// MaxCapacityStreams is the most streams one process can hold for s: a
+// MaxStreams is the most streams one process can hold for s: a
 // capacity search runs in one process.
-func MaxCapacityStreams(s *scenarios.Scenario) int {
-	n := FDStreamsPerProcess()
+func MaxStreams(s *scenarios.Scenario) int {
+	n := loadgen.FDStreamsPerProcess()
 	if s != nil && s.HTTP2 {
 		n *= max(1, s.StreamsPerConn)
 	}
@@ -191,31 +154,34 @@ func stairs(prelude []scenarios.Stage, points []int, ramp, hold time.Duration, r
 	return stages, ws
 }
 
-// Capacity runs the search: one continuous run up the staircase, judging
-// each step's SLOs on its hold, stopping at the first step that breaks
-// one (or at Max); then, when a knee was found and Refine > 0, a second
-// run that ramps straight to the last good step and climbs a finer
-// staircase to the first bad one. It returns the result even when ctx is
-// cancelled part way (marked partial). The error is non-nil only when the
-// search could not start (bad settings, a scenario that cannot run).
-func Capacity(ctx context.Context, base *scenarios.Scenario, cfg CapacityConfig) (*report.CapacityResult, error) {
-	if err := cfg.Validate(); err != nil {
+// Search runs the search s (a mode capacity scenario, normalized; its
+// Capacity block the settings, its thresholds the SLOs): one continuous
+// run up the staircase, judging each step's SLOs on its hold, stopping at
+// the first step that breaks one (or at Max); then, when a knee was found
+// and Refine > 0, a second run that ramps straight to the last good step
+// and climbs a finer staircase to the first bad one. It returns the
+// result even when ctx is cancelled part way (marked partial). The error
+// is non-nil only when the search could not start (bad settings, a
+// scenario that cannot run).
+func Search(ctx context.Context, s *scenarios.Scenario, opt Options) (*report.CapacityResult, error) {
+	sc := *s
+	if err := Resolve(&sc); err != nil {
 		return nil, err
 	}
-	if base.Mode == scenarios.ModeRequest {
-		return nil, errors.New("mode request: capacity measures concurrent subscribe streams; use run for request mode")
-	}
-	if limit := MaxCapacityStreams(base); cfg.Max > limit {
-		return nil, fmt.Errorf("--max %d: one process holds about %d streams here (its open-file limit) and capacity runs in one process", cfg.Max, limit)
-	}
-	ths, _ := report.ParseThresholds(cfg.SLOs) // validated above
+	cfg := sc.Capacity
+	ramp, hold, refine := cfg.Ramp.D(), cfg.Hold.D(), *cfg.Refine
+	slos := sc.Thresholds
+	ths, _ := report.ParseThresholds(slos) // resolved above
+	// The search's streams are subscribe streams; it makes their stages.
+	base := sc
+	base.Mode, base.Capacity = scenarios.DefaultMode, scenarios.Capacity{}
 	red := base.Redacted()
 	res := &report.CapacityResult{
-		Schema: report.CapacitySchema, Version: cfg.Version, GoVersion: runtime.Version(), Target: red.URLs[0],
-		Start: time.Now(), SLOs: slices.Clone(cfg.SLOs),
+		Schema: report.CapacitySchema, Version: opt.Version, GoVersion: runtime.Version(), Target: red.URLs[0],
+		Start: time.Now(), SLOs: slices.Clone(slos),
 		Config: report.CapacityConfig{Start: cfg.Start, Step: cfg.Step, Factor: cfg.Factor, Max: cfg.Max,
-			HoldS: cfg.Hold.Seconds(), RampS: cfg.Ramp.Seconds(), Refine: cfg.Refine,
-			ServerPID: cfg.ServerPID, ServerMetrics: cfg.ServerMetrics},
+			HoldS: hold.Seconds(), RampS: ramp.Seconds(), Refine: refine,
+			ServerPID: cfg.ServerPID, ServerMetrics: scenarios.RedactURL(cfg.ServerMetrics)},
 		Steps: []report.CapacityStep{}, Runs: []report.CapacityRun{},
 	}
 	res.Host, _ = os.Hostname()
@@ -225,13 +191,13 @@ func Capacity(ctx context.Context, base *scenarios.Scenario, cfg CapacityConfig)
 	t0 := res.Start
 
 	var sw *serverWatch
-	if cfg.Observer != nil {
-		sw = startServerWatch(ctx, cfg.Observer, cfg.ObserveEvery, t0)
+	if opt.Observer != nil {
+		sw = startServerWatch(ctx, opt.Observer, opt.ObserveEvery, t0)
 	}
 
 	// The search.
-	stages, ws := stairs(nil, cfg.Staircase(), cfg.Ramp, cfg.Hold, false)
-	if err := runJudged(ctx, base, cfg, ths, stages, ws, "search", t0, sw, res); err != nil {
+	stages, ws := stairs(nil, cfg.Staircase(), ramp, hold, false)
+	if err := runJudged(ctx, &base, opt, ths, stages, ws, "search", t0, sw, res); err != nil {
 		if sw != nil {
 			sw.stop()
 		}
@@ -239,17 +205,17 @@ func Capacity(ctx context.Context, base *scenarios.Scenario, cfg CapacityConfig)
 	}
 
 	// Refinement between the last good and the first bad step.
-	if v := report.CapacityVerdictOf(res.Steps, cfg.SLOs, cfg.Max, nil); cfg.Refine > 0 && v.Found && v.Holds > 0 && ctx.Err() == nil {
-		if pts := refinePoints(v.Holds, v.BreaksAt, cfg.Refine); len(pts) > 0 {
+	if v := report.CapacityVerdictOf(res.Steps, slos, cfg.Max, nil); refine > 0 && v.Found && v.Holds > 0 && ctx.Err() == nil {
+		if pts := refinePoints(v.Holds, v.BreaksAt, refine); len(pts) > 0 {
 			k := slices.Index(cfg.Staircase(), v.Holds) + 1
-			preRamp := cfg.Ramp * time.Duration(min(max(k, 1), 4))
-			settle := min(cfg.Hold, 5*time.Second)
+			preRamp := ramp * time.Duration(min(max(k, 1), 4))
+			settle := min(hold, 5*time.Second)
 			prelude := []scenarios.Stage{
 				{Duration: scenarios.Duration(preRamp), Target: v.Holds},
 				{Duration: scenarios.Duration(settle), Target: v.Holds},
 			}
-			stages, ws := stairs(prelude, pts, cfg.Ramp, cfg.Hold, true)
-			if err := runJudged(ctx, base, cfg, ths, stages, ws, "refine", t0, sw, res); err != nil {
+			stages, ws := stairs(prelude, pts, ramp, hold, true)
+			if err := runJudged(ctx, &base, opt, ths, stages, ws, "refine", t0, sw, res); err != nil {
 				res.Notes = append(res.Notes, "refinement could not run: "+err.Error())
 			}
 		}
@@ -259,13 +225,13 @@ func Capacity(ctx context.Context, base *scenarios.Scenario, cfg CapacityConfig)
 		sw.stop()
 		res.ServerSamples = sw.points()
 		res.Notes = append(res.Notes, sw.notes()...)
-		res.ServerCost = report.FitServerCost(cfg.Observer.Source(), res.Steps, res.ServerSamples)
+		res.ServerCost = report.FitServerCost(scenarios.RedactURL(opt.Observer.Source()), res.Steps, res.ServerSamples)
 	}
 	if ctx.Err() != nil {
 		res.Partial = true
 		res.PartialReason = "interrupted after " + time.Since(t0).Round(time.Second).String()
 	}
-	res.Verdict = report.CapacityVerdictOf(res.Steps, cfg.SLOs, cfg.Max, res.ServerCost)
+	res.Verdict = report.CapacityVerdictOf(res.Steps, slos, cfg.Max, res.ServerCost)
 	if v := &res.Verdict; res.Partial && v.Reason == report.ReasonStoppedEarly {
 		v.Reason = "interrupted"
 		v.Sentence = strings.Replace(v.Sentence, report.ReasonStoppedEarly, "interrupted before a step failed or --max was reached", 1)
@@ -280,7 +246,7 @@ func Capacity(ctx context.Context, base *scenarios.Scenario, cfg CapacityConfig)
 
 // runJudged makes one load run over stages, judging the windows' steps
 // live, and appends the steps and the run to res.
-func runJudged(ctx context.Context, base *scenarios.Scenario, cfg CapacityConfig, ths []report.Threshold,
+func runJudged(ctx context.Context, base *scenarios.Scenario, opt Options, ths []report.Threshold,
 	stages []scenarios.Stage, ws []window, kind string, t0 time.Time, sw *serverWatch, res *report.CapacityResult) error {
 	s := *base
 	s.Stages = stages
@@ -289,9 +255,8 @@ func runJudged(ctx context.Context, base *scenarios.Scenario, cfg CapacityConfig
 	s.Thresholds, s.AbortOnFail = nil, false
 
 	runStart := time.Now()
-	j := &judge{cfg: &cfg, ths: ths, windows: ws, offset: runStart.Sub(t0).Seconds(), sw: sw, first: len(res.Steps) == 0}
-	opt := Options{Version: cfg.Version, Progress: cfg.Progress, Stripes: cfg.Shards, Check: j.check}
-	rr, err := Run(ctx, &s, opt)
+	j := &judge{opt: &opt, ths: ths, windows: ws, offset: runStart.Sub(t0).Seconds(), sw: sw, first: len(res.Steps) == 0}
+	rr, err := loadgen.Run(ctx, &s, loadgen.Options{Version: opt.Version, Progress: opt.Progress, Stripes: opt.Stripes, Check: j.check})
 	if err != nil {
 		return err
 	}
@@ -325,14 +290,15 @@ type snap struct {
 	saturated string
 }
 
-func snapOf(p Progress) snap {
+func snapOf(p loadgen.Progress) snap {
 	return snap{el: p.Elapsed, open: p.Point.Open, wall: time.Now(), metrics: p.Metrics, totals: p.Totals, saturated: p.Health.Saturated}
 }
 
-// judge follows one run second by second (Options.Check), judging each
-// step when its hold ends. It runs on the aggregator goroutine only.
+// judge follows one run second by second (loadgen.Options.Check),
+// judging each step when its hold ends. It runs on the aggregator
+// goroutine only.
 type judge struct {
-	cfg     *CapacityConfig
+	opt     *Options
 	ths     []report.Threshold
 	windows []window
 	offset  float64 // seconds from the search's start to this run's
@@ -361,9 +327,9 @@ const tickSlack = 100 * time.Millisecond
 // later than that (a stalled machine) is not used, since its second holds
 // the next step's connections: the step then ends at the tick before, a
 // shorter but clean window.
-func (j *judge) check(p Progress) error {
-	if j.cfg.health != nil {
-		p.Health = j.cfg.health(p)
+func (j *judge) check(p loadgen.Progress) error {
+	if j.opt.health != nil {
+		p.Health = j.opt.health(p)
 	}
 	for j.i < len(j.windows) {
 		w := j.windows[j.i]
@@ -409,8 +375,8 @@ func (j *judge) finish(w window) error {
 	}
 	st := j.judgeStep(w, end)
 	j.steps = append(j.steps, st)
-	if j.cfg.OnStep != nil {
-		j.cfg.OnStep(st)
+	if j.opt.OnStep != nil {
+		j.opt.OnStep(st)
 	}
 	j.base, j.hold, j.last, j.errs, j.health, j.late = end, nil, nil, nil, report.StepGenerator{}, 0
 	j.i++
@@ -428,16 +394,16 @@ func (j *judge) finish(w window) error {
 	return nil
 }
 
-func (j *judge) addHealth(h Health) {
+func (j *judge) addHealth(h loadgen.Health) {
 	g := &j.health
 	g.Seconds++
 	g.CPUShare += h.CPUShare // a sum until judged
 	g.MaxCPUShare = max(g.MaxCPUShare, h.CPUShare)
-	if h.CPUShare >= cpuHotShare {
+	if h.CPUShare >= loadgen.CPUHotShare {
 		g.HotSeconds++
 	}
 	g.MaxLagMS = max(g.MaxLagMS, float64(h.Lag.Microseconds())/1000)
-	if h.Lag > lagLimit {
+	if h.Lag > loadgen.LagLimit {
 		j.late++
 	}
 	if h.Saturated != "" && j.base.saturated == "" && g.Saturated == "" {
@@ -504,7 +470,7 @@ func (j *judge) judgeStep(w window, end snap) report.CapacityStep {
 	st.Generator = g
 	var why []string
 	if g.Seconds > 0 && 2*g.HotSeconds > g.Seconds {
-		why = append(why, fmt.Sprintf("generator CPU at %.0f%% or more of %d cores for %d of %d s", cpuHotShare*100, runtime.GOMAXPROCS(0), g.HotSeconds, g.Seconds))
+		why = append(why, fmt.Sprintf("generator CPU at %.0f%% or more of %d cores for %d of %d s", loadgen.CPUHotShare*100, runtime.GOMAXPROCS(0), g.HotSeconds, g.Seconds))
 	}
 	if g.MaxLagMS > 1000 || (g.Seconds > 0 && 2*j.late > g.Seconds) {
 		why = append(why, fmt.Sprintf("generator timer up to %s late", fmtLag(g.MaxLagMS)))

@@ -1,4 +1,4 @@
-package loadgen
+package capacity
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ssebench/ssebench/fixtures"
+	"github.com/ssebench/ssebench/loadgen"
 	"github.com/ssebench/ssebench/observe"
 	"github.com/ssebench/ssebench/report"
 	"github.com/ssebench/ssebench/scenarios"
@@ -27,11 +28,12 @@ func serveWith(t *testing.T, cfg fixtures.Config) string {
 	return ts.URL
 }
 
-// capacityBase is the base scenario the capacity command builds: a
-// target, no shape of its own.
-func capacityBase(t *testing.T, url string) *scenarios.Scenario {
+// search is the mode capacity scenario the capacity command builds: a
+// target, the staircase c and the SLOs, validated and normalized as the
+// command does.
+func search(t *testing.T, url string, c scenarios.Capacity, slos ...string) *scenarios.Scenario {
 	t.Helper()
-	s := &scenarios.Scenario{URLs: []string{url}, Stages: []scenarios.Stage{{Duration: scenarios.Duration(time.Second), Target: 1}}}
+	s := &scenarios.Scenario{Mode: scenarios.ModeCapacity, URLs: []string{url}, Capacity: c, Thresholds: slos}
 	if err := s.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -39,11 +41,14 @@ func capacityBase(t *testing.T, url string) *scenarios.Scenario {
 	return s
 }
 
+func dur(d time.Duration) *scenarios.Duration { v := scenarios.Duration(d); return &v }
+func num(n int) *int                          { return &n }
+
 // healthy stands in for the generator's health in the knee tests: the
 // machine these run on is shared with other builds, and these tests are
 // about finding the server's knee, not about the generator monitor (which
 // TestCapacityGeneratorSaturationIsInconclusive covers).
-func healthy(Progress) Health { return Health{CPUShare: 0.1} }
+func healthy(loadgen.Progress) loadgen.Health { return loadgen.Health{CPUShare: 0.1} }
 
 func stepAt(steps []report.CapacityStep, n int) *report.CapacityStep {
 	for i := range steps {
@@ -71,14 +76,10 @@ func TestCapacityFindsStreamCap(t *testing.T) {
 	}
 	t.Parallel()
 	url := serveWith(t, fixtures.Config{MaxStreams: 250})
-	base := capacityBase(t, url+"/events?rate=5")
+	s := search(t, url+"/events?rate=5", scenarios.Capacity{Start: 100, Step: 100, Max: 500, Hold: scenarios.Duration(2 * time.Second), Ramp: dur(time.Second), Refine: num(1)})
 	var live []int
-	cfg := CapacityConfig{
-		Start: 100, Step: 100, Max: 500, Hold: 2 * time.Second, Ramp: time.Second, Refine: 1,
-		SLOs: DefaultCapacitySLOs, Version: "test", health: healthy,
-		OnStep: func(st report.CapacityStep) { live = append(live, st.Streams) },
-	}
-	res, err := Capacity(context.Background(), base, cfg)
+	opt := Options{Version: "test", health: healthy, OnStep: func(st report.CapacityStep) { live = append(live, st.Streams) }}
+	res, err := Search(context.Background(), s, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +87,7 @@ func TestCapacityFindsStreamCap(t *testing.T) {
 		t.Fatalf("steps %v (reported live %v), want 100 200 300 then the refinement at 250", got, live)
 	}
 	// The search alone: holds 200, breaks at 300.
-	if v := report.CapacityVerdictOf(res.Steps[:3], cfg.SLOs, cfg.Max, nil); !v.Found || v.Holds != 200 || v.BreaksAt != 300 {
+	if v := report.CapacityVerdictOf(res.Steps[:3], scenarios.DefaultCapacitySLOs, 500, nil); !v.Found || v.Holds != 200 || v.BreaksAt != 300 {
 		t.Fatalf("search verdict %+v, want holds 200, breaks at 300", v)
 	}
 	v := res.Verdict
@@ -106,7 +107,7 @@ func TestCapacityFindsStreamCap(t *testing.T) {
 	// Latencies are the hold's alone: 5 events/s per stream for a 2 s
 	// hold, not everything since the run started.
 	for _, st := range res.Steps {
-		want := float64(st.Open) * 5 * cfg.Hold.Seconds()
+		want := float64(st.Open) * 5 * 2 // 5 events/s over a 2 s hold
 		if c := float64(st.Metrics["delivery"].Count); c < 0.4*want || c > 1.25*want {
 			t.Errorf("step %d: %v delivery samples, want about %v (the hold's events only)", st.Streams, c, want)
 		}
@@ -128,12 +129,8 @@ func TestCapacityFindsDeliveryKnee(t *testing.T) {
 	}
 	// Timing-sensitive: not parallel (its knee is a delivery figure).
 	url := serveWith(t, fixtures.Config{EventCost: 2 * time.Millisecond})
-	base := capacityBase(t, url+"/events?rate=2")
-	cfg := CapacityConfig{
-		Start: 50, Step: 50, Max: 300, Hold: 2 * time.Second, Ramp: time.Second,
-		SLOs: []string{"delivery.p99 < 250ms"}, Version: "test", health: healthy,
-	}
-	res, err := Capacity(context.Background(), base, cfg)
+	s := search(t, url+"/events?rate=2", scenarios.Capacity{Start: 50, Step: 50, Max: 300, Hold: scenarios.Duration(2 * time.Second), Ramp: dur(time.Second), Refine: num(0)}, "delivery.p99 < 250ms")
+	res, err := Search(context.Background(), s, Options{Version: "test", health: healthy})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,18 +157,14 @@ func TestCapacityGeneratorSaturationIsInconclusive(t *testing.T) {
 	}
 	t.Parallel()
 	url := serveWith(t, fixtures.Config{MaxStreams: 150})
-	base := capacityBase(t, url+"/events?rate=5")
-	hot := func(p Progress) Health {
+	s := search(t, url+"/events?rate=5", scenarios.Capacity{Start: 100, Step: 100, Max: 400, Hold: scenarios.Duration(2 * time.Second), Ramp: dur(time.Second), Refine: num(2)})
+	hot := func(p loadgen.Progress) loadgen.Health {
 		if p.Elapsed > 3500*time.Millisecond { // from the second step's hold on
-			return Health{CPUShare: 0.97}
+			return loadgen.Health{CPUShare: 0.97}
 		}
-		return Health{CPUShare: 0.2}
+		return loadgen.Health{CPUShare: 0.2}
 	}
-	cfg := CapacityConfig{
-		Start: 100, Step: 100, Max: 400, Hold: 2 * time.Second, Ramp: time.Second, Refine: 2,
-		SLOs: DefaultCapacitySLOs, Version: "test", health: hot,
-	}
-	res, err := Capacity(context.Background(), base, cfg)
+	res, err := Search(context.Background(), s, Options{Version: "test", health: hot})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,14 +184,14 @@ func TestCapacityGeneratorSaturationIsInconclusive(t *testing.T) {
 	}
 
 	// Saturation detected by the monitor during a step counts the same.
-	sat := func(p Progress) Health {
+	sat := func(p loadgen.Progress) loadgen.Health {
 		if p.Elapsed > 1500*time.Millisecond {
-			return Health{CPUShare: 0.5, Saturated: "generator timer 1.2s late"}
+			return loadgen.Health{CPUShare: 0.5, Saturated: "generator timer 1.2s late"}
 		}
-		return Health{CPUShare: 0.2}
+		return loadgen.Health{CPUShare: 0.2}
 	}
-	cfg.health, cfg.Max = sat, 200
-	res, err = Capacity(context.Background(), base, cfg)
+	s.Capacity.Max = 200
+	res, err = Search(context.Background(), s, Options{Version: "test", health: sat})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,13 +220,8 @@ func TestCapacityServerObservationSurvivesExit(t *testing.T) {
 	}
 	time.AfterFunc(6500*time.Millisecond, func() { child.Process.Kill(); child.Wait() })
 
-	base := capacityBase(t, url+"/events?rate=5")
-	cfg := CapacityConfig{
-		Start: 20, Step: 20, Max: 60, Hold: 2 * time.Second, Ramp: time.Second,
-		SLOs: DefaultCapacitySLOs, Version: "test", health: healthy,
-		Observer: obs, ServerPID: child.Process.Pid, ObserveEvery: 250 * time.Millisecond,
-	}
-	res, err := Capacity(context.Background(), base, cfg)
+	s := search(t, url+"/events?rate=5", scenarios.Capacity{Start: 20, Step: 20, Max: 60, Hold: scenarios.Duration(2 * time.Second), Ramp: dur(time.Second), Refine: num(0), ServerPID: child.Process.Pid})
+	res, err := Search(context.Background(), s, Options{Version: "test", health: healthy, Observer: obs, ObserveEvery: 250 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,22 +243,7 @@ func TestCapacityServerObservationSurvivesExit(t *testing.T) {
 	}
 }
 
-func TestCapacityStaircase(t *testing.T) {
-	cases := []struct {
-		cfg  CapacityConfig
-		want []int
-	}{
-		{CapacityConfig{Start: 100, Step: 100, Max: 350}, []int{100, 200, 300, 350}},
-		{CapacityConfig{Start: 100, Step: 100, Max: 300}, []int{100, 200, 300}},
-		{CapacityConfig{Start: 1000, Factor: 1.5, Max: 5000}, []int{1000, 1500, 2250, 3375, 5000}},
-		{CapacityConfig{Start: 1, Factor: 1.2, Max: 4}, []int{1, 2, 3, 4}}, // at least one more per step
-		{CapacityConfig{Start: 500, Step: 10, Max: 500}, []int{500}},
-	}
-	for _, tc := range cases {
-		if got := tc.cfg.Staircase(); !slices.Equal(got, tc.want) {
-			t.Errorf("%+v: %v, want %v", tc.cfg, got, tc.want)
-		}
-	}
+func TestRefinePoints(t *testing.T) {
 	if got := refinePoints(300, 400, 2); !slices.Equal(got, []int{333, 367}) {
 		t.Errorf("refine 300..400 by 2: %v", got)
 	}
@@ -279,37 +252,39 @@ func TestCapacityStaircase(t *testing.T) {
 	}
 }
 
-func TestCapacityConfigErrors(t *testing.T) {
-	ok := CapacityConfig{Start: 100, Step: 100, Max: 1000, Hold: 5 * time.Second, Ramp: time.Second, SLOs: DefaultCapacitySLOs}
+// Resolve: what the scenario's validation cannot know (this machine's
+// limit) and the SLOs. The settings' own rules are the scenario's
+// (scenarios' TestCapacityValidation).
+func TestResolve(t *testing.T) {
+	limit := MaxStreams(nil)
 	cases := []struct {
-		edit func(*CapacityConfig)
+		c    scenarios.Capacity
+		slos []string
 		msg  string
 	}{
-		{func(c *CapacityConfig) { c.Start = 0 }, "--start 0"},
-		{func(c *CapacityConfig) { c.Max = 50 }, "--max 50: want at least --start"},
-		{func(c *CapacityConfig) { c.Factor = 1.5 }, "give one or the other"},
-		{func(c *CapacityConfig) { c.Step, c.Factor = 0, 0.9 }, "--factor 0.9"},
-		{func(c *CapacityConfig) { c.Hold = 500 * time.Millisecond }, "--hold 500ms"},
-		{func(c *CapacityConfig) { c.Refine = -1 }, "--refine -1"},
-		{func(c *CapacityConfig) { c.Hold = 1500 * time.Millisecond }, "--hold 1.5s: want whole seconds"},
-		{func(c *CapacityConfig) { c.Ramp = 2500 * time.Millisecond }, "--ramp 2.5s: want 0 or whole seconds"},
-		{func(c *CapacityConfig) { c.SLOs = []string{"delivery.p99 < 250"} }, "give 250 a unit"},
-		{func(c *CapacityConfig) { c.Step, c.Max = 1, 5000 }, "makes more than 1000 steps"},
+		{scenarios.Capacity{Start: 100, Max: limit + 1}, nil, "open-file limit"},
+		{scenarios.Capacity{Start: limit + 1}, nil, "which is the default --max"},
+		{scenarios.Capacity{Start: 1, Step: 1}, nil, "makes more than 1000 steps"},
+		{scenarios.Capacity{Start: 100, Max: 1000}, []string{"delivery.p99 < 250"}, "--slo: "},
 	}
 	for _, tc := range cases {
-		c := ok
-		tc.edit(&c)
-		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.msg) {
-			t.Errorf("error %v, want it to contain %q", err, tc.msg)
+		s := search(t, "http://127.0.0.1:1/events", tc.c, tc.slos...)
+		if err := Resolve(s); err == nil || !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("%+v %q: error %v, want it to contain %q", tc.c, tc.slos, err, tc.msg)
+		}
+		if _, err := Search(context.Background(), s, Options{}); err == nil {
+			t.Errorf("%+v: Search ran what Resolve refused", tc.c)
 		}
 	}
-	if err := ok.Validate(); err != nil {
+	s := search(t, "http://127.0.0.1:1/events", scenarios.Capacity{Start: 100})
+	if err := Resolve(s); err != nil {
 		t.Fatal(err)
 	}
-	big := ok
-	big.Max = FDStreamsPerProcess() + 1
-	if _, err := Capacity(context.Background(), capacityBase(t, "http://127.0.0.1:1/events"), big); err == nil || !strings.Contains(err.Error(), "open-file limit") {
-		t.Fatalf("--max above one process: %v", err)
+	if s.Capacity.Max != limit || !slices.Equal(s.Thresholds, scenarios.DefaultCapacitySLOs) {
+		t.Errorf("resolved to max %d, SLOs %q: want %d (this process's limit) and the default SLOs", s.Capacity.Max, s.Thresholds, limit)
+	}
+	if err := Resolve(s); err != nil || s.Capacity.Max != limit {
+		t.Errorf("a second Resolve: %v, max %d", err, s.Capacity.Max)
 	}
 }
 
@@ -317,19 +292,18 @@ func TestCapacityConfigErrors(t *testing.T) {
 // machine) belongs to the next step's ramp and must not be measured as
 // part of this hold.
 func TestCapacityJudgeIgnoresLateTick(t *testing.T) {
-	rec := newRecorder(1)
-	sh := rec.stripe(0)
+	delivery := report.NewHist() // the run's cumulative delivery histogram
 	var steps []report.CapacityStep
-	cfg := &CapacityConfig{health: healthy, OnStep: func(st report.CapacityStep) { steps = append(steps, st) }}
+	opt := &Options{health: healthy, OnStep: func(st report.CapacityStep) { steps = append(steps, st) }}
 	ths, _ := report.ParseThresholds([]string{"delivery.p99 < 100ms"})
 	_, ws := stairs(nil, []int{10, 20}, time.Second, 2*time.Second, false)
-	j := &judge{cfg: cfg, ths: ths, windows: ws, first: true}
+	j := &judge{opt: opt, ths: ths, windows: ws, first: true}
 	tick := func(el time.Duration, lat time.Duration, n int) error {
 		for range n {
-			sh.record(mDelivery, lat)
+			report.RecordDuration(delivery, lat)
 		}
-		rec.drain()
-		return j.check(Progress{Elapsed: el, Metrics: rec.metrics(), Totals: rec.counters(), Point: report.Point{Open: 10}})
+		m := map[string]report.Metric{report.MetricDelivery: report.Summarize(delivery)}
+		return j.check(loadgen.Progress{Elapsed: el, Metrics: m, Point: report.Point{Open: 10}})
 	}
 	for _, tk := range []struct {
 		el  time.Duration
