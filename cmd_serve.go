@@ -123,10 +123,14 @@ Examples:
 				// Set by --procs on the processes it starts.
 				&cli.StringFlag{Name: "worker", Hidden: true, Usage: "run as worker I/N of a --procs group"},
 				&cli.StringFlag{Name: "worker-dir", Hidden: true, Usage: "the --procs group's control directory"},
+				&cli.StringFlag{Name: "worker-config", Hidden: true, Usage: "the --procs group's server config, a JSON `FILE`"},
 			},
 			Action: func(c *cli.Context) error {
 				if c.NArg() > 0 {
 					return report.Usagef("serve takes no arguments, got %q", c.Args().First())
+				}
+				if w := c.String("worker"); w != "" {
+					return serveWorker(c, w)
 				}
 				cfg := fixtures.Config{
 					Addr:         c.String("addr"),
@@ -172,9 +176,6 @@ Examples:
 				}
 				if err := cfg.Validate(); err != nil {
 					return report.Usagef("serve: %v", err)
-				}
-				if w := c.String("worker"); w != "" {
-					return serveWorker(c, cfg, w)
 				}
 				if procs := c.Int("procs"); procs > 1 {
 					return serveProcs(c, cfg, procs)
@@ -268,12 +269,8 @@ func serveProcs(c *cli.Context, cfg fixtures.Config, procs int) error {
 	err = fixtures.Supervise(c.Context, cfg, fixtures.SupervisorConfig{
 		Procs: procs,
 		Command: func(w fixtures.WorkerSpec) (*exec.Cmd, error) {
-			args := append([]string{"serve"}, workerFlags(c)...)
-			args = append(args, "--addr="+w.Addr, fmt.Sprintf("--worker=%d/%d", w.Index, w.Procs), "--worker-dir="+w.Dir)
-			if w.TLSCertFile != "" {
-				args = append(args, "--tls-cert="+w.TLSCertFile, "--tls-key="+w.TLSKeyFile)
-			}
-			cmd := exec.Command(exe, args...)
+			cmd := exec.Command(exe, "serve", fmt.Sprintf("--worker=%d/%d", w.Index, w.Procs),
+				"--worker-dir="+w.Dir, "--worker-config="+w.ConfigFile)
 			cmd.Stderr = c.App.ErrWriter
 			return cmd, nil
 		},
@@ -298,47 +295,17 @@ func serveProcs(c *cli.Context, cfg fixtures.Config, procs int) error {
 	return nil
 }
 
-// workerFlags are the flags given to this command, for its workers, less
-// those the supervisor sets per worker.
-func workerFlags(c *cli.Context) []string {
-	var args []string
-	for _, f := range c.Command.Flags {
-		name := f.Names()[0]
-		switch name {
-		case "procs", "addr", "worker", "worker-dir", "tls-cert", "tls-key":
-			continue
-		}
-		if !c.IsSet(name) {
-			continue
-		}
-		switch f.(type) {
-		case *cli.StringSliceFlag:
-			for _, v := range c.StringSlice(name) {
-				args = append(args, "--"+name+"="+v)
-			}
-		case *cli.BoolFlag:
-			args = append(args, "--"+name+"="+strconv.FormatBool(c.Bool(name)))
-		case *cli.DurationFlag:
-			args = append(args, "--"+name+"="+c.Duration(name).String())
-		case *cli.Float64Flag:
-			args = append(args, "--"+name+"="+strconv.FormatFloat(c.Float64(name), 'g', -1, 64))
-		case *cli.IntFlag:
-			args = append(args, "--"+name+"="+strconv.Itoa(c.Int(name)))
-		case *cli.Int64Flag:
-			args = append(args, "--"+name+"="+strconv.FormatInt(c.Int64(name), 10))
-		default:
-			args = append(args, "--"+name+"="+c.String(name))
-		}
-	}
-	return args
-}
-
-// serveWorker runs this process as one worker of a --procs group: its
-// stdin and stdout are pipes to the supervisor.
-func serveWorker(c *cli.Context, cfg fixtures.Config, spec string) error {
+// serveWorker runs this process as one worker of a --procs group, with
+// the config its supervisor wrote: its stdin and stdout are pipes to the
+// supervisor.
+func serveWorker(c *cli.Context, spec string) error {
 	var w fixtures.WorkerConfig
 	if _, err := fmt.Sscanf(spec, "%d/%d", &w.Index, &w.Procs); err != nil {
 		return report.Usagef("--worker %q: want INDEX/PROCS", spec)
+	}
+	cfg, err := fixtures.ReadConfigFile(c.String("worker-config"))
+	if err != nil {
+		return report.Usage(err)
 	}
 	w.Dir, w.Parent, w.Notify = c.String("worker-dir"), os.Stdin, os.Stdout
 	if err := fixtures.ServeWorker(c.Context, cfg, w); err != nil {
