@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
@@ -186,90 +184,16 @@ func (g *gen) requests(ctx, reqCtx context.Context, start time.Time, total time.
 	g.openLoop(ctx, reqCtx, start, total, wg, mon)
 }
 
-// arrivals is one shard's open-loop schedule: the offset from the run's
-// start at which each of its requests is due. Not safe for concurrent use.
-//
-// With constant arrivals, shard i of n begins i/R into the run (R the
-// whole run's rate, n times this shard's), so its sends fall between
-// those of the other shards and the merged schedule is evenly spaced at
-// 1/R, not n sends at once every n/R. Poisson arrivals need no offset:
-// independent Poisson shards merge into one Poisson process of rate R.
-type arrivals struct {
-	rateAt  func(time.Duration) float64 // this shard's rate at an offset
-	total   time.Duration               // the schedule's end; 0: none
-	shard   Shard
-	poisson bool
-	// off is the next arrival in float seconds from the start, so
-	// rounding never accumulates: at 3/s for 1s the fourth arrival falls
-	// at 1s, outside the run, not a nanosecond inside it.
-	off   float64
-	begun bool
-}
-
-// next is the offset of the next arrival; false once the schedule ends.
-func (a *arrivals) next() (time.Duration, bool) {
-	for {
-		el := time.Duration(math.Round(a.off * float64(time.Second)))
-		if a.total > 0 && el >= a.total-time.Microsecond {
-			return 0, false
-		}
-		rate := a.rateAt(el)
-		if rate <= 0 {
-			if a.total <= 0 {
-				return 0, false // nothing would ever arrive
-			}
-			a.off += 0.01 // a stage without arrivals
-			continue
-		}
-		if !a.begun {
-			a.begun = true
-			switch {
-			case a.poisson:
-				a.off += rand.ExpFloat64() / rate
-				continue
-			case a.shard.Count > 1 && a.shard.Index > 0:
-				a.off += float64(a.shard.Index) / (rate * float64(a.shard.Count))
-				continue
-			}
-		}
-		if a.poisson {
-			a.off += rand.ExpFloat64() / rate
-		} else {
-			a.off += 1 / rate
-		}
-		return el, true
-	}
-}
-
 // openLoop sends requests on a schedule computed from the start, never
 // from "now": a slow server cannot slow the arrivals (its queueing shows
 // in TTFT), and a late generator shows as schedule_lag.
 func (g *gen) openLoop(ctx, reqCtx context.Context, start time.Time, total time.Duration, wg *sync.WaitGroup, mon *monitor) {
 	rc := g.req
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-	sched := &arrivals{rateAt: g.rateAt, total: total, shard: g.shard, poisson: rc.poisson}
-	for {
-		el, ok := sched.next()
-		if !ok {
-			return
-		}
-		due := start.Add(el)
-		if wait := time.Until(due); wait > 0 {
-			timer.Reset(wait)
-			select {
-			case <-ctx.Done():
-				return
-			case <-timer.C:
-			}
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		mon.lag(time.Since(due))
+	p := &ratePacer{rateAt: g.rateAt, total: total, shard: g.shard, poisson: rc.poisson}
+	p.run(ctx, start, mon.lag, func(due time.Time) bool {
 		n, ok := rc.next()
 		if !ok {
-			return
+			return false
 		}
 		if g.rec.inFlight.Load() >= rc.maxInFlight {
 			sh := g.rec.stripe(int(n))
@@ -284,17 +208,15 @@ func (g *gen) openLoop(ctx, reqCtx context.Context, start time.Time, total time.
 				g.runRequest(reqCtx, n, due)
 			})
 		}
-	}
+		return true
+	})
 }
 
 // closedLoop keeps targetAt(t) requests in flight: each worker sends its
 // next request as soon as its previous answer ends.
 func (g *gen) closedLoop(ctx, reqCtx context.Context, start time.Time, total time.Duration, wg *sync.WaitGroup, mon *monitor) {
 	rc := g.req
-	const tick = 10 * time.Millisecond
-	t := time.NewTicker(tick)
-	defer t.Stop()
-	prev := start
+	p := newTargetPacer(start, total, g.targetAt, nil)
 	worker := func() {
 		for ctx.Err() == nil {
 			n, ok := rc.next()
@@ -305,7 +227,7 @@ func (g *gen) closedLoop(ctx, reqCtx context.Context, start time.Time, total tim
 			g.runRequest(reqCtx, n, time.Now())
 			g.rec.inFlight.Add(-1)
 			g.mu.Lock()
-			over := rc.active > g.targetAt(time.Since(start))
+			over := p.need(time.Now(), rc.active) < 0
 			if over {
 				rc.active--
 			}
@@ -318,26 +240,18 @@ func (g *gen) closedLoop(ctx, reqCtx context.Context, start time.Time, total tim
 		rc.active--
 		g.mu.Unlock()
 	}
-	for {
-		now := time.Now()
-		mon.lag(now.Sub(prev) - tick)
-		prev = now
-		el := now.Sub(start)
-		if (total > 0 && el >= total) || ctx.Err() != nil || rc.spent() {
-			return
+	p.tick(ctx, mon.lag, func(now time.Time) bool {
+		if rc.spent() {
+			return false
 		}
-		target := g.targetAt(el)
 		g.mu.Lock()
-		for ; rc.active < target; rc.active++ {
+		for n := p.need(now, rc.active); n > 0; n-- {
+			rc.active++
 			wg.Go(worker)
 		}
 		g.mu.Unlock()
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+		return true
+	})
 }
 
 // reqState is one request's reusable buffers.

@@ -1060,7 +1060,7 @@ func TestRequestShardSchedulesInterleave(t *testing.T) {
 		t.Run(fmt.Sprint(n, " shards"), func(t *testing.T) {
 			var merged []time.Duration
 			for i := 0; i < n; i++ {
-				a := &arrivals{rateAt: func(time.Duration) float64 { return total / float64(n) }, total: time.Second, shard: Shard{Index: i, Count: n}}
+				a := &ratePacer{rateAt: func(time.Duration) float64 { return total / float64(n) }, total: time.Second, shard: Shard{Index: i, Count: n}}
 				for k := 0; ; k++ {
 					off, ok := a.next()
 					if !ok {

@@ -313,60 +313,17 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*report.Resul
 	return res, nil
 }
 
-// targetAt is this process's share of the scenario's target at t.
-func (g *gen) targetAt(t time.Duration) int { return g.shard.share(g.sc.TargetAt(t)) }
-
-// rateAt is this process's share of the arrival-rate cap at t.
-func (g *gen) rateAt(t time.Duration) float64 {
-	r := g.sc.RateAt(t)
-	if g.shard.Count > 1 {
-		r /= float64(g.shard.Count)
-	}
-	return r
-}
-
 // control starts and stops clients to follow the stages. Arrivals are open
 // loop: each attempt has a scheduled time, and latencies count from it, so
 // a late generator shows as lag rather than hiding a slow server.
 func (g *gen) control(ctx context.Context, start time.Time, total time.Duration, wg *sync.WaitGroup, mon *monitor) {
-	const tick = 10 * time.Millisecond
-	t := time.NewTicker(tick)
-	defer t.Stop()
+	p := newTargetPacer(start, total, g.targetAt, g.rateAt)
 	nextID := 0
-	lastDue := start
-	prevTick := start
-	for {
-		now := time.Now()
-		mon.lag(now.Sub(prevTick) - tick)
-		el := now.Sub(start)
-		if el >= total || ctx.Err() != nil {
-			return
-		}
-		// This tick's arrivals are spread over the next tick, never over
-		// the past one: each slot sleeps until its own due time, so an idle
-		// generator starts every attempt on time instead of up to a tick
-		// late. The target is still read now, so no arrival starts before
-		// its stage does.
-		desired := g.targetAt(el)
-		rate := g.rateAt(el)
+	p.tick(ctx, mon.lag, func(now time.Time) bool {
 		g.mu.Lock()
-		occupied := len(g.slots) + g.dead
-		need := desired - occupied
-		horizon := now.Add(tick)
-		for i := 0; i < need; i++ {
-			due := now.Add(time.Duration(float64(horizon.Sub(now)) * float64(i) / float64(need)))
-			if rate > 0 {
-				if min := lastDue.Add(time.Duration(float64(time.Second) / rate)); due.Before(min) {
-					due = min
-				}
-			}
-			if due.After(horizon) {
-				break
-			}
-			if due.Before(lastDue) {
-				due = lastDue
-			}
-			lastDue = due
+		defer g.mu.Unlock()
+		need := p.need(now, len(g.slots)+g.dead)
+		for _, due := range p.dues(now, need) {
 			sctx, cancel := context.WithCancel(ctx)
 			sl := &slot{id: nextID, cancel: cancel}
 			nextID++
@@ -384,7 +341,7 @@ func (g *gen) control(ctx context.Context, start time.Time, total time.Duration,
 				cancel()
 			})
 		}
-		for excess := occupied - desired; excess > 0; excess-- {
+		for excess := -need; excess > 0; excess-- {
 			if g.dead > 0 {
 				g.dead--
 				continue
@@ -395,14 +352,8 @@ func (g *gen) control(ctx context.Context, start time.Time, total time.Duration,
 				break
 			}
 		}
-		g.mu.Unlock()
-		prevTick = now
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+		return true
+	})
 }
 
 // chaos abruptly drops a share of the open streams every interval.
