@@ -263,17 +263,16 @@ func runCapacity(c *cli.Context, s *scenarios.Scenario, r capacityRun) error {
 	return capacityExit(res)
 }
 
-// capacityExit: 0 when there is an answer, 3 when there is none, 130
-// when interrupted.
+// capacityExit: 0 when there is an answer (report's Answered, which the
+// JUnit case reads too), 3 when there is none, 130 when interrupted.
 func capacityExit(res *report.CapacityResult) error {
-	v := res.Verdict
 	switch {
 	case res.Partial:
 		return &report.ExitError{Code: report.ExitInterrupted}
-	case v.Found || v.HeldMax:
+	case res.Answered():
 		return nil
 	}
-	return report.CannotRun(fmt.Errorf("no capacity answer: %s", v.Reason))
+	return report.CannotRun(fmt.Errorf("no capacity answer: %s", res.Verdict.Reason))
 }
 
 // capacityScenario builds the mode capacity scenario from the command's
