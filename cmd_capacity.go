@@ -14,6 +14,7 @@ import (
 	"github.com/ssebench/ssebench/capacity"
 	"github.com/ssebench/ssebench/loadgen"
 	"github.com/ssebench/ssebench/observe"
+	"github.com/ssebench/ssebench/progress"
 	"github.com/ssebench/ssebench/report"
 	"github.com/ssebench/ssebench/scenarios"
 )
@@ -224,9 +225,9 @@ func runCapacity(c *cli.Context, s *scenarios.Scenario, r capacityRun) error {
 	if opt.Observer != nil {
 		fmt.Fprintf(w, "observing the server: %s\n", scrub.String(opt.Observer.Source()))
 	}
-	var pp *loadgen.ProgressPrinter
+	var pp *progress.Printer
 	if !r.Quiet {
-		pp = loadgen.NewProgressPrinter(c.App.ErrWriter)
+		pp = progress.NewPrinter(c.App.ErrWriter)
 		if pp.TTY {
 			opt.Progress = pp.Print
 		}

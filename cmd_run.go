@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/ssebench/ssebench/loadgen"
+	"github.com/ssebench/ssebench/progress"
 	"github.com/ssebench/ssebench/report"
 	"github.com/ssebench/ssebench/scenarios"
 )
@@ -132,12 +133,12 @@ func runLoad(c *cli.Context, s *scenarios.Scenario, out loadOutputs, quiet bool)
 	// whole duration.
 	opts := loadgen.Options{Version: version, FailFast: true}
 	defaults := s.DefaultsNote() // a URL alone runs the default load: say so before and after
-	var pp *loadgen.ProgressPrinter
+	var pp *progress.Printer
 	if !quiet {
 		if defaults != "" {
 			fmt.Fprintf(c.App.ErrWriter, "load: %s\n", defaults)
 		}
-		pp = loadgen.NewProgressPrinter(c.App.ErrWriter)
+		pp = progress.NewPrinter(c.App.ErrWriter)
 		opts.Progress = pp.Print
 	}
 	if s.AbortOnFail && len(s.Thresholds) > 0 {

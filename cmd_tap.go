@@ -9,10 +9,10 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/ssebench/ssebench/cliargs"
-	"github.com/ssebench/ssebench/loadgen"
 	"github.com/ssebench/ssebench/report"
 	"github.com/ssebench/ssebench/scenarios"
 	"github.com/ssebench/ssebench/sse"
+	"github.com/ssebench/ssebench/tap"
 )
 
 func init() {
@@ -50,13 +50,13 @@ Examples:
 				}
 				path := c.String("json")
 				if path == "" {
-					return tapDone(c, cfg, tap(c, cfg, c.App.Writer))
+					return tapDone(c, cfg, runTap(c, cfg, c.App.Writer))
 				}
 				// NDJSON is a report like the others: a file is written
 				// atomically when the tap stops.
 				var tapErr error
 				err = writeOutputs(c, output{flag: "json", path: path, render: func(w io.Writer) error {
-					tapErr = tap(c, cfg, w)
+					tapErr = runTap(c, cfg, w)
 					return nil
 				}})
 				if err != nil {
@@ -84,35 +84,35 @@ func (*tapJSONFlag) IsValue(next string) bool {
 	return next == "-" || (!strings.HasPrefix(next, "-") && !strings.Contains(next, "://"))
 }
 
-func tap(c *cli.Context, cfg loadgen.TapConfig, w io.Writer) error {
-	_, err := loadgen.Tap(c.Context, cfg, w)
+func runTap(c *cli.Context, cfg tap.Config, w io.Writer) error {
+	_, err := tap.Run(c.Context, cfg, w)
 	return err
 }
 
 // tapDone maps a tap's error to the exit code: a stream the server ended
 // with 204 is a normal stop. The message goes through the command's
 // scrubber: it names the URL, and Go's errors quote it.
-func tapDone(c *cli.Context, cfg loadgen.TapConfig, err error) error {
-	if err != nil && !errors.Is(err, loadgen.ErrStopped204) {
+func tapDone(c *cli.Context, cfg tap.Config, err error) error {
+	if err != nil && !errors.Is(err, tap.ErrStopped204) {
 		scrub := scrubber(scenarios.RequestSecrets(c, cfg.URL))
 		return report.CannotRun(scrub.Error(fmt.Errorf("tap %s: %w", cfg.URL, err)))
 	}
 	return nil
 }
 
-func tapConfig(c *cli.Context) (loadgen.TapConfig, error) {
+func tapConfig(c *cli.Context) (tap.Config, error) {
 	if c.NArg() != 1 {
-		return loadgen.TapConfig{}, fmt.Errorf("tap takes one URL, got %d arguments", c.NArg())
+		return tap.Config{}, fmt.Errorf("tap takes one URL, got %d arguments", c.NArg())
 	}
 	target, err := streamURL("", c.Args().First())
 	if err != nil {
-		return loadgen.TapConfig{}, err
+		return tap.Config{}, err
 	}
 	r, err := readRequest(c)
 	if err != nil {
-		return loadgen.TapConfig{}, err
+		return tap.Config{}, err
 	}
-	cfg := loadgen.TapConfig{
+	cfg := tap.Config{
 		URL: target, Method: r.method, Body: r.body, Header: r.header,
 		LastEventID: c.String("last-event-id"), Insecure: r.insecure,
 		Count: c.Int("count"), Duration: c.Duration("duration"), Reconnect: c.Bool("reconnect"),

@@ -37,13 +37,13 @@ func TestDialAtTheDeadlineIsCancelled(t *testing.T) {
 	ctx := &lateCtx{Context: context.Background(), dl: time.Now().Add(-time.Millisecond), done: make(chan struct{})}
 	time.AfterFunc(20*time.Millisecond, func() { close(ctx.done) })
 	err := &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("i/o timeout")}
-	if got := classifyDialErr(ctx, err); got != report.EndCancelled {
+	if got := ClassifyDialErr(ctx, err); got != report.EndCancelled {
 		t.Fatalf("class %q, want %q", got, report.EndCancelled)
 	}
 	// Before its deadline the same error is the server's.
 	live, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
-	if got := classifyDialErr(live, err); got != report.EndConnectError {
+	if got := ClassifyDialErr(live, err); got != report.EndConnectError {
 		t.Fatalf("class %q before the deadline, want %q", got, report.EndConnectError)
 	}
 }

@@ -211,16 +211,6 @@ func TestMergerKeepsTeardownApart(t *testing.T) {
 	if p == nil || !p.Teardown || p.Events != 7 {
 		t.Fatalf("second 3: %+v, want the teardown, marked", p)
 	}
-	var out strings.Builder
-	pp := &ProgressPrinter{W: &out}
-	pp.Print(Progress{Elapsed: 3 * time.Second, Total: 2 * time.Second, Point: *p})
-	if out.Len() != 0 {
-		t.Fatalf("progress printed the teardown as load: %q", out.String())
-	}
-	pp.Print(Progress{Elapsed: 2 * time.Second, Total: 2 * time.Second, Point: *m.point(2)})
-	if !strings.Contains(out.String(), "open 10/10") {
-		t.Fatalf("progress line %q: want the load second printed", out.String())
-	}
 }
 
 // The streams closing after the duration are the last point, marked

@@ -340,7 +340,7 @@ func (g *gen) readAnswer(ctx context.Context, sh *stripe, st *reqState, id, h2id
 	var tm timings
 	op, err := g.openWith(ctx, id, h2id, "", body, &tm)
 	if err != nil {
-		a.class, a.err = classifyDialErr(ctx, err), err
+		a.class, a.err = ClassifyDialErr(ctx, err), err
 		if context.Cause(ctx) == errMaxDuration {
 			a.class = report.EndMaxDuration
 		}

@@ -625,34 +625,6 @@ func TestRequestSnapshotsMergeExactly(t *testing.T) {
 	}
 }
 
-func TestRequestProgressLine(t *testing.T) {
-	t.Parallel()
-	line := FormatProgress(Progress{Elapsed: 3 * time.Second, Total: 10 * time.Second, Mode: scenarios.ModeRequest,
-		Point:  report.Point{Open: 7, Requests: 5, Tokens: 250, TTFTP50MS: 200, TTFTP99MS: 420, ITLP99MS: 25},
-		Totals: report.Counters{Requests: 15, RequestsOK: 14}})
-	for _, want := range []string{"in flight 7", "req/s 5", "tok/s 250", "ttft p50 200ms p99 420ms", "itl p99 25ms", "sent 15 ok 14"} {
-		if !strings.Contains(line, want) {
-			t.Fatalf("%q lacks %q", line, want)
-		}
-	}
-	if strings.Contains(line, "draining") {
-		t.Fatalf("%q says draining within the duration", line)
-	}
-	// Past the duration the run waits for the requests in flight.
-	for _, tc := range []struct {
-		el   time.Duration
-		want string
-	}{
-		{8*time.Second + 300*time.Millisecond, "[   8s/8s] in flight 2"}, // the last tick, a little late
-		{9 * time.Second, "[   9s/8s draining] in flight 2"},
-	} {
-		line := FormatProgress(Progress{Elapsed: tc.el, Total: 8 * time.Second, Mode: scenarios.ModeRequest, Point: report.Point{Open: 2}})
-		if !strings.HasPrefix(line, tc.want) {
-			t.Fatalf("at %v: %q, want it to start with %q", tc.el, line, tc.want)
-		}
-	}
-}
-
 func TestJSONPath(t *testing.T) {
 	t.Parallel()
 	data := []byte(` { "id" : "x", "skip": {"a":[1,{"b":"}]\"["}], "c": null}, "choices" : [ {"index":0, "delta": {"content":"hi \u00e9\n"}}, {"delta":{"content":"two"}} ],` +

@@ -79,7 +79,7 @@ func (g *gen) runSlot(ctx context.Context, sl *slot, due time.Time) (replace boo
 	if lt := g.lifetime(); lt > 0 {
 		lifetimeEnd = due.Add(lt)
 	}
-	st := streamState{retry: DefaultRetry, lastSeq: -1}
+	st := streamState{retry: sse.DefaultRetry, lastSeq: -1}
 	if g.sc.Reconnect.Policy == "always" {
 		st.retry = g.sc.Reconnect.BaseDelay.D()
 	}
@@ -190,7 +190,7 @@ func (g *gen) connectOnce(ctx context.Context, sl *slot, sh *stripe, dec *sse.De
 			op, err = g.open(ctx, sl, ep, st.lastID, &tm)
 		}
 		if err != nil {
-			class := classifyDialErr(ctx, err)
+			class := ClassifyDialErr(ctx, err)
 			sh.mu.Lock()
 			switch {
 			case (class == report.EndCancelled || class == report.EndLifetime) && time.Since(due) < hangGrace:
@@ -478,8 +478,10 @@ func (st *streamState) sequence(dec *sse.Decoder) (lost, dup int64) {
 // errLifetime is the cause of a stream's context ending at its lifetime.
 var errLifetime = errors.New("stream lifetime reached")
 
-// classifyDialErr names why an attempt failed before streaming.
-func classifyDialErr(ctx context.Context, err error) string {
+// ClassifyDialErr names the end class of an attempt that failed before
+// streaming (connect, TLS, headers): the one dial classifier of load runs
+// and of tap.
+func ClassifyDialErr(ctx context.Context, err error) string {
 	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
 		// The dial gave up at ctx's deadline ("i/o timeout") a moment
 		// before ctx's own timer marks it done: wait for that, so the run's

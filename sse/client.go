@@ -8,7 +8,13 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 )
+
+// DefaultRetry is the reconnection time a browser uses until the stream
+// sends a retry field (the spec leaves it to the browser: "a few
+// seconds"; Chromium's is 3 s).
+const DefaultRetry = 3 * time.Second
 
 // NewRequest builds a request the way a browser's EventSource makes one
 // (Accept: text/event-stream, Cache-Control: no-cache, Last-Event-ID when

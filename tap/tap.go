@@ -1,4 +1,7 @@
-package loadgen
+// Package tap is `ssebench tap`: one stream watched the way a browser's
+// EventSource sees it (reconnecting with Last-Event-ID, honouring retry
+// and 204), every event and end printed as it happens, or as NDJSON.
+package tap
 
 import (
 	"compress/gzip"
@@ -15,17 +18,14 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/ssebench/ssebench/loadgen"
 	"github.com/ssebench/ssebench/report"
 	"github.com/ssebench/ssebench/sse"
 )
 
-// DefaultRetry is the reconnection time a browser uses until the stream
-// sends a retry field.
-const DefaultRetry = 3 * time.Second
-
-// TapConfig is what `ssebench tap` watches and how. The zero value of each
+// Config is what `ssebench tap` watches and how. The zero value of each
 // optional field is a sensible default.
-type TapConfig struct {
+type Config struct {
 	URL         string
 	Method      string      // "" means GET
 	Body        []byte      // request body for POST endpoints
@@ -40,8 +40,8 @@ type TapConfig struct {
 	MaxSize     int  // decoder limit; 0 means sse.OneStreamMaxSize
 }
 
-// TapSummary is what a tap saw, printed when it stops.
-type TapSummary struct {
+// Summary is what a tap saw, printed when it stops.
+type Summary struct {
 	Events      int           `json:"events"`
 	Comments    int           `json:"comments"`
 	Bytes       int64         `json:"bytes"`
@@ -62,10 +62,10 @@ var ErrStopped204 = errors.New("server answered 204 No Content: a browser stops 
 
 // tapper holds one tap's state across its connections.
 type tapper struct {
-	cfg      TapConfig
+	cfg      Config
 	out      io.Writer
 	client   *http.Client
-	sum      TapSummary
+	sum      Summary
 	gaps     []time.Duration
 	lastAt   time.Time
 	retry    time.Duration
@@ -80,7 +80,7 @@ type tapper struct {
 // the server answers 204 or anything but an event stream). The summary is
 // returned (and printed) whatever happened; the error is non-nil only when
 // the first connection could not be made or was not an event stream.
-func Tap(ctx context.Context, cfg TapConfig, out io.Writer) (TapSummary, error) {
+func Run(ctx context.Context, cfg Config, out io.Writer) (Summary, error) {
 	if cfg.Width <= 0 {
 		cfg.Width = 100
 	}
@@ -89,7 +89,7 @@ func Tap(ctx context.Context, cfg TapConfig, out io.Writer) (TapSummary, error) 
 		ctx, cancel = context.WithTimeout(ctx, cfg.Duration)
 		defer cancel()
 	}
-	t := &tapper{cfg: cfg, out: out, retry: DefaultRetry, start: time.Now()}
+	t := &tapper{cfg: cfg, out: out, retry: sse.DefaultRetry, start: time.Now()}
 	t.client = &http.Client{Transport: &http.Transport{
 		Proxy:              http.ProxyFromEnvironment,
 		DisableCompression: true, // keep Content-Encoding visible; gzip is decoded here
@@ -153,7 +153,7 @@ func (t *tapper) connect(ctx context.Context, lastID string) (end, detail, id st
 		if ctx.Err() != nil {
 			return report.EndCancelled, "", lastID, nil
 		}
-		class := classifyDialErr(ctx, err)
+		class := loadgen.ClassifyDialErr(ctx, err)
 		text := report.WithHint(err.Error(), class, t.cfg.Insecure)
 		t.note("error", "connect failed: "+text, map[string]any{"error": err.Error()})
 		return class, text, lastID, fmt.Errorf("%w%s", err, strings.TrimPrefix(text, err.Error()))

@@ -1,4 +1,4 @@
-package loadgen
+package tap
 
 import (
 	"bufio"
@@ -59,7 +59,7 @@ func TestTapCountAndHumanOutput(t *testing.T) {
 	srv := httptest.NewServer(&scriptedServer{})
 	defer srv.Close()
 	var out bytes.Buffer
-	sum, err := Tap(context.Background(), TapConfig{URL: srv.URL, Count: 2, LastEventID: "40"}, &out)
+	sum, err := Run(context.Background(), Config{URL: srv.URL, Count: 2, LastEventID: "40"}, &out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestTapReconnectLikeBrowser(t *testing.T) {
 	defer srv.Close()
 	var out bytes.Buffer
 	began := time.Now()
-	sum, err := Tap(context.Background(), TapConfig{URL: srv.URL, Reconnect: true, JSON: true}, &out)
+	sum, err := Run(context.Background(), Config{URL: srv.URL, Reconnect: true, JSON: true}, &out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestTapNotAnEventStream(t *testing.T) {
 	}))
 	defer srv.Close()
 	var out bytes.Buffer
-	_, err := Tap(context.Background(), TapConfig{URL: srv.URL, Reconnect: true}, &out)
+	_, err := Run(context.Background(), Config{URL: srv.URL, Reconnect: true}, &out)
 	if err == nil || !strings.Contains(err.Error(), "application/json") {
 		t.Fatalf("err = %v, want a content-type error", err)
 	}
@@ -152,7 +152,7 @@ func TestTapDurationStops(t *testing.T) {
 	defer srv.Close()
 	var out bytes.Buffer
 	began := time.Now()
-	sum, err := Tap(context.Background(), TapConfig{URL: srv.URL, Duration: 200 * time.Millisecond}, &out)
+	sum, err := Run(context.Background(), Config{URL: srv.URL, Duration: 200 * time.Millisecond}, &out)
 	if err != nil || sum.End != report.EndDuration {
 		t.Fatalf("err %v, summary %+v", err, sum)
 	}

@@ -1,4 +1,6 @@
-package loadgen
+// Package progress prints a load run's live progress: one updating line
+// on a terminal, one line a second otherwise (CI logs).
+package progress
 
 import (
 	"fmt"
@@ -8,20 +10,21 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssebench/ssebench/loadgen"
 	"github.com/ssebench/ssebench/scenarios"
 )
 
-// ProgressPrinter writes the live progress: one updating line on a
+// Printer writes the live progress: one updating line on a
 // terminal, plain lines otherwise (CI logs). Its Print method fits
-// Options.Progress.
-type ProgressPrinter struct {
+// loadgen.Options.Progress.
+type Printer struct {
 	W   io.Writer
 	TTY bool
 }
 
-// NewProgressPrinter prints to w, detecting a terminal when w is a file.
-func NewProgressPrinter(w io.Writer) *ProgressPrinter {
-	p := &ProgressPrinter{W: w}
+// NewPrinter prints to w, detecting a terminal when w is a file.
+func NewPrinter(w io.Writer) *Printer {
+	p := &Printer{W: w}
 	if f, ok := w.(*os.File); ok {
 		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
 			p.TTY = true
@@ -32,11 +35,11 @@ func NewProgressPrinter(w io.Writer) *ProgressPrinter {
 
 // Print writes one progress line. The teardown (streams closing after the
 // duration) is not load and gets none: its open 0 would read as a collapse.
-func (p *ProgressPrinter) Print(pr Progress) {
+func (p *Printer) Print(pr loadgen.Progress) {
 	if pr.Point.Teardown {
 		return
 	}
-	line := FormatProgress(pr)
+	line := Line(pr)
 	if p.TTY {
 		fmt.Fprintf(p.W, "\r\033[K%s", line)
 		return
@@ -45,14 +48,14 @@ func (p *ProgressPrinter) Print(pr Progress) {
 }
 
 // Done ends the updating line on a terminal.
-func (p *ProgressPrinter) Done() {
+func (p *Printer) Done() {
 	if p.TTY {
 		fmt.Fprintln(p.W)
 	}
 }
 
-// FormatProgress renders one second of a run.
-func FormatProgress(pr Progress) string {
+// Line renders one second of a run.
+func Line(pr loadgen.Progress) string {
 	pt := pr.Point
 	var b strings.Builder
 	if pr.Mode == scenarios.ModeRequest {
