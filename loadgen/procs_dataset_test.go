@@ -2,14 +2,32 @@ package loadgen
 
 import (
 	"context"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/urfave/cli/v2"
+
 	"github.com/ssebench/ssebench/scenarios"
 )
+
+// loadScenario reads a scenario file the way `ssebench run FILE` does:
+// scenarios.FromCLI with the run flags and none of them given.
+func loadScenario(path string) (*scenarios.Scenario, error) {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	for _, f := range scenarios.Flags() {
+		if err := f.Apply(fs); err != nil {
+			return nil, err
+		}
+	}
+	if err := fs.Parse([]string{path}); err != nil {
+		return nil, err
+	}
+	return scenarios.FromCLI(cli.NewContext(cli.NewApp(), fs, nil))
+}
 
 // datasetName is unlike any file in this package's directory (the tests'
 // working directory), so a worker that looked for the dataset there
@@ -78,7 +96,7 @@ func checkWorkerBodies(t *testing.T, ws *scenarios.Scenario, want string) {
 func TestWorkerScenarioKeepsDatasetBesideScenario(t *testing.T) {
 	dir := t.TempDir()
 	p := writeDatasetScenario(t, dir, "http://127.0.0.1:1/v1/chat/completions")
-	s, err := scenarios.Load(p)
+	s, err := loadScenario(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +117,7 @@ func TestWorkerScenarioDatasetFromRelativeScenarioPath(t *testing.T) {
 	}
 	writeDatasetScenario(t, dir, "http://127.0.0.1:1/v1/chat/completions")
 	t.Chdir(dir)
-	s, err := scenarios.Load(filepath.Join("sub", "s.yaml"))
+	s, err := loadScenario(filepath.Join("sub", "s.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +139,7 @@ func TestWorkerScenarioDatasetFromRelativeScenarioPath(t *testing.T) {
 func TestRequestProcsDatasetBesideScenario(t *testing.T) {
 	h := &llm{Tokens: 2}
 	url := h.start(t)
-	s, err := scenarios.Load(writeDatasetScenario(t, t.TempDir(), url))
+	s, err := loadScenario(writeDatasetScenario(t, t.TempDir(), url))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,7 +70,7 @@ func TestCapacityParse(t *testing.T) {
 func TestCapacityOmittedElsewhere(t *testing.T) {
 	t.Parallel()
 	for _, name := range []string{"steady.yaml", "llm.yaml", "serve-local.yaml"} {
-		s, err := Parse(Examples()[name], name)
+		s, err := Parse(exampleFiles()[name], name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,7 +79,7 @@ func TestCapacityOmittedElsewhere(t *testing.T) {
 			t.Errorf("%s: JSON has a capacity key: %s", name, b)
 		}
 	}
-	s, err := Parse(Examples()["capacity.yaml"], "capacity.yaml")
+	s, err := Parse(exampleFiles()["capacity.yaml"], "capacity.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

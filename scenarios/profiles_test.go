@@ -94,7 +94,7 @@ func TestSpikeStages(t *testing.T) {
 
 func TestNormalizeIsIdempotent(t *testing.T) {
 	t.Parallel()
-	for name, data := range Examples() {
+	for name, data := range exampleFiles() {
 		s, err := Parse(data, name)
 		if err != nil {
 			t.Fatal(err)

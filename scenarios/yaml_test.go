@@ -17,9 +17,9 @@ import (
 func TestExamplesParseAndValidate(t *testing.T) {
 	t.Parallel()
 	want := []string{"capacity.yaml", "churn.yaml", "custom-stages.yaml", "llm.yaml", "progress.yaml", "ramp.yaml", "serve-local.yaml", "soak.yaml", "spike.yaml", "steady.yaml"}
-	ex := Examples()
+	ex := exampleFiles()
 	if got := sortedKeys(ex); !reflect.DeepEqual(got, want) {
-		t.Fatalf("Examples() = %v, want %v", got, want)
+		t.Fatalf("exampleFiles() = %v, want %v", got, want)
 	}
 	profiles := map[string]string{
 		"churn.yaml": ProfileChurn, "custom-stages.yaml": ProfileCustom, "ramp.yaml": ProfileRamp,
@@ -73,7 +73,7 @@ func TestExamplesParseAndValidate(t *testing.T) {
 
 func TestServeLocalExample(t *testing.T) {
 	t.Parallel()
-	s, err := Parse(Examples()["serve-local.yaml"], "serve-local.yaml")
+	s, err := Parse(exampleFiles()["serve-local.yaml"], "serve-local.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -518,7 +518,7 @@ func TestJSONRoundTrip(t *testing.T) {
 	}
 
 	// Every example survives the trip after Normalize, and stays valid.
-	for name, data := range Examples() {
+	for name, data := range exampleFiles() {
 		s, err := Parse(data, name)
 		if err != nil {
 			t.Fatal(err)
@@ -568,7 +568,7 @@ func TestDurationJSONForms(t *testing.T) {
 // TestYAMLRoundTrip: the YAML marshalers write forms the parser reads back.
 func TestYAMLRoundTrip(t *testing.T) {
 	t.Parallel()
-	for name, data := range Examples() {
+	for name, data := range exampleFiles() {
 		s, err := Parse(data, name)
 		if err != nil {
 			t.Fatal(err)
@@ -611,7 +611,7 @@ func TestUnmarshalerStandalone(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, data := range Examples() {
+	for _, data := range exampleFiles() {
 		f.Add(data)
 	}
 	f.Add([]byte("url: [a, b]\nstages: [1:2, {duration: x}]\n<<: {}\n"))

@@ -1,13 +1,16 @@
 package k8s
 
 import (
+	"flag"
 	"os"
 	"path"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/urfave/cli/v2"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/ssebench/ssebench/scenarios"
@@ -134,7 +137,11 @@ func TestManifestsFitTogether(t *testing.T) {
 	if cm.Kind != "ConfigMap" || cmVol == "" || strings.TrimSuffix(dir, "/") != mounts[cmVol] || cm.Data[key] == "" {
 		t.Fatalf("scenario %s is not the ConfigMap %q key %q mounted at %q", scenarioArg, cm.Metadata.Name, key, mounts[cmVol])
 	}
-	s, err := scenarios.Parse([]byte(cm.Data[key]), "scenario-configmap.yaml:data."+key)
+	file := filepath.Join(t.TempDir(), key)
+	if err := os.WriteFile(file, []byte(cm.Data[key]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := loadScenario(file)
 	if err != nil {
 		t.Fatalf("the ConfigMap's scenario is not valid: %v", err)
 	}
@@ -187,4 +194,19 @@ func TestManifestsFitTogether(t *testing.T) {
 	if per := s.MaxTarget() / n / procs; per > 19000 {
 		t.Errorf("%d streams per process: over what a 20,000 open-file limit holds; raise --procs", per)
 	}
+}
+
+// loadScenario reads a scenario file the way `ssebench run FILE` does:
+// scenarios.FromCLI with the run flags and none of them given.
+func loadScenario(path string) (*scenarios.Scenario, error) {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	for _, f := range scenarios.Flags() {
+		if err := f.Apply(fs); err != nil {
+			return nil, err
+		}
+	}
+	if err := fs.Parse([]string{path}); err != nil {
+		return nil, err
+	}
+	return scenarios.FromCLI(cli.NewContext(cli.NewApp(), fs, nil))
 }

@@ -1,5 +1,9 @@
 package scenarios
 
+// The example scenarios are read by this package's tests, which hold each
+// to the rules (every example parses, runs its documented shape); the
+// README and the CLI tests run them from their files.
+
 import (
 	"embed"
 	"io/fs"
@@ -9,9 +13,9 @@ import (
 //go:embed examples/*.yaml
 var examples embed.FS
 
-// Examples returns the example scenarios shipped in scenarios/examples,
+// exampleFiles returns the example scenarios shipped in scenarios/examples,
 // by file name ("steady.yaml"), each a fresh copy.
-func Examples() map[string][]byte {
+func exampleFiles() map[string][]byte {
 	out := map[string][]byte{}
 	names, _ := fs.Glob(examples, "examples/*.yaml")
 	for _, n := range names {
