@@ -148,11 +148,15 @@ func TestCapacityCommandUnreachable(t *testing.T) {
 	if err := os.WriteFile(sc, []byte("url: http://127.0.0.1:1/events\nconnections: 5000\nduration: 1h\nthresholds:\n  - streams_failed.rate < 1%\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out := filepath.Join(dir, "cap.json")
+	out, junit := filepath.Join(dir, "cap.json"), filepath.Join(dir, "cap.xml")
 	code, stdout, stderr := runCLI("capacity", "--scenario", sc, "--start", "5", "--max", "5", "--hold", "1s", "--ramp", "0s",
-		"--out", out, "--html", "none", "--quiet")
+		"--out", out, "--html", "none", "--junit", junit, "--quiet")
 	if code != 3 || !strings.Contains(stderr, "no stream could be opened (connect_error") || !strings.Contains(stdout, "INCONCLUSIVE") {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	// The JUnit file fails the answer case, as the exit code does.
+	if b, err := os.ReadFile(junit); err != nil || !strings.Contains(string(b), `name="capacity answer"`) || !strings.Contains(string(b), "<failure") {
+		t.Fatalf("--junit of a search with no answer: %v\n%s", err, b)
 	}
 	r, err := report.ReadCapacity(out)
 	if err != nil {
@@ -333,7 +337,6 @@ func TestRunCapacityModeBadInput(t *testing.T) {
 		msg  string
 	}{
 		{"file problem names its line", []string{capFile}, capFile + ":5: capacity.max: 2 is below start (4)"},
-		{"junit", []string{okFile, "--junit", "j.xml"}, "--junit: not used in mode capacity"},
 		{"shard", []string{okFile, "--shard", "0/2"}, "--shard: not used in mode capacity"},
 		{"procs", []string{okFile, "--procs", "2"}, "--procs: not used in mode capacity"},
 		{"shape flag", []string{okFile, "--connections", "5"}, "--connections: not used in mode capacity"},

@@ -53,6 +53,7 @@ func init() {
 			&cli.StringSliceFlag{Name: "slo", Usage: "SLO `EXPR` each step must meet (repeatable, threshold grammar; default '" + strings.Join(scenarios.DefaultCapacitySLOs, "' and '") + "')"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o", "json"}, Value: "ssebench-capacity.json", Usage: "write the capacity result JSON to `FILE` ('-' for stdout; the step lines and verdict then go to stderr)"},
 			&cli.StringFlag{Name: "html", DefaultText: "capacity.html; NAME.html with --out NAME.json", Usage: "write the HTML report to `FILE` ('-' for stdout; none: no HTML)"},
+			&cli.StringFlag{Name: "junit", Usage: "also write JUnit XML (a testcase for the answer and one per step) to `FILE` ('-' for stdout)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no live progress (step lines and the verdict still print)"},
 			&cli.BoolFlag{Name: "force", Usage: "run even when pre-flight finds a problem"},
 		)
@@ -103,6 +104,7 @@ Examples:
    ssebench capacity --scenario scenarios/examples/serve-local.yaml --start 2000 --step 2000 --max 18000 \
        --slo 'first_event.p99 < 1s' --slo 'streams_failed.rate < 0.1%' --out cap.json --html cap.html
    ssebench capacity --scenario scenarios/examples/capacity.yaml --max 4000   # a mode: capacity file
+   ssebench capacity --url 'http://127.0.0.1:8080/events?rate=1' --max 4000 --junit capacity.xml   # a CI gate
    ssebench report --html cap.html cap.json      # render a saved result again
 
 The same search runs from a scenario with mode: capacity (its capacity:
@@ -129,7 +131,7 @@ func capacityPassThrough(f cli.Flag) bool {
 }
 
 func capacityAction(c *cli.Context) error {
-	if err := checkOutputs(c, "out", "html"); err != nil {
+	if err := checkOutputs(c, "out", "html", "junit"); err != nil {
 		return err
 	}
 	if c.NArg() > 0 {
@@ -143,7 +145,7 @@ func capacityAction(c *cli.Context) error {
 		return report.Usage(err)
 	}
 	out, html := capacityFiles(c)
-	return runCapacity(c, s, capacityRun{SLOs: c.StringSlice("slo"), Out: out, HTML: html, Quiet: c.Bool("quiet"), Force: c.Bool("force")})
+	return runCapacity(c, s, capacityRun{SLOs: c.StringSlice("slo"), Out: out, HTML: html, JUnit: c.String("junit"), Quiet: c.Bool("quiet"), Force: c.Bool("force")})
 }
 
 // capacityFiles are where a capacity search writes: --out (default
@@ -173,10 +175,10 @@ func capacityFiles(c *cli.Context) (out, html string) {
 
 // capacityRun is what a capacity search takes besides its scenario.
 type capacityRun struct {
-	SLOs      []string // --slo; empty: the scenario's thresholds, else the defaults
-	Out, HTML string   // HTML "" writes none
-	Quiet     bool
-	Force     bool
+	SLOs             []string // --slo; empty: the scenario's thresholds, else the defaults
+	Out, HTML, JUnit string   // HTML and JUnit "" write none
+	Quiet            bool
+	Force            bool
 }
 
 // runCapacity runs a mode capacity scenario (normalized): the search,
@@ -220,7 +222,7 @@ func runCapacity(c *cli.Context, s *scenarios.Scenario, r capacityRun) error {
 	}
 
 	scrub := scrubber(s.Secrets())
-	w := humanOut(c, out, html)
+	w := humanOut(c, out, html, r.JUnit)
 	fmt.Fprintln(w, scrub.String(report.CapacityPlan(cp.Staircase(), cp.Ramp.D(), cp.Hold.D(), s.Thresholds)))
 	if opt.Observer != nil {
 		fmt.Fprintf(w, "observing the server: %s\n", scrub.String(opt.Observer.Source()))
@@ -251,6 +253,7 @@ func runCapacity(c *cli.Context, s *scenarios.Scenario, r capacityRun) error {
 	outs := []output{
 		{flag: "out", label: "result", path: out, render: report.RenderJSON(res)},
 		{flag: "html", path: html, render: func(w io.Writer) error { return report.WriteCapacityHTML(w, res) }},
+		{flag: "junit", path: r.JUnit, render: func(w io.Writer) error { return report.WriteCapacityJUnit(w, res) }},
 	}
 	if err := writeOutputs(c, outs...); err != nil {
 		return err

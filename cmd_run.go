@@ -102,13 +102,13 @@ Examples:
 // capacity` does (its files, output and exit codes): the run flags that
 // have no meaning for a one-process search are refused, not ignored.
 func runCapacityMode(c *cli.Context, s *scenarios.Scenario) error {
-	for _, name := range []string{"junit", "shard", "procs"} {
+	for _, name := range []string{"shard", "procs"} {
 		if c.IsSet(name) {
-			return report.Usagef("--%s: not used in mode capacity, which runs in one process and writes a capacity result (JSON and HTML)", name)
+			return report.Usagef("--%s: not used in mode capacity, which runs in one process", name)
 		}
 	}
 	out, html := capacityFiles(c)
-	return runCapacity(c, s, capacityRun{Out: out, HTML: html, Quiet: c.Bool("quiet"), Force: c.Bool("force")})
+	return runCapacity(c, s, capacityRun{Out: out, HTML: html, JUnit: c.String("junit"), Quiet: c.Bool("quiet"), Force: c.Bool("force")})
 }
 
 // loadOutputs are where runLoad writes; HTML and JUnit are optional.
