@@ -254,17 +254,7 @@ func RunProcs(ctx context.Context, s *scenarios.Scenario, po ProcOptions, opt Op
 	m.fill(res)
 	res.Counters = m.totals()
 	res.Notes = append([]string{fmt.Sprintf("ran as %d processes (shards) merged live", n)}, res.Notes...)
-	switch {
-	case unreachable != nil:
-		res.Partial, res.Unreachable = true, true
-		res.PartialReason = unreachable.Error()
-	case abort != nil:
-		res.Partial, res.Aborted = true, true
-		res.PartialReason = abort.Error()
-	case interrupted || m.partial:
-		res.Partial = true
-		res.PartialReason = "interrupted after " + time.Since(start).Round(time.Second).String()
-	}
+	res.EndedEarly(unreachable, abort, interrupted || m.partial, time.Since(start))
 	return res, nil
 }
 

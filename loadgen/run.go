@@ -291,17 +291,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*report.Resul
 
 	res.End = time.Now()
 	res.DurationS = res.End.Sub(res.Start).Seconds()
-	switch {
-	case unreachable != nil:
-		res.Partial, res.Unreachable = true, true
-		res.PartialReason = unreachable.Error()
-	case abort != nil:
-		res.Partial, res.Aborted = true, true
-		res.PartialReason = abort.Error()
-	case ctx.Err() != nil:
-		res.Partial = true
-		res.PartialReason = "interrupted after " + time.Since(start).Round(time.Second).String()
-	}
+	res.EndedEarly(unreachable, abort, ctx.Err() != nil, time.Since(start))
 	res.Metrics = g.rec.metrics()
 	res.Counters = g.rec.counters()
 	res.Generator = mon.result()

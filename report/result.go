@@ -279,6 +279,25 @@ const (
 	ModeRequest   = "request"
 )
 
+// EndedEarly records why a run stopped before its end, if it did, in
+// order of precedence: the target unreachable, a threshold abort, an
+// interruption (ctx cancelled, a shard lost) elapsed into the run. Every
+// way of running a scenario (one process, or shards merged live) ends its
+// result here.
+func (r *Result) EndedEarly(unreachable, abort error, interrupted bool, elapsed time.Duration) {
+	switch {
+	case unreachable != nil:
+		r.Partial, r.Unreachable = true, true
+		r.PartialReason = unreachable.Error()
+	case abort != nil:
+		r.Partial, r.Aborted = true, true
+		r.PartialReason = abort.Error()
+	case interrupted:
+		r.Partial = true
+		r.PartialReason = "interrupted after " + elapsed.Round(time.Second).String()
+	}
+}
+
 // IsRequestMode reports whether the result is a request-mode run (one
 // streamed answer per request), which reports requests, tokens, TTFT and
 // ITL rather than long-lived streams.
