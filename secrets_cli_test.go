@@ -43,7 +43,7 @@ func TestSecretsNeverReachAnyCommandsOutput(t *testing.T) {
 		{"diagnose", []string{"diagnose", "--origin", u, "--via", u, "--window", "1s", "--json", filepath.Join(dir, "diag.json"),
 			"--html", filepath.Join(dir, "diag.html")}, []string{"diag.json", "diag.html"}},
 		{"capacity", []string{"capacity", "--url", u, "--start", "2", "--max", "2", "--hold", "1s", "--ramp", "1s", "--refine", "0",
-			"--out", filepath.Join(dir, "cap.json"), "--html", filepath.Join(dir, "cap.html")}, []string{"cap.json", "cap.html"}},
+			"--out", filepath.Join(dir, "cap.json"), "--html", filepath.Join(dir, "cap.html"), "--junit", filepath.Join(dir, "cap.xml")}, []string{"cap.json", "cap.html", "cap.xml"}},
 	}
 	// A server that echoes what it got in its error body: a secret can
 	// reach a report through a server's words, not only through flags.
