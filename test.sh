@@ -2,8 +2,11 @@
 # test.sh: the project's one test command (README and CI call it).
 #
 # On a fresh Debian 12 machine, as root, it installs the real tools the tests
-# use (nginx for proxy behaviour, chromium for the HTML report), then checks
-# formatting, runs go vet, and runs every test with the race detector.
+# use (nginx, HAProxy, Apache httpd and Caddy for proxy behaviour, chromium
+# for the HTML report, Node.js for the third-party SSE servers), installs
+# those servers' npm packages (testdata/node, from its package-lock.json),
+# then checks formatting, runs go vet, and runs every test with the race
+# detector.
 # apt is skipped entirely when every tool is already present, so repeat runs
 # are fast. Needs no stdin (CI runs it non-interactively).
 #
@@ -27,11 +30,18 @@ command -v go >/dev/null 2>&1 || die "go not found: install Go (go.mod names the
 
 # What the tests need, as "binary-or-path:Debian package": the real programs
 # tests drive (nginx, whose package carries the proxy and gzip modules;
-# chromium, which renders the HTML report), a C toolchain for go test -race
+# haproxy, apache2 and caddy, the other proxies users put in front of a
+# stream; chromium, which renders the HTML report; node and npm, which run
+# Express, koa, better-sse, Fastify and Hono servers), a C toolchain for go test -race
 # (cgo), and CA certificates for the Go module proxy.
 tools=(
 	nginx:nginx
+	haproxy:haproxy
+	apache2:apache2
+	caddy:caddy
 	chromium:chromium
+	node:nodejs
+	npm:npm
 	gcc:gcc
 	/usr/include/stdio.h:libc6-dev
 	/etc/ssl/certs/ca-certificates.crt:ca-certificates
@@ -59,9 +69,9 @@ if [ "${#missing_pkgs[@]}" -gt 0 ]; then
 	[ "$(id -u)" -eq 0 ] || die "missing packages (${missing_pkgs[*]}) and not root: install them or rerun as root"
 	command -v apt-get >/dev/null 2>&1 || die "missing packages (${missing_pkgs[*]}) and no apt-get: install them by hand"
 
-	# Debian's nginx package starts a system nginx on port 80 from its postinst.
-	# Our tests run their own nginx processes with their own prefix and port, so
-	# a system one is not needed: forbid service starts while installing
+	# Debian's nginx, haproxy and apache2 packages start a system service from
+	# their postinst. Our tests run their own proxy processes with their own
+	# config and port, so system ones are not needed: forbid service starts while installing
 	# (policy-rc.d exit 101 = "action not allowed"), restoring any existing
 	# policy afterwards.
 	policy=/usr/sbin/policy-rc.d
@@ -92,8 +102,12 @@ if [ "${#missing_pkgs[@]}" -gt 0 ]; then
 	# On a machine booted with systemd the package also enables nginx for the
 	# next boot; keep the system service off so it never holds port 80 or
 	# confuses someone reading `ps`. Only done when we installed nginx here.
-	if [[ " ${missing_pkgs[*]} " == *" nginx "* ]] && [ -d /run/systemd/system ]; then
-		systemctl disable --now nginx >/dev/null 2>&1 || true
+	if [ -d /run/systemd/system ]; then
+		for svc in nginx haproxy apache2 caddy; do
+			if [[ " ${missing_pkgs[*]} " == *" $svc "* ]]; then
+				systemctl disable --now "$svc" >/dev/null 2>&1 || true
+			fi
+		done
 	fi
 
 	for tool in "${tools[@]}"; do
@@ -104,7 +118,21 @@ fi
 
 echo "    $(go version)"
 echo "    $(nginx -v 2>&1) at $(command -v nginx)"
+echo "    $(haproxy -v 2>&1 | head -1)"
+echo "    $(apache2 -v 2>&1 | head -1)"
+echo "    caddy $(caddy version 2>&1 | head -1)"
 echo "    $(chromium --version 2>/dev/null || echo "chromium at $(command -v chromium)")"
+echo "    node $(node --version), npm $(npm --version)"
+node_major="$(node --version | sed 's/^v\([0-9]*\).*/\1/')"
+[ "$node_major" -ge 20 ] || die "node $(node --version) is too old: the test servers (Fastify 5) need Node.js 20 or later"
+
+# ---------------------------------------------------------------- node servers
+# The third-party SSE servers the tests run (testdata/node/*.js) use these
+# packages, pinned by package-lock.json (npm ci installs exactly that tree;
+# a few seconds from npm's cache).
+step "npm ci for the test servers (testdata/node)"
+(cd testdata/node && npm ci --no-audit --no-fund --loglevel=error)
+echo "    ok"
 
 # ---------------------------------------------------------------- checks
 step "gofmt -l"
