@@ -132,7 +132,7 @@ Examples:
 				if w := c.String("worker"); w != "" {
 					return serveWorker(c, w)
 				}
-				cfg := fixtures.Config{
+				cfg, err := fixtures.Config{
 					Addr:         c.String("addr"),
 					History:      c.Int("history"),
 					HistoryBytes: c.Int64("history-bytes"),
@@ -149,27 +149,23 @@ Examples:
 					H2MaxStreams: c.Int("h2-max-streams"),
 					MaxStreams:   c.Int("max-streams"),
 					EventCost:    c.Duration("event-cost"),
-				}
-				if cfg.Heartbeat == 0 {
-					cfg.Heartbeat = -1 // the flag's 0 means none; Config's 0 means the default
-				}
-				if err := serveLLMFlags(c, &cfg); err != nil {
-					return err
-				}
-				for name, v := range map[string]int64{
-					"history": int64(cfg.History), "history-bytes": cfg.HistoryBytes, "queue": int64(cfg.Queue),
-					"max-size": int64(cfg.MaxSize), "max-publish": cfg.MaxPublish, "max-topics": int64(cfg.MaxTopics),
-					"h2-max-streams": int64(cfg.H2MaxStreams),
-				} {
-					if v <= 0 {
-						return report.Usagef("--%s %d: want a number > 0", name, v)
-					}
-				}
-				if cfg.MaxRate <= 0 {
-					return report.Usagef("--max-rate %g: want events per second > 0", cfg.MaxRate)
-				}
-				if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
-					return report.Usagef("--addr %q: want host:port: %v", cfg.Addr, err)
+					LLM: fixtures.LLMConfig{
+						TTFT:           c.Duration("llm-ttft"),
+						TokenRate:      c.Float64("llm-token-rate"),
+						Tokens:         c.String("llm-tokens"),
+						TokensPerChunk: c.Int("llm-tokens-per-chunk"),
+						Concurrency:    c.Int("llm-concurrency"),
+						Queue:          c.Int("llm-queue"),
+						Usage:          c.Bool("llm-usage"),
+					},
+					Progress: fixtures.ProgressConfig{
+						Steps:    c.Int("progress-steps"),
+						Interval: c.Duration("progress-interval"),
+						EndEvent: c.String("progress-end-event"),
+					},
+				}.FromFlags()
+				if err != nil {
+					return report.Usage(err)
 				}
 				if procs := c.Int("procs"); procs < 1 || procs > fixtures.MaxProcs {
 					return report.Usagef("--procs %d: want a number of processes from 1 to %d", procs, fixtures.MaxProcs)
@@ -184,7 +180,7 @@ Examples:
 				cfg.Ready = func(addr net.Addr) {
 					printServeBanner(c, scheme(cfg)+addr.String(), srv.TLSFingerprint(), "")
 				}
-				srv, err := fixtures.New(cfg)
+				srv, err = fixtures.New(cfg)
 				if err != nil {
 					return report.Usagef("serve: %v", err)
 				}
@@ -204,53 +200,6 @@ Examples:
 			},
 		}
 	})
-}
-
-// serveLLMFlags reads the --llm-* and --progress-* flags into cfg. A
-// flag's 0 means none where Config's 0 means the default.
-func serveLLMFlags(c *cli.Context, cfg *fixtures.Config) error {
-	cfg.LLM = fixtures.LLMConfig{
-		TTFT:           c.Duration("llm-ttft"),
-		TokenRate:      c.Float64("llm-token-rate"),
-		Tokens:         c.String("llm-tokens"),
-		TokensPerChunk: c.Int("llm-tokens-per-chunk"),
-		Concurrency:    c.Int("llm-concurrency"),
-		Queue:          c.Int("llm-queue"),
-		Usage:          c.Bool("llm-usage"),
-	}
-	cfg.Progress = fixtures.ProgressConfig{
-		Steps:    c.Int("progress-steps"),
-		Interval: c.Duration("progress-interval"),
-		EndEvent: c.String("progress-end-event"),
-	}
-	switch {
-	case cfg.LLM.TTFT < 0:
-		return report.Usagef("--llm-ttft %v: want a duration >= 0", cfg.LLM.TTFT)
-	case cfg.LLM.TokenRate <= 0:
-		return report.Usagef("--llm-token-rate %g: want tokens per second > 0", cfg.LLM.TokenRate)
-	case cfg.LLM.Tokens == "":
-		return report.Usagef("--llm-tokens: want N or MIN-MAX tokens")
-	case cfg.LLM.TokensPerChunk <= 0:
-		return report.Usagef("--llm-tokens-per-chunk %d: want a number of tokens > 0", cfg.LLM.TokensPerChunk)
-	case cfg.LLM.Queue < 0:
-		return report.Usagef("--llm-queue %d: want a number of requests >= 0", cfg.LLM.Queue)
-	case cfg.Progress.Steps < 0:
-		return report.Usagef("--progress-steps %d: want a number of events >= 0", cfg.Progress.Steps)
-	case cfg.Progress.Interval <= 0:
-		return report.Usagef("--progress-interval %v: want a duration > 0", cfg.Progress.Interval)
-	case cfg.Progress.EndEvent == "":
-		return report.Usagef("--progress-end-event: want an event type")
-	}
-	if cfg.LLM.TTFT == 0 {
-		cfg.LLM.TTFT = -1
-	}
-	if cfg.LLM.Queue == 0 {
-		cfg.LLM.Queue = -1
-	}
-	if cfg.Progress.Steps == 0 {
-		cfg.Progress.Steps = -1
-	}
-	return nil
 }
 
 func scheme(cfg fixtures.Config) string {
