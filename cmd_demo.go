@@ -189,15 +189,16 @@ func demoLLM(c *cli.Context) error {
 	if _, err := report.ParseThresholds(thresholds); err != nil {
 		return report.Usage(err)
 	}
-	llm := fixtures.LLMConfig{
+	llm, err := fixtures.LLMConfig{
 		TTFT:           c.Duration("llm-ttft"),
 		TokenRate:      c.Float64("llm-token-rate"),
 		Tokens:         c.String("llm-tokens"),
 		TokensPerChunk: c.Int("llm-tokens-per-chunk"),
 		Concurrency:    c.Int("llm-concurrency"),
-	}
-	if llm.TTFT == 0 {
-		llm.TTFT = -1 // --llm-ttft 0 means none, as in serve
+		Queue:          fixtures.DefaultLLMQueue, // demo has no --llm-queue
+	}.FromFlags()
+	if err != nil {
+		return report.Usage(err)
 	}
 	base, stop, err := startDemoServer(fixtures.Config{LLM: llm})
 	if err != nil {
@@ -237,8 +238,8 @@ func demoLLM(c *cli.Context) error {
 // that setting should produce, so the summary can be checked against it.
 func demoLLMExpectations(llm fixtures.LLMConfig, rate float64) string {
 	ttft := max(llm.TTFT, 0)
-	perChunk := max(llm.TokensPerChunk, 1)
-	lo, hi := demoTokenRange(llm.Tokens)
+	perChunk := llm.TokensPerChunk
+	lo, hi, _ := fixtures.ParseTokenRange(llm.Tokens) // the server has checked it
 	n := float64(lo+hi) / 2
 	chunks := math.Ceil(n / float64(perChunk))
 	gap := time.Duration(float64(perChunk) / llm.TokenRate * float64(time.Second))
@@ -261,18 +262,6 @@ func demoLLMExpectations(llm fixtures.LLMConfig, rate float64) string {
 	fmt.Fprintf(&b, "expect: TTFT ≈ %v, ITL ≈ %v, TPOT ≈ %v, e2e ≈ %v, ≈ %.0f output tokens/s at %g req/s\n",
 		ttft, gap.Round(10*time.Microsecond), tpot.Round(10*time.Microsecond), (ttft + stream).Round(time.Millisecond), n*rate, rate)
 	return b.String()
-}
-
-// demoTokenRange reads --llm-tokens ("N" or "MIN-MAX"); the server has
-// already checked it.
-func demoTokenRange(s string) (lo, hi int) {
-	a, b, isRange := strings.Cut(s, "-")
-	lo, _ = strconv.Atoi(strings.TrimSpace(a))
-	hi = lo
-	if isRange {
-		hi, _ = strconv.Atoi(strings.TrimSpace(b))
-	}
-	return lo, hi
 }
 
 // modTime is the file's modification time, zero when it does not exist.
