@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ssebench/ssebench/report"
 )
 
 // Buffering outcomes.
@@ -50,10 +52,10 @@ func analyzeBuffering(s *stream, lone []loneEvent) bufferingResult {
 			case le.err != nil:
 				lags = append(lags, "publish failed: "+errText(le.err))
 			case !le.delivered:
-				lags = append(lags, "not delivered within "+fmtDur(publishWait))
+				lags = append(lags, "not delivered within "+report.FormatDuration(publishWait))
 				held = true
 			default:
-				lags = append(lags, fmtDur(le.lag))
+				lags = append(lags, report.FormatDuration(le.lag))
 				if le.lag > loneEventBound {
 					held = true
 				}
@@ -75,15 +77,15 @@ func analyzeBuffering(s *stream, lone []loneEvent) bufferingResult {
 	if stuck, ok := stuckCompressor(s); ok {
 		r.outcome = bufBuffered
 		r.reason = stuck
-		r.evidence = append(r.evidence, fmt.Sprintf("Content-Encoding: %s; %s on the wire (% x), nothing decodable, in %s", s.encoding, fmtBytes(s.wire.bytes), s.wire.head, fmtDur(s.endAt-s.headersAt)))
+		r.evidence = append(r.evidence, fmt.Sprintf("Content-Encoding: %s; %s on the wire (% x), nothing decodable, in %s", s.encoding, fmtBytes(s.wire.bytes), s.wire.head, report.FormatDuration(s.endAt-s.headersAt)))
 		return r
 	}
 	if len(evs) < minTimedEvents {
 		r.outcome = bufUnknown
 		if len(evs) == 0 {
-			r.reason = fmt.Sprintf("no events arrived in %s (%s did), so delivery could not be timed: the stream is quiet or something holds it back; pass --publish URL to trigger events", fmtDur(s.endAt), fmtBytes(s.wire.bytes))
+			r.reason = fmt.Sprintf("no events arrived in %s (%s did), so delivery could not be timed: the stream is quiet or something holds it back; pass --publish URL to trigger events", report.FormatDuration(s.endAt), fmtBytes(s.wire.bytes))
 		} else {
-			r.reason = fmt.Sprintf("only %s in %s: too few to judge; pass --publish URL to trigger events", plural(len(evs), "event", "events"), fmtDur(s.endAt))
+			r.reason = fmt.Sprintf("only %s in %s: too few to judge; pass --publish URL to trigger events", plural(len(evs), "event", "events"), report.FormatDuration(s.endAt))
 		}
 		return r
 	}
@@ -135,18 +137,18 @@ func analyzeBuffering(s *stream, lone []loneEvent) bufferingResult {
 			if span := last.Sub(first); len(group) >= 2 && span >= burstSpan {
 				burstReads++
 				if len(bursts) < 4 {
-					bursts = append(bursts, fmt.Sprintf("%d events sent over %s arrived in one read at %s", len(group), fmtDur(span), fmtDur(group[len(group)-1].at)))
+					bursts = append(bursts, fmt.Sprintf("%d events sent over %s arrived in one read at %s", len(group), report.FormatDuration(span), report.FormatDuration(group[len(group)-1].at)))
 				}
 			}
 		}
 		med, p90 := rel[len(rel)/2], rel[len(rel)*9/10]
 		r.evidence = append(r.evidence, fmt.Sprintf("%s with send times over %s: extra delivery lag median %s, p90 %s, max %s (relative to the fastest)",
-			plural(len(timed), "event", "events"), fmtDur(s.endAt), fmtDur(med), fmtDur(p90), fmtDur(rel[len(rel)-1])))
-		r.evidence = append(r.evidence, fmt.Sprintf("%s carried the events; %d of them brought events the server sent %s or more apart (bursts)", plural(carrying, "network read", "network reads"), burstReads, fmtDur(burstSpan)))
+			plural(len(timed), "event", "events"), report.FormatDuration(s.endAt), report.FormatDuration(med), report.FormatDuration(p90), report.FormatDuration(rel[len(rel)-1])))
+		r.evidence = append(r.evidence, fmt.Sprintf("%s carried the events; %d of them brought events the server sent %s or more apart (bursts)", plural(carrying, "network read", "network reads"), burstReads, report.FormatDuration(burstSpan)))
 		r.evidence = append(r.evidence, bursts...)
 		if med >= medianLagBound && burstReads >= 1 {
 			r.outcome = bufBuffered
-			r.reason = fmt.Sprintf("events arrive in bursts, held back %s on median", fmtDur(med))
+			r.reason = fmt.Sprintf("events arrive in bursts, held back %s on median", report.FormatDuration(med))
 			return r
 		}
 		r.outcome = bufPrompt
@@ -196,5 +198,5 @@ func stuckCompressor(s *stream) (string, bool) {
 	if s.wire.bytes != gzipHeader || s.text.total != 0 || s.endAt-s.headersAt < 2*time.Second {
 		return "", false
 	}
-	return fmt.Sprintf("only the gzip header arrived in %s: the compressor holds what the server wrote and is never flushed", fmtDur(s.endAt-s.headersAt)), true
+	return fmt.Sprintf("only the gzip header arrived in %s: the compressor holds what the server wrote and is never flushed", report.FormatDuration(s.endAt-s.headersAt)), true
 }

@@ -95,7 +95,7 @@ func (t *target) needResponse() (verdict, bool) {
 	m := t.main
 	if m.err != nil {
 		if m.errClass == report.EndHeadersTimeout {
-			return skip(fmt.Sprintf("no response headers within %s (see status and headers-prompt)", fmtDur(t.cfg.Window))), false
+			return skip(fmt.Sprintf("no response headers within %s (see status and headers-prompt)", report.FormatDuration(t.cfg.Window))), false
 		}
 		return skip("no response: " + errText(m.err)), false
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/ssebench/ssebench/report"
 )
 
 // Checks of many clients: at once, and coming and going.
@@ -34,7 +36,7 @@ func (t *target) checkConcurrent() verdict {
 		if c.published != "" {
 			what = "the event ssebench published"
 		}
-		ev += fmt.Sprintf("\n%d of %d got %s within %s", c.withEvents, c.n, what, fmtDur(c.elapsed))
+		ev += fmt.Sprintf("\n%d of %d got %s within %s", c.withEvents, c.n, what, report.FormatDuration(c.elapsed))
 	}
 	if c.ok < c.n {
 		return fail(fmt.Sprintf("only %d of %d simultaneous clients got a stream: a connection or client cap?", c.ok, c.n), ev)
@@ -59,7 +61,7 @@ func (t *target) checkChurn() verdict {
 	if c == nil {
 		return skip("not probed")
 	}
-	ev := fmt.Sprintf("%d open/close cycles in %s: %s", c.cycles, fmtDur(c.elapsed), c.statusSummary())
+	ev := fmt.Sprintf("%d open/close cycles in %s: %s", c.cycles, report.FormatDuration(c.elapsed), c.statusSummary())
 	if c.errSample != "" {
 		ev += "\ne.g. " + c.errSample
 	}
@@ -68,7 +70,7 @@ func (t *target) checkChurn() verdict {
 	if a.err != nil {
 		return fail("after the cycles a new stream failed: "+errText(a.err), ev)
 	}
-	ev += fmt.Sprintf("\nafterwards: %s, headers after %s (before: %s)", a.statusTxt, fmtDur(a.headersAt), fmtDur(base.headersAt))
+	ev += fmt.Sprintf("\nafterwards: %s, headers after %s (before: %s)", a.statusTxt, report.FormatDuration(a.headersAt), report.FormatDuration(base.headersAt))
 	if a.status != http.StatusOK {
 		return fail("after the cycles a new stream is answered "+a.statusTxt, ev)
 	}
@@ -76,14 +78,14 @@ func (t *target) checkChurn() verdict {
 		return fail(fmt.Sprintf("%d of %d cycles failed (connection errors, 5xx or 429)", c.failures, c.cycles), ev)
 	}
 	if limit := max(HeadersPrompt, 2*base.headersAt+500*time.Millisecond); a.headersAt > limit {
-		return fail(fmt.Sprintf("after the cycles the headers took %s (before: %s)", fmtDur(a.headersAt), fmtDur(base.headersAt)), ev)
+		return fail(fmt.Sprintf("after the cycles the headers took %s (before: %s)", report.FormatDuration(a.headersAt), report.FormatDuration(base.headersAt)), ev)
 	}
 	if bevs := base.eventsOnly(); len(bevs) > 0 {
 		aevs := a.eventsOnly()
 		if len(aevs) == 0 {
-			return fail(fmt.Sprintf("after the cycles a new stream got no event in %s (before: the first after %s)", fmtDur(a.endAt), fmtDur(bevs[0].at)), ev)
+			return fail(fmt.Sprintf("after the cycles a new stream got no event in %s (before: the first after %s)", report.FormatDuration(a.endAt), report.FormatDuration(bevs[0].at)), ev)
 		}
-		ev += fmt.Sprintf("; first event after %s (before: %s)", fmtDur(aevs[0].at), fmtDur(bevs[0].at))
+		ev += fmt.Sprintf("; first event after %s (before: %s)", report.FormatDuration(aevs[0].at), report.FormatDuration(bevs[0].at))
 	}
 	return pass(ev)
 }

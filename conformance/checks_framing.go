@@ -114,7 +114,7 @@ func (t *target) checkTerminated() verdict {
 		ended = append(ended, label+": "+s.describeEnd()+", after a complete event")
 	}
 	if len(ended) == 0 {
-		return skip(fmt.Sprintf("the server did not end the stream within %s: nothing to judge", fmtDur(m.endAt)))
+		return skip(fmt.Sprintf("the server did not end the stream within %s: nothing to judge", report.FormatDuration(m.endAt)))
 	}
 	return pass(strings.Join(ended, "\n"))
 }

@@ -19,13 +19,13 @@ func (t *target) checkStatus() verdict {
 	if m.err != nil {
 		switch m.errClass {
 		case report.EndHeadersTimeout:
-			return fail(fmt.Sprintf("no status line and headers within %s", fmtDur(t.cfg.Window)), "the request was sent; the server (or a proxy) held the response headers back: "+errText(m.err))
+			return fail(fmt.Sprintf("no status line and headers within %s", report.FormatDuration(t.cfg.Window)), "the request was sent; the server (or a proxy) held the response headers back: "+errText(m.err))
 		case "cancelled":
 			return skip("the run was stopped")
 		}
 		return fail("no readable HTTP response", errText(m.err))
 	}
-	ev := fmt.Sprintf("%s over %s after %s", m.statusTxt, m.proto, fmtDur(m.headersAt))
+	ev := fmt.Sprintf("%s over %s after %s", m.statusTxt, m.proto, report.FormatDuration(m.headersAt))
 	if m.status == http.StatusOK {
 		return pass(ev)
 	}
@@ -176,20 +176,20 @@ func (t *target) checkHeadersPrompt() verdict {
 	m := t.main
 	if m.err != nil {
 		if m.errClass == report.EndHeadersTimeout {
-			return fail(fmt.Sprintf("no status and headers within %s", fmtDur(t.cfg.Window)), "the response headers were held back the whole window")
+			return fail(fmt.Sprintf("no status and headers within %s", report.FormatDuration(t.cfg.Window)), "the response headers were held back the whole window")
 		}
 		v, _ := t.needResponse()
 		return v
 	}
-	ev := fmt.Sprintf("status and headers after %s", fmtDur(m.headersAt))
+	ev := fmt.Sprintf("status and headers after %s", report.FormatDuration(m.headersAt))
 	evs := m.eventsOnly()
 	if len(evs) > 0 {
-		ev += fmt.Sprintf("; first event after %s", fmtDur(evs[0].at))
+		ev += fmt.Sprintf("; first event after %s", report.FormatDuration(evs[0].at))
 	}
 	if m.headersAt <= HeadersPrompt {
 		return pass(ev)
 	}
-	reason := fmt.Sprintf("the headers took %s (more than %s)", fmtDur(m.headersAt), fmtDur(HeadersPrompt))
+	reason := fmt.Sprintf("the headers took %s (more than %s)", report.FormatDuration(m.headersAt), report.FormatDuration(HeadersPrompt))
 	if len(evs) > 0 && evs[0].at-m.headersAt < 100*time.Millisecond {
 		reason += ", and came with the first event: the response is held until the body starts"
 	}

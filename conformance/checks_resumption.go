@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssebench/ssebench/report"
 	"github.com/ssebench/ssebench/sse"
 )
 
@@ -97,7 +98,7 @@ func (t *target) checkRetryHint() verdict {
 	}
 	for _, it := range t.main.items {
 		if it.kind == sse.KindRetry {
-			return pass(fmt.Sprintf("retry: %d (clients wait %s before reconnecting)", it.retry, fmtDur(time.Duration(it.retry)*time.Millisecond)))
+			return pass(fmt.Sprintf("retry: %d (clients wait %s before reconnecting)", it.retry, report.FormatDuration(time.Duration(it.retry)*time.Millisecond)))
 		}
 	}
 	return skip("the stream sends no valid retry field: browsers wait their own default (about 3 s)")
@@ -119,14 +120,14 @@ func (t *target) checkReconnectStorm() verdict {
 		return skip(fmt.Sprintf("answered %s (see status)", m.statusTxt))
 	}
 	if !m.serverEnded() {
-		return pass(fmt.Sprintf("the stream stayed open for the whole %s", fmtDur(m.endAt)))
+		return pass(fmt.Sprintf("the stream stayed open for the whole %s", report.FormatDuration(m.endAt)))
 	}
 	retry := 3 * time.Second
 	retryNote := "the browser default of about 3 s"
 	for _, it := range m.items {
 		if it.kind == sse.KindRetry {
 			retry = time.Duration(it.retry) * time.Millisecond
-			retryNote = fmt.Sprintf("the stream's retry of %s", fmtDur(retry))
+			retryNote = fmt.Sprintf("the stream's retry of %s", report.FormatDuration(retry))
 		}
 	}
 	life := lifetime(m)
@@ -148,14 +149,14 @@ func (t *target) checkReconnectStorm() verdict {
 		}
 	}
 	every := life + retry
-	ev += fmt.Sprintf("\nwith %s, each client reconnects every %s: 10,000 clients make about %.0f requests/s", retryNote, fmtDur(every), 10000/every.Seconds())
+	ev += fmt.Sprintf("\nwith %s, each client reconnects every %s: 10,000 clients make about %.0f requests/s", retryNote, report.FormatDuration(every), 10000/every.Seconds())
 	if every >= stormInterval {
 		return pass(ev)
 	}
 	if r != nil && r.ok() && !second && lifetime(r) > lifetime(m) {
 		return pass(ev + "\n(the second stream stayed open longer: the first end looks like a one-off)")
 	}
-	return fail(fmt.Sprintf("the server ends streams after about %s: clients reconnect every %s", fmtDur(life), fmtDur(every)), ev)
+	return fail(fmt.Sprintf("the server ends streams after about %s: clients reconnect every %s", report.FormatDuration(life), report.FormatDuration(every)), ev)
 }
 
 func (t *target) checkStop204() verdict {

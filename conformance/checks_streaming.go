@@ -21,7 +21,7 @@ func (t *target) checkFirstEvent() verdict {
 	}
 	evs := m.eventsOnly()
 	if len(evs) > 0 {
-		ev := fmt.Sprintf("first event after %s (headers after %s)", fmtDur(evs[0].at), fmtDur(m.headersAt))
+		ev := fmt.Sprintf("first event after %s (headers after %s)", report.FormatDuration(evs[0].at), report.FormatDuration(m.headersAt))
 		if len(t.lone) > 0 && strings.Contains(evs[0].data, "ssebench-") {
 			ev += ", published by ssebench"
 		}
@@ -36,7 +36,7 @@ func (t *target) checkFirstEvent() verdict {
 	if m.end == report.EndTooLarge {
 		return fail("the first event was too large to read (see event-size)", ev)
 	}
-	reason := fmt.Sprintf("no event within %s", fmtDur(m.endAt))
+	reason := fmt.Sprintf("no event within %s", report.FormatDuration(m.endAt))
 	switch {
 	case m.wire.bytes == 0:
 		reason += ": nothing at all arrived after the headers (a quiet stream, or a buffer holding it back)"
@@ -93,29 +93,29 @@ func (t *target) checkHeartbeat() verdict {
 	}
 	if held != nil && held.ok() && held.wire != nil {
 		quiet := maxSilence(held)
-		ev := fmt.Sprintf("held %s: %s, %s, longest silence %s", fmtDur(held.endAt-held.headersAt), plural(held.nEvents, "event", "events"), plural(held.nComment, "comment", "comments"), fmtDur(quiet))
+		ev := fmt.Sprintf("held %s: %s, %s, longest silence %s", report.FormatDuration(held.endAt-held.headersAt), plural(held.nEvents, "event", "events"), plural(held.nComment, "comment", "comments"), report.FormatDuration(quiet))
 		if quiet > HeartbeatMax {
-			return fail(fmt.Sprintf("the stream was silent for %s (more than %s): idle timeouts of proxies and load balancers cut such streams", fmtDur(quiet), fmtDur(HeartbeatMax)), ev)
+			return fail(fmt.Sprintf("the stream was silent for %s (more than %s): idle timeouts of proxies and load balancers cut such streams", report.FormatDuration(quiet), report.FormatDuration(HeartbeatMax)), ev)
 		}
 		if held.endAt-held.headersAt >= HeartbeatMax {
 			return pass(ev)
 		}
 	}
 	if q := maxSilence(m); q > HeartbeatMax {
-		return fail(fmt.Sprintf("the stream was silent for %s (more than %s)", fmtDur(q), fmtDur(HeartbeatMax)), fmt.Sprintf("%s, %s", plural(m.nEvents, "event", "events"), plural(m.nComment, "comment", "comments")))
+		return fail(fmt.Sprintf("the stream was silent for %s (more than %s)", report.FormatDuration(q), report.FormatDuration(HeartbeatMax)), fmt.Sprintf("%s, %s", plural(m.nEvents, "event", "events"), plural(m.nComment, "comment", "comments")))
 	}
 	cs := m.comments()
 	if len(cs) > 0 {
-		ev := fmt.Sprintf("%s in %s", plural(len(cs), "comment", "comments"), fmtDur(m.endAt))
+		ev := fmt.Sprintf("%s in %s", plural(len(cs), "comment", "comments"), report.FormatDuration(m.endAt))
 		if len(cs) >= 2 {
-			ev += fmt.Sprintf(", about every %s", fmtDur((cs[len(cs)-1].at-cs[0].at)/time.Duration(len(cs)-1)))
+			ev += fmt.Sprintf(", about every %s", report.FormatDuration((cs[len(cs)-1].at-cs[0].at)/time.Duration(len(cs)-1)))
 		} else {
-			ev += fmt.Sprintf(", the first after %s", fmtDur(cs[0].at))
+			ev += fmt.Sprintf(", the first after %s", report.FormatDuration(cs[0].at))
 		}
 		return pass(ev + ": the server sends heartbeat comments")
 	}
 	return skip(fmt.Sprintf("no heartbeat comment in %s (longest silence %s): run with --hold of at least %s to see whether bytes flow every %s",
-		fmtDur(m.endAt), fmtDur(maxSilence(m)), fmtDur(HeartbeatMax+10*time.Second), fmtDur(HeartbeatMax)))
+		report.FormatDuration(m.endAt), report.FormatDuration(maxSilence(m)), report.FormatDuration(HeartbeatMax+10*time.Second), report.FormatDuration(HeartbeatMax)))
 }
 
 func (t *target) checkIdleTimeout() verdict {
@@ -131,7 +131,7 @@ func (t *target) checkIdleTimeout() verdict {
 	d := t.hold.diagnose()
 	if !d.cut {
 		ev := d.evidence
-		ev += fmt.Sprintf("\ncuts after more than %s would not show: common defaults are 30-100 s, so hold for 2m to cover them", fmtDur(t.cfg.Hold))
+		ev += fmt.Sprintf("\ncuts after more than %s would not show: common defaults are 30-100 s, so hold for 2m to cover them", report.FormatDuration(t.cfg.Hold))
 		if !t.hold.refServer {
 			ev += "\n(compared: the stream as served; ssebench's reference server also gets a silent and a heartbeat-only stream)"
 		}

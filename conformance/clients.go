@@ -220,7 +220,7 @@ func (t *target) churnCycle(ctx context.Context) (key, failure string) {
 	resp, err := t.p.client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return "no headers within " + fmtDur(churnHold), ""
+			return "no headers within " + report.FormatDuration(churnHold), ""
 		}
 		return "error", errText(err)
 	}

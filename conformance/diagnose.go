@@ -217,7 +217,7 @@ func statusText(s *stream, window time.Duration) string {
 		return s.statusTxt
 	}
 	if s.errClass == report.EndHeadersTimeout {
-		return "no status line within " + fmtDur(window)
+		return "no status line within " + report.FormatDuration(window)
 	}
 	return "no status line (" + errText(s.err) + ")"
 }
@@ -286,7 +286,7 @@ func explain(kind string, checks []report.CheckResult, proxy string, origin, via
 		summary = fmt.Sprintf("%s buffers the stream: events arrive late and in bursts through it, promptly at the origin (%s)", who, strings.Join(ids, ", "))
 		if heldBack(origin, via) == "buffering" {
 			summary = fmt.Sprintf("%s buffers the stream: for the whole %s it passed nothing on, not even the status line and headers (%s), while the origin answered %s at once and sent %d events (%s), less than a proxy buffer holds before it is passed on",
-				who, fmtDur(via.cfg.Window), strings.Join(ids, ", "), origin.main.statusTxt, origin.main.nEvents, fmtBytes(originBytes(origin)))
+				who, report.FormatDuration(via.cfg.Window), strings.Join(ids, ", "), origin.main.statusTxt, origin.main.nEvents, fmtBytes(originBytes(origin)))
 		}
 		culprit = "response buffering in " + who
 		hint := strings.EqualFold(origin.main.header.Get("X-Accel-Buffering"), "no")
@@ -330,7 +330,7 @@ func explain(kind string, checks []report.CheckResult, proxy string, origin, via
 		culprit = "a timeout in " + who + ": run with --hold 2m for the exact one"
 		fix = bufferingSnippet(proxy)
 	case "heartbeat":
-		summary = fmt.Sprintf("through %s the stream goes silent for longer than %s while the origin's does not", who, fmtDur(HeartbeatMax))
+		summary = fmt.Sprintf("through %s the stream goes silent for longer than %s while the origin's does not", who, report.FormatDuration(HeartbeatMax))
 		culprit = who + " drops or delays the origin's heartbeat comments"
 		fix = "Forward the stream unbuffered so comments pass at once (see buffering)."
 	case "protocol":

@@ -21,7 +21,7 @@ var masks = []struct {
 	{regexp.MustCompile(`ssebench-unknown-[0-9a-f]+`), "ssebench-unknown-NONCE"},
 	{regexp.MustCompile(`topic=[\w.-]+`), "topic=TOPIC"},
 	{regexp.MustCompile(`\d+(\.\d+)? ?(KiB|MiB|bytes)\b`), "SIZE"},
-	{regexp.MustCompile(`\b\d+(\.\d+)?(ms|s)\b`), "DUR"},
+	{regexp.MustCompile(`\b\d+(\.\d+)?(µs|ms|s)\b`), "DUR"},
 	{regexp.MustCompile(`\b[0-9a-f]{2}( [0-9a-f]{2})+\b`), "HEX"},
 	{regexp.MustCompile(`×\d+`), "×N"},
 	{regexp.MustCompile(`"\d+"`), `"N"`},

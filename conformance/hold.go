@@ -157,10 +157,10 @@ func (r *holdResult) diagnose() timeoutDiagnosis {
 			ev = append(ev, fmt.Sprintf("%s: answered %s", label, s.statusTxt))
 		case cutStream(s):
 			ev = append(ev, fmt.Sprintf("%s: cut after %s (%s silent before the cut, longest earlier silence %s) by %s",
-				label, fmtDur(lifetime(s)), fmtDur(silence(s)), fmtDur(earlierGap(s)), howCut(s)))
+				label, report.FormatDuration(lifetime(s)), report.FormatDuration(silence(s)), report.FormatDuration(earlierGap(s)), howCut(s)))
 		default:
 			ev = append(ev, fmt.Sprintf("%s: open for the whole hold of %s (%s, longest silence %s)",
-				label, fmtDur(r.hold), plural(s.nEvents, "event", "events")+", "+plural(s.nComment, "comment", "comments"), fmtDur(maxSilence(s))))
+				label, report.FormatDuration(r.hold), plural(s.nEvents, "event", "events")+", "+plural(s.nComment, "comment", "comments"), report.FormatDuration(maxSilence(s))))
 		}
 		if d.header == nil && s.header != nil {
 			d.header = s.header
@@ -178,16 +178,16 @@ func (r *holdResult) diagnose() timeoutDiagnosis {
 		switch {
 		case cutStream(idle) && !cutStream(alive) && alive.ok():
 			d.kind, d.after, d.sure = KindIdle, silence(idle), true
-			d.summary = fmt.Sprintf("idle cut: a silent stream was cut after %s, one with heartbeats every 1 s stayed open: heartbeats avoid it", fmtDur(d.after))
+			d.summary = fmt.Sprintf("idle cut: a silent stream was cut after %s, one with heartbeats every 1 s stayed open: heartbeats avoid it", report.FormatDuration(d.after))
 		case cutStream(idle) && cutStream(alive) && near(lifetime(idle), lifetime(alive)):
 			d.kind, d.after, d.sure = KindLifetime, (lifetime(idle)+lifetime(alive))/2, true
-			d.summary = fmt.Sprintf("lifetime cap: streams are cut after %s whether silent or kept alive by heartbeats: heartbeats do not help", fmtDur(d.after))
+			d.summary = fmt.Sprintf("lifetime cap: streams are cut after %s whether silent or kept alive by heartbeats: heartbeats do not help", report.FormatDuration(d.after))
 		case cutStream(idle) && cutStream(alive) && lifetime(idle) < lifetime(alive):
 			d.kind, d.after, d.sure = KindIdle, silence(idle), true
-			d.summary = fmt.Sprintf("idle cut after %s of silence (heartbeats avoid it), and a lifetime cap after %s (they do not)", fmtDur(silence(idle)), fmtDur(lifetime(alive)))
+			d.summary = fmt.Sprintf("idle cut after %s of silence (heartbeats avoid it), and a lifetime cap after %s (they do not)", report.FormatDuration(silence(idle)), report.FormatDuration(lifetime(alive)))
 		case cutStream(alive):
 			d.kind, d.after = KindLifetime, lifetime(alive)
-			d.summary = fmt.Sprintf("the stream kept alive by heartbeats was cut after %s: a lifetime cap", fmtDur(d.after))
+			d.summary = fmt.Sprintf("the stream kept alive by heartbeats was cut after %s: a lifetime cap", report.FormatDuration(d.after))
 		default:
 			// Only the stream as served was cut: it is the only one
 			// with the URL's own rate, so read its silences.
@@ -217,13 +217,13 @@ func (r *holdResult) inferSingle(d timeoutDiagnosis, s *stream) timeoutDiagnosis
 	switch {
 	case quiet < time.Second || earlier > quiet+time.Second:
 		d.kind, d.after = KindLifetime, life
-		d.summary = fmt.Sprintf("lifetime cap: the stream was cut after %s while bytes were flowing (%s silent before the cut, longest earlier silence %s): heartbeats would not help", fmtDur(life), fmtDur(quiet), fmtDur(earlier))
+		d.summary = fmt.Sprintf("lifetime cap: the stream was cut after %s while bytes were flowing (%s silent before the cut, longest earlier silence %s): heartbeats would not help", report.FormatDuration(life), report.FormatDuration(quiet), report.FormatDuration(earlier))
 	case quiet >= life-500*time.Millisecond:
 		d.kind, d.after = "", life
-		d.summary = fmt.Sprintf("cut after %s of a stream that sent nothing at all: cannot tell an idle timeout (heartbeats would avoid it) from a lifetime cap (they would not); send heartbeats and run again, or pass --publish", fmtDur(life))
+		d.summary = fmt.Sprintf("cut after %s of a stream that sent nothing at all: cannot tell an idle timeout (heartbeats would avoid it) from a lifetime cap (they would not); send heartbeats and run again, or pass --publish", report.FormatDuration(life))
 	default:
 		d.kind, d.after = KindIdle, quiet
-		d.summary = fmt.Sprintf("likely an idle cut: the stream was cut after %s of silence (lifetime %s), and never was silent that long before", fmtDur(quiet), fmtDur(life))
+		d.summary = fmt.Sprintf("likely an idle cut: the stream was cut after %s of silence (lifetime %s), and never was silent that long before", report.FormatDuration(quiet), report.FormatDuration(life))
 	}
 	d.matches = matchTimeouts(d.after, d.kind, d.header)
 	return d
@@ -257,7 +257,7 @@ func earlierGap(s *stream) time.Duration {
 // culprit names the most likely timeout, or says none is known.
 func (d timeoutDiagnosis) culprit() string {
 	if len(d.matches) == 0 {
-		return fmt.Sprintf("no known default matches %s: look for a timeout of about %s in every proxy, load balancer and the server itself", fmtDur(d.after), fmtSeconds(d.after))
+		return fmt.Sprintf("no known default matches %s: look for a timeout of about %s in every proxy, load balancer and the server itself", report.FormatDuration(d.after), fmtSeconds(d.after))
 	}
 	var names []string
 	for _, m := range d.matches {

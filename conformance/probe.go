@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"math"
 	"net"
@@ -347,7 +346,7 @@ func (s *stream) comments() []item {
 
 // describeEnd says in words how the stream ended.
 func (s *stream) describeEnd() string {
-	at := fmtDur(s.endAt)
+	at := report.FormatDuration(s.endAt)
 	switch s.end {
 	case report.EndOpen:
 		return "still open after " + at + " (ssebench closed it)"
@@ -533,19 +532,4 @@ func epochTime(f float64) time.Time {
 		return time.Unix(int64(sec), int64(frac*1e9))
 	}
 	return time.Time{}
-}
-
-// fmtDur prints a duration for evidence: ms below 10 s, s above.
-func fmtDur(d time.Duration) string {
-	switch {
-	case d == 0:
-		return "0s"
-	case d < 0:
-		return "-" + fmtDur(-d)
-	case d < time.Millisecond:
-		return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond))
-	case d < 10*time.Second:
-		return fmt.Sprintf("%dms", d.Milliseconds())
-	}
-	return fmt.Sprintf("%.1fs", d.Seconds())
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ssebench/ssebench/report"
 )
 
 // resumeResult is what the resume probe saw: stream A read fresh, stream B
@@ -60,9 +62,9 @@ func (t *target) probeResume(ctx context.Context) *resumeResult {
 	evs, ok := r.a.waitEvents(ctx, withID)
 	if !ok {
 		if len(evs) > 0 {
-			r.skip = fmt.Sprintf("no event with an id in %s (%s without one)", fmtDur(t.cfg.Window), plural(len(evs), "event", "events"))
+			r.skip = fmt.Sprintf("no event with an id in %s (%s without one)", report.FormatDuration(t.cfg.Window), plural(len(evs), "event", "events"))
 		} else {
-			r.skip = "no event within " + fmtDur(t.cfg.Window)
+			r.skip = "no event within " + report.FormatDuration(t.cfg.Window)
 		}
 		return r
 	}
@@ -213,10 +215,10 @@ func (r *resumeResult) verdict(buffered bool) verdict {
 	}
 	if !r.hasGot {
 		if buffered && len(r.b.eventsOnly()) == 0 {
-			return skip(fmt.Sprintf("the resumed stream got no event in %s, but the stream's events are held back on the way (see buffering)", fmtDur(r.b.endAt)))
+			return skip(fmt.Sprintf("the resumed stream got no event in %s, but the stream's events are held back on the way (see buffering)", report.FormatDuration(r.b.endAt)))
 		}
 		if r.hasWant {
-			return fail("the resumed stream got no event while the original went on", fmt.Sprintf("%s\nA next got id %q; B got nothing in %s (%s)", ev, r.want.id, fmtDur(r.b.endAt), r.b.describeEnd()))
+			return fail("the resumed stream got no event while the original went on", fmt.Sprintf("%s\nA next got id %q; B got nothing in %s (%s)", ev, r.want.id, report.FormatDuration(r.b.endAt), r.b.describeEnd()))
 		}
 		return skip("no second event arrived within the window, so there was nothing to resume")
 	}

@@ -473,7 +473,7 @@ func capacitySentence(v CapacityVerdict, slos []string, maxStreams int, stopper 
 		parts = append(parts, "server memory ~"+fmtSizeApprox(cost.BytesPerStream)+" per stream")
 	}
 	if cost.CPUFits() && cost.CPUPer1kEvents > 0 {
-		parts = append(parts, fmt.Sprintf("CPU ~%s per 1,000 events", fmtMS(cost.CPUPer1kEvents*1000)))
+		parts = append(parts, fmt.Sprintf("CPU ~%s per 1,000 events", FormatMS(cost.CPUPer1kEvents*1000)))
 	}
 	return strings.Join(parts, "; ")
 }
@@ -590,7 +590,7 @@ func StepLine(st CapacityStep, slos []string) string {
 		tag = "refine"
 	}
 	line := fmt.Sprintf("%-6s %8s streams  open %-8s %s p99 %-8s events/s %-8s failed %-6s cpu %3.0f%%",
-		tag, groupDigits(int64(st.Streams)), groupDigits(st.Open), metric, dashIfZero(m.Count, fmtMS(m.P99MS)),
+		tag, groupDigits(int64(st.Streams)), groupDigits(st.Open), metric, dashIfZero(m.Count, FormatMS(m.P99MS)),
 		groupDigits(int64(math.Round(st.Counters.EventsPerS))), groupDigits(st.Counters.Failed), st.Generator.CPUShare*100)
 	if sv := st.Server; sv != nil && sv.RSSBytes > 0 {
 		line += "  server " + fmtBytes(sv.RSSBytes)
@@ -633,7 +633,7 @@ func WriteCapacitySummary(w io.Writer, r *CapacityResult) error {
 			b.WriteString("too few observed steps to fit a cost per stream")
 		}
 		if c.CPUPer1kEvents > 0 {
-			fmt.Fprintf(&b, "; CPU %s per 1,000 events (R² %.2f%s)", fmtMS(c.CPUPer1kEvents*1000), c.CPUR2, weakFit(c.CPUR2))
+			fmt.Fprintf(&b, "; CPU %s per 1,000 events (R² %.2f%s)", FormatMS(c.CPUPer1kEvents*1000), c.CPUR2, weakFit(c.CPUR2))
 		}
 		b.WriteString("\n")
 	}

@@ -89,7 +89,7 @@ func buildCapacityView(r *CapacityResult) *capacityView {
 		v.Facts = append(v.Facts, factView{Label: "Server memory per stream", Value: "—", Sub: "server not observed"})
 	}
 	if c := r.ServerCost; c.CPUFits() && c.CPUPer1kEvents > 0 {
-		v.Facts = append(v.Facts, factView{Label: "Server CPU per 1,000 events", Value: fmtMS(c.CPUPer1kEvents * 1000),
+		v.Facts = append(v.Facts, factView{Label: "Server CPU per 1,000 events", Value: FormatMS(c.CPUPer1kEvents * 1000),
 			Sub: fmt.Sprintf("R² %.2f", c.CPUR2)})
 	} else {
 		v.Facts = append(v.Facts, factView{Label: "Steps judged", Value: fmt.Sprint(len(r.Steps)), Sub: fmt.Sprintf("%s hold each", fmtSeconds(r.Config.HoldS))})
@@ -110,7 +110,7 @@ func buildCapacityView(r *CapacityResult) *capacityView {
 		}
 		if c.CPUPer1kEvents > 0 {
 			v.Cost = append(v.Cost,
-				kv{Key: "CPU per 1,000 events", Value: fmt.Sprintf("%s (R² %.3f%s)", fmtMS(c.CPUPer1kEvents*1000), c.CPUR2, weakFit(c.CPUR2))},
+				kv{Key: "CPU per 1,000 events", Value: fmt.Sprintf("%s (R² %.3f%s)", FormatMS(c.CPUPer1kEvents*1000), c.CPUR2, weakFit(c.CPUR2))},
 				kv{Key: "CPU at rest", Value: fmt.Sprintf("%.1f%% of a core", c.BaseCPUPerS*100)})
 		}
 		if c.FDsPerStream != 0 {
@@ -144,7 +144,7 @@ func buildCapacityView(r *CapacityResult) *capacityView {
 	}
 	for _, run := range r.Runs {
 		g := run.Generator
-		text := fmt.Sprintf("%s; generator CPU %.1fs over %d cores, worst lag %s", fmtSeconds(run.DurationS), g.CPUSeconds, g.Procs, fmtMS(g.MaxLagMS))
+		text := fmt.Sprintf("%s; generator CPU %.1fs over %d cores, worst lag %s", fmtSeconds(run.DurationS), g.CPUSeconds, g.Procs, FormatMS(g.MaxLagMS))
 		if g.Saturated {
 			text += "; saturated: " + g.SaturatedReason
 		}
@@ -174,12 +174,12 @@ func suffix(sep, s string) string {
 func stepView(st CapacityStep, r *CapacityResult) capacityStepView {
 	metric := sloMetric(r.SLOs)
 	m := st.Metrics[metric]
-	lat := func(v float64) string { return dashIfZero(m.Count, fmtMS(v)) }
+	lat := func(v float64) string { return dashIfZero(m.Count, FormatMS(v)) }
 	sv := capacityStepView{
 		Streams: groupDigits(int64(st.Streams)), Open: groupDigits(st.Open), Refine: st.Refine,
 		P50: lat(m.P50MS), P90: lat(m.P90MS), P99: lat(m.P99MS),
 		EventsPerS: groupDigits(int64(math.Round(st.Counters.EventsPerS))), Failed: groupDigits(st.Counters.Failed),
-		GenCPU: fmt.Sprintf("%.0f%%", st.Generator.CPUShare*100), GenLag: fmtMS(st.Generator.MaxLagMS), Reason: st.Reason,
+		GenCPU: fmt.Sprintf("%.0f%%", st.Generator.CPUShare*100), GenLag: FormatMS(st.Generator.MaxLagMS), Reason: st.Reason,
 		Knee: r.Verdict.Found && st.Streams == r.Verdict.BreaksAt,
 	}
 	var errs []string
@@ -211,7 +211,7 @@ func stepView(st CapacityStep, r *CapacityResult) capacityStepView {
 			sv.ServerCPU = fmt.Sprintf("%.0f%%", s.CPUPerS*100)
 		}
 		if s.CPUPer1kEvents > 0 {
-			sv.ServerCPU1k = fmtMS(s.CPUPer1kEvents * 1000)
+			sv.ServerCPU1k = FormatMS(s.CPUPer1kEvents * 1000)
 		}
 	}
 	return sv
@@ -347,7 +347,7 @@ func capacityCharts(r *CapacityResult) ([]chartView, []string) {
 		if c.CPUPer1kEvents > 0 && len(ex) > 0 {
 			lo, hi := slicesMin(ex), slicesMax(ex)
 			k := c.CPUPer1kEvents / 1000
-			series = append(series, Series{Name: fmt.Sprintf("fit: %s per 1,000 events", fmtMS(c.CPUPer1kEvents*1000)), Color: "#64748b", Dash: true,
+			series = append(series, Series{Name: fmt.Sprintf("fit: %s per 1,000 events", FormatMS(c.CPUPer1kEvents*1000)), Color: "#64748b", Dash: true,
 				Points: []XY{{lo, (c.BaseCPUPerS + k*lo) * 100}, {hi, (c.BaseCPUPerS + k*hi) * 100}}})
 		}
 		add(Chart{ID: "server-cpu-vs-events", Title: "Server CPU against events delivered per second", X: Axis{Label: "events/s (delivered here)"},

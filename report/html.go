@@ -21,7 +21,7 @@ import (
 var templateFS embed.FS
 
 var templates = template.Must(template.New("").Funcs(template.FuncMap{
-	"ms":       fmtMS,
+	"ms":       FormatMS,
 	"pct":      fmtPercent,
 	"count":    func(n int64) string { return groupDigits(n) },
 	"value":    FormatValue,
@@ -180,7 +180,7 @@ func buildLoadView(r *Result) *loadView {
 	}
 	for _, name := range []string{MetricFirstEvent, MetricDelivery, MetricPublishDelivery} {
 		if m := r.Metrics[name]; m.Count > 0 {
-			v.Facts = append(v.Facts, factView{Label: name + " p99", Value: fmtMS(m.P99MS), Sub: "p50 " + fmtMS(m.P50MS) + " · max " + fmtMS(m.MaxMS)})
+			v.Facts = append(v.Facts, factView{Label: name + " p99", Value: FormatMS(m.P99MS), Sub: "p50 " + FormatMS(m.P50MS) + " · max " + FormatMS(m.MaxMS)})
 		}
 	}
 	v.Facts = append(v.Facts, factView{Label: "Duration", Value: fmtSeconds(r.DurationS), Sub: "reconnects " + groupDigits(c.Reconnects)})
@@ -259,10 +259,10 @@ func buildLoadView(r *Result) *loadView {
 	v.Generator = []kv{
 		{Key: "CPU", Value: fmt.Sprintf("%.1f s", g.CPUSeconds) + cpuShare},
 		{Key: "Peak memory (RSS)", Value: fmtBytes(g.PeakRSSBytes)},
-		{Key: "Worst timer lag", Value: fmtMS(g.MaxLagMS)},
+		{Key: "Worst timer lag", Value: FormatMS(g.MaxLagMS)},
 	}
 	if m := r.Metrics[MetricLag]; m.Count > 0 {
-		v.Generator = append(v.Generator, kv{Key: "Connection start lag p99 / max", Value: fmtMS(m.P99MS) + " / " + fmtMS(m.MaxMS)})
+		v.Generator = append(v.Generator, kv{Key: "Connection start lag p99 / max", Value: FormatMS(m.P99MS) + " / " + FormatMS(m.MaxMS)})
 	}
 	v.Generator = append(v.Generator,
 		kv{Key: "Peak goroutines", Value: groupDigits(int64(g.PeakGoroutines))},
@@ -470,8 +470,8 @@ func metricViewsOf(r *Result, names []string, dist func(string) bool) ([]metricV
 			rows = append(rows, row)
 			continue
 		}
-		row.Min, row.Mean, row.P50, row.P90 = fmtMS(m.MinMS), fmtMS(m.MeanMS), fmtMS(m.P50MS), fmtMS(m.P90MS)
-		row.P99, row.P999, row.Max = fmtMS(m.P99MS), fmtMS(m.P999MS), fmtMS(m.MaxMS)
+		row.Min, row.Mean, row.P50, row.P90 = FormatMS(m.MinMS), FormatMS(m.MeanMS), FormatMS(m.P50MS), FormatMS(m.P90MS)
+		row.P99, row.P999, row.Max = FormatMS(m.P99MS), FormatMS(m.P999MS), FormatMS(m.MaxMS)
 		rows = append(rows, row)
 		if !dist(name) {
 			continue

@@ -32,17 +32,17 @@ func requestFacts(r *Result) []factView {
 		{Label: "Output tokens/s", Value: fmtRate(perSecond(c.Tokens, r.DurationS)) + "/s", Sub: tokensSub(c)},
 	}
 	if m := r.Metrics[MetricTTFT]; m.Count > 0 {
-		sub := "from schedule · p50 " + fmtMS(m.P50MS) + " · max " + fmtMS(m.MaxMS)
+		sub := "from schedule · p50 " + FormatMS(m.P50MS) + " · max " + FormatMS(m.MaxMS)
 		if s := r.Metrics[MetricTTFTSent]; s.Count > 0 {
-			sub += " · from send p99 " + fmtMS(s.P99MS)
+			sub += " · from send p99 " + FormatMS(s.P99MS)
 		}
-		facts = append(facts, factView{Label: "TTFT p99", Value: fmtMS(m.P99MS), Sub: sub})
+		facts = append(facts, factView{Label: "TTFT p99", Value: FormatMS(m.P99MS), Sub: sub})
 	}
 	if m := r.Metrics[MetricTPOT]; m.Count > 0 {
-		facts = append(facts, factView{Label: "TPOT p50", Value: fmtMS(m.P50MS), Sub: "p99 " + fmtMS(m.P99MS) + " · " + fmtRate(1000/max(m.P50MS, 0.001)) + " tokens/s per answer"})
+		facts = append(facts, factView{Label: "TPOT p50", Value: FormatMS(m.P50MS), Sub: "p99 " + FormatMS(m.P99MS) + " · " + fmtRate(1000/max(m.P50MS, 0.001)) + " tokens/s per answer"})
 	}
 	if m := r.Metrics[MetricITL]; m.Count > 0 {
-		facts = append(facts, factView{Label: "ITL p99", Value: fmtMS(m.P99MS), Sub: "p50 " + fmtMS(m.P50MS) + " · max " + fmtMS(m.MaxMS)})
+		facts = append(facts, factView{Label: "ITL p99", Value: FormatMS(m.P99MS), Sub: "p50 " + FormatMS(m.P50MS) + " · max " + FormatMS(m.MaxMS)})
 	}
 	facts = append(facts, factView{Label: "Duration", Value: fmtSeconds(r.DurationS), Sub: "mode request"})
 	return facts

@@ -257,7 +257,7 @@ func runFacts(r *Result) string {
 		fmt.Fprintf(&b, "tokens: %d, events: %d\n", c.Tokens, c.Events)
 		for _, name := range []string{MetricTTFT, MetricITL, MetricTPOT, MetricE2E} {
 			if m := r.Metrics[name]; m.Count > 0 {
-				fmt.Fprintf(&b, "%s: p50 %s, p99 %s\n", name, fmtMS(m.P50MS), fmtMS(m.P99MS))
+				fmt.Fprintf(&b, "%s: p50 %s, p99 %s\n", name, FormatMS(m.P50MS), FormatMS(m.P99MS))
 			}
 		}
 	} else {

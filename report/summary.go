@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 )
 
 // WriteSummary prints a load result's end-of-run summary, a compact table
@@ -171,7 +172,7 @@ func writeMetricTable(b *strings.Builder, metrics map[string]Metric, names []str
 		rows++
 		fmt.Fprintf(tw, "%-*s\t%d", width, name, m.Count)
 		for _, v := range values(m) {
-			fmt.Fprintf(tw, "\t%s", fmtMS(v))
+			fmt.Fprintf(tw, "\t%s", FormatMS(v))
 		}
 		fmt.Fprint(tw, "\t\n")
 	}
@@ -271,7 +272,7 @@ func writeGeneratorSummary(b *strings.Builder, r *Result) {
 		cpu += fmt.Sprintf(" (%.0f%% of %d cores)", 100*g.CPUSeconds/(r.DurationS*float64(g.Procs)), g.Procs)
 	}
 	fmt.Fprintf(b, "  generator  CPU %s  peak RSS %s  max timer lag %s  peak goroutines %d\n",
-		cpu, fmtBytes(g.PeakRSSBytes), fmtMS(g.MaxLagMS), g.PeakGoroutines)
+		cpu, fmtBytes(g.PeakRSSBytes), FormatMS(g.MaxLagMS), g.PeakGoroutines)
 	if g.Saturated {
 		fmt.Fprintf(b, "           SATURATED: %s (latencies may reflect the generator, not the server)\n", g.SaturatedReason)
 	}
@@ -403,10 +404,16 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-func fmtMS(ms float64) string {
+// FormatMS renders a time in milliseconds for people: µs below 1 ms, ms
+// with two decimals below 100 ms, whole ms below 10 s, then seconds with
+// one decimal. Every summary, HTML, JUnit and check text uses it (or
+// FormatDuration), so one time reads the same in each.
+func FormatMS(ms float64) string {
 	switch {
 	case ms == 0:
 		return "0"
+	case ms < 0:
+		return "-" + FormatMS(-ms)
 	case ms < 1:
 		return fmt.Sprintf("%.0fµs", ms*1000)
 	case ms < 100:
@@ -415,6 +422,11 @@ func fmtMS(ms float64) string {
 		return fmt.Sprintf("%.0fms", ms)
 	}
 	return fmt.Sprintf("%.1fs", ms/1000)
+}
+
+// FormatDuration is FormatMS of d.
+func FormatDuration(d time.Duration) string {
+	return FormatMS(float64(d) / float64(time.Millisecond))
 }
 
 // allPassed says that n thresholds all passed.

@@ -734,7 +734,7 @@ func formatPrec(v float64, unit string, prec int) string {
 func FormatValue(v float64, unit string) string {
 	switch unit {
 	case UnitMS:
-		return fmtMS(v)
+		return FormatMS(v)
 	case UnitRatio:
 		return fmtPercent(v)
 	case UnitPerSecond:
