@@ -96,7 +96,8 @@ func TestCapacityCommandFindsKnee(t *testing.T) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}
 	}
-	r, err := report.ReadCapacity(out)
+	saved, err := report.ReadKind(out, report.CapacitySchema)
+	r := saved.Capacity
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +159,8 @@ func TestCapacityCommandUnreachable(t *testing.T) {
 	if b, err := os.ReadFile(junit); err != nil || !strings.Contains(string(b), `name="capacity answer"`) || !strings.Contains(string(b), "<failure") {
 		t.Fatalf("--junit of a search with no answer: %v\n%s", err, b)
 	}
-	r, err := report.ReadCapacity(out)
+	saved, err := report.ReadKind(out, report.CapacitySchema)
+	r := saved.Capacity
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +257,8 @@ func TestRunCapacityModeFindsKnee(t *testing.T) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}
 	}
-	r, err := report.ReadCapacity(out)
+	saved, err := report.ReadKind(out, report.CapacitySchema)
+	r := saved.Capacity
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +314,8 @@ func TestRunCapacityModeUnreachable(t *testing.T) {
 			if code != 3 || !strings.Contains(stderr, "no stream could be opened (connect_error") || !strings.Contains(stdout, "INCONCLUSIVE") {
 				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 			}
-			r, err := report.ReadCapacity(out)
+			saved, err := report.ReadKind(out, report.CapacitySchema)
+			r := saved.Capacity
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -111,7 +110,11 @@ func TestExamplesPassAgainstServe(t *testing.T) {
 // for a run or a capacity result.
 func exampleThresholds(t *testing.T, path string) (n, passed int) {
 	t.Helper()
-	if res, err := report.ReadResult(path); err == nil && res.Mode != "capacity" {
+	saved, err := report.Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := saved.Result; res != nil && res.Mode != "capacity" {
 		for _, th := range res.Thresholds {
 			n++
 			if th.Passed {
@@ -120,9 +123,9 @@ func exampleThresholds(t *testing.T, path string) (n, passed int) {
 		}
 		return n, passed
 	}
-	c, err := report.ReadCapacity(path)
-	if err != nil {
-		t.Fatal(fmt.Errorf("neither a run nor a capacity result: %w", err))
+	c := saved.Capacity
+	if c == nil {
+		t.Fatalf("%s: neither a run nor a capacity result: schema %q", path, saved.Schema())
 	}
 	for _, st := range c.Steps {
 		if st.Refine {

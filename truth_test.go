@@ -440,17 +440,11 @@ func TestTruthUnstampedEvents(t *testing.T) {
 	}
 }
 
-// truthProcess runs the truth server as its own process, built without
+// truthProcessOn runs the truth server as its own process, built without
 // the race detector, so a load meant to overwhelm the generator does not
-// depend on how fast the test binary is. It returns the base URL.
-func truthProcess(t *testing.T, config string) string {
-	t.Helper()
-	return truthProcessOn(t, "", config)
-}
-
-// truthProcessOn is truthProcess pinned to cpus (taskset's list, e.g.
-// "0"; "" for anywhere) with GOMAXPROCS matching, so a case can decide
-// which side has the core.
+// depend on how fast the test binary is; pinned to cpus (taskset's list,
+// e.g. "0"; "" for anywhere) with GOMAXPROCS matching, so a case can
+// decide which side has the core. It returns the base URL.
 func truthProcessOn(t *testing.T, cpus, config string) string {
 	t.Helper()
 	truthBuildOnce.Do(func() {

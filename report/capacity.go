@@ -210,15 +210,6 @@ type CapacityRun struct {
 	Generator     Generator `json:"generator"`
 }
 
-// ReadCapacity loads a capacity result JSON, checking its schema.
-func ReadCapacity(path string) (*CapacityResult, error) {
-	s, err := Read(path)
-	if err == nil && s.Capacity == nil {
-		err = fmt.Errorf("%s: not a capacity result: schema %q, want %q", path, s.Schema(), CapacitySchema)
-	}
-	return s.Capacity, err
-}
-
 // MetricDelta is the histogram of what end recorded after start: end and
 // start are summaries of one growing histogram, taken at two moments, so
 // subtracting them bucket by bucket leaves exactly the values recorded in

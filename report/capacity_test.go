@@ -16,11 +16,11 @@ import (
 // --server-pid, SLO delivery.p99 < 200ms, steps of 50 and a refinement.
 func capacityFixture(t *testing.T) *CapacityResult {
 	t.Helper()
-	r, err := ReadCapacity(filepath.Join("testdata", "capacity-result.json"))
+	s, err := ReadKind(filepath.Join("testdata", "capacity-result.json"), CapacitySchema)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return r
+	return s.Capacity
 }
 
 func TestSubtractHist(t *testing.T) {
@@ -198,17 +198,17 @@ func TestCapacityJSONRoundTrip(t *testing.T) {
 	if saved, err := Read(path); err != nil || saved.Capacity == nil || saved.Result != nil || saved.Check != nil {
 		t.Fatalf("Read does not know a capacity result: %+v %v", saved, err)
 	}
-	back, err := ReadCapacity(path)
+	back, err := ReadKind(path, CapacitySchema)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(back, r) {
+	if !reflect.DeepEqual(back.Capacity, r) {
 		t.Fatal("the result changed on its way through JSON")
 	}
 	if saved, err := Read(filepath.Join("testdata", "load-result.json")); err != nil || saved.Result == nil || saved.Capacity != nil {
 		t.Fatalf("a load result not read as one: %+v %v", saved, err)
 	}
-	if _, err := ReadCapacity(filepath.Join("testdata", "load-result.json")); err == nil || !strings.Contains(err.Error(), `want "ssebench/capacity/v1"`) {
+	if _, err := ReadKind(filepath.Join("testdata", "load-result.json"), CapacitySchema); err == nil || !strings.Contains(err.Error(), `want "ssebench/capacity/v1"`) {
 		t.Fatalf("reading a load result as capacity: %v", err)
 	}
 }

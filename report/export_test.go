@@ -1,16 +1,9 @@
 package report
 
-import (
-	"fmt"
-)
-
-// ReadCheckReport loads a check or diagnose report JSON, checking its
-// schema.
+// ReadCheckReport loads a check or diagnose report JSON: ReadKind with
+// CheckSchema.
 func ReadCheckReport(path string) (*CheckReport, error) {
-	s, err := Read(path)
-	if err == nil && s.Check == nil {
-		err = fmt.Errorf("%s: schema %q, want %q", path, s.Schema(), CheckSchema)
-	}
+	s, err := ReadKind(path, CheckSchema)
 	return s.Check, err
 }
 

@@ -31,8 +31,8 @@ func (s Saved) Schema() string {
 }
 
 // Read loads a saved JSON of any kind, reading the file once and telling
-// the kind by its schema: the one reader every command and the typed
-// ReadResult and ReadCapacity use.
+// the kind by its schema: the one reader every command, ReadKind and
+// ReadResult use.
 func Read(path string) (Saved, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -63,6 +63,16 @@ func Read(path string) (Saved, error) {
 		return Saved{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return s, nil
+}
+
+// ReadKind is Read with the kind required: a file of another schema is
+// an error naming the schema found and the one wanted.
+func ReadKind(path, want string) (Saved, error) {
+	s, err := Read(path)
+	if err == nil && s.Schema() != want {
+		return Saved{}, fmt.Errorf("%s: schema %q, want %q", path, s.Schema(), want)
+	}
+	return s, err
 }
 
 // ScenarioThresholds reads the thresholds recorded in a result's scenario.

@@ -2,7 +2,6 @@ package report
 
 import (
 	"encoding/json"
-	"fmt"
 	"math"
 	"time"
 )
@@ -264,12 +263,9 @@ type ThresholdResult struct {
 	Note   string  `json:"note,omitempty"` // why it failed without a value (no samples)
 }
 
-// ReadResult loads a result JSON, checking its schema.
+// ReadResult loads a run's result JSON: ReadKind with ResultSchema.
 func ReadResult(path string) (*Result, error) {
-	s, err := Read(path)
-	if err == nil && s.Result == nil {
-		err = fmt.Errorf("%s: not a run result: schema %q, want %q", path, s.Schema(), ResultSchema)
-	}
+	s, err := ReadKind(path, ResultSchema)
 	return s.Result, err
 }
 
