@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -206,7 +205,10 @@ func demoLLM(c *cli.Context) error {
 	}
 	defer stop()
 	fmt.Fprintf(c.App.ErrWriter, "demo: simulated inference server on %s; %g chat completions/s (Poisson) for %v\n", base, rate, d)
-	expect := demoLLMExpectations(llm, rate)
+	expect, err := demoLLMExpectations(llm, rate)
+	if err != nil {
+		return report.Usage(err)
+	}
 	fmt.Fprint(c.App.ErrWriter, expect)
 
 	s := &scenarios.Scenario{
@@ -235,22 +237,16 @@ func demoLLM(c *cli.Context) error {
 }
 
 // demoLLMExpectations says what the server was set to and the figures
-// that setting should produce, so the summary can be checked against it.
-func demoLLMExpectations(llm fixtures.LLMConfig, rate float64) string {
-	ttft := max(llm.TTFT, 0)
-	perChunk := llm.TokensPerChunk
-	lo, hi, _ := fixtures.ParseTokenRange(llm.Tokens) // the server has checked it
-	n := float64(lo+hi) / 2
-	chunks := math.Ceil(n / float64(perChunk))
-	gap := time.Duration(float64(perChunk) / llm.TokenRate * float64(time.Second))
-	stream := time.Duration((chunks - 1) * float64(gap))
-	tpot := time.Duration(0)
-	if n > 1 {
-		tpot = time.Duration(float64(stream) / (n - 1))
+// that setting should produce (fixtures.LLMConfig.Timing), so the summary
+// can be checked against it.
+func demoLLMExpectations(llm fixtures.LLMConfig, rate float64) (string, error) {
+	t, err := llm.Timing()
+	if err != nil {
+		return "", err
 	}
-	length := strconv.Itoa(lo)
-	if hi > lo {
-		length = fmt.Sprintf("%d-%d (uniform)", lo, hi)
+	length := strconv.Itoa(t.MinTokens)
+	if t.MaxTokens > t.MinTokens {
+		length = fmt.Sprintf("%d-%d (uniform)", t.MinTokens, t.MaxTokens)
 	}
 	limit := "no concurrency limit"
 	if llm.Concurrency > 0 {
@@ -258,10 +254,10 @@ func demoLLMExpectations(llm fixtures.LLMConfig, rate float64) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "server: TTFT %v, %g tokens/s per answer, %s tokens per answer, %d per chunk, %s\n",
-		ttft, llm.TokenRate, length, perChunk, limit)
+		t.TTFT, llm.TokenRate, length, llm.TokensPerChunk, limit)
 	fmt.Fprintf(&b, "expect: TTFT ≈ %v, ITL ≈ %v, TPOT ≈ %v, e2e ≈ %v, ≈ %.0f output tokens/s at %g req/s\n",
-		ttft, gap.Round(10*time.Microsecond), tpot.Round(10*time.Microsecond), (ttft + stream).Round(time.Millisecond), n*rate, rate)
-	return b.String()
+		t.TTFT, t.ITL.Round(10*time.Microsecond), t.TPOT.Round(10*time.Microsecond), t.E2E.Round(time.Millisecond), t.MeanTokens*rate, rate)
+	return b.String(), nil
 }
 
 // modTime is the file's modification time, zero when it does not exist.
