@@ -15,8 +15,5 @@ func (ep *endpoint) dial(ctx context.Context, d *net.Dialer, lastEventID string,
 	return ep.dialBody(ctx, d, lastEventID, nil, headersTimeout, tm)
 }
 
-// newRecorder records a subscribe-mode run.
-func newRecorder(nstripes int) *recorder { return newModeRecorder(nstripes, scenarios.DefaultMode) }
-
 // newMerger merges a subscribe-mode run.
 func newMerger(start time.Time) *merger { return newModeMerger(start, scenarios.DefaultMode) }

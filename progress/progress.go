@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ssebench/ssebench/loadgen"
+	"github.com/ssebench/ssebench/report"
 	"github.com/ssebench/ssebench/scenarios"
 )
 
@@ -92,16 +93,13 @@ func Line(pr loadgen.Progress) string {
 	return b.String()
 }
 
+// msText is report.FormatMS, the one way a time reads, with "-" for a
+// second that measured none.
 func msText(ms float64) string {
-	switch {
-	case ms == 0:
+	if ms == 0 {
 		return "-"
-	case ms < 10:
-		return fmt.Sprintf("%.2fms", ms)
-	case ms < 1000:
-		return fmt.Sprintf("%.0fms", ms)
 	}
-	return fmt.Sprintf("%.2fs", ms/1000)
+	return report.FormatMS(ms)
 }
 
 func human(n int64) string {

@@ -15,7 +15,7 @@ func TestRequestProgressLine(t *testing.T) {
 	line := Line(loadgen.Progress{Elapsed: 3 * time.Second, Total: 10 * time.Second, Mode: scenarios.ModeRequest,
 		Point:  report.Point{Open: 7, Requests: 5, Tokens: 250, TTFTP50MS: 200, TTFTP99MS: 420, ITLP99MS: 25},
 		Totals: report.Counters{Requests: 15, RequestsOK: 14}})
-	for _, want := range []string{"in flight 7", "req/s 5", "tok/s 250", "ttft p50 200ms p99 420ms", "itl p99 25ms", "sent 15 ok 14"} {
+	for _, want := range []string{"in flight 7", "req/s 5", "tok/s 250", "ttft p50 200ms p99 420ms", "itl p99 25.00ms", "sent 15 ok 14"} {
 		if !strings.Contains(line, want) {
 			t.Fatalf("%q lacks %q", line, want)
 		}
