@@ -212,13 +212,8 @@ func runCapacity(c *cli.Context, s *scenarios.Scenario, r capacityRun) error {
 	peak.Mode, peak.Capacity = scenarios.DefaultMode, scenarios.Capacity{}
 	peak.Stages = []scenarios.Stage{{Duration: cp.Hold, Target: cp.Max}}
 	peak.Profile = scenarios.ProfileCustom
-	problem := false
-	for _, is := range loadgen.Preflight(&peak, loadgen.Shard{}, 1, loadgen.ReadSystem()) {
-		fmt.Fprintf(c.App.ErrWriter, "pre-flight %s\n", is)
-		problem = problem || is.Problem
-	}
-	if problem && !r.Force {
-		return report.CannotRun(errors.New("pre-flight found a problem (above); fix it or run with --force"))
+	if err := loadgen.PreflightGate(c.App.ErrWriter, &peak, loadgen.Shard{}, 1, r.Force); err != nil {
+		return report.CannotRun(err)
 	}
 
 	scrub := scrubber(s.Secrets())

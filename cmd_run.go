@@ -204,14 +204,8 @@ func runPlanned(c *cli.Context, s *scenarios.Scenario, opts loadgen.Options) (*r
 	case procs == 0:
 		procs = loadgen.ProcsNeeded(s, sh)
 	}
-	issues := loadgen.Preflight(s, sh, procs, loadgen.ReadSystem())
-	problem := false
-	for _, is := range issues {
-		fmt.Fprintf(c.App.ErrWriter, "pre-flight %s\n", is)
-		problem = problem || is.Problem
-	}
-	if problem && !c.Bool("force") {
-		return nil, report.CannotRun(errors.New("pre-flight found a problem (above); fix it or run with --force"))
+	if err := loadgen.PreflightGate(c.App.ErrWriter, s, sh, procs, c.Bool("force")); err != nil {
+		return nil, report.CannotRun(err)
 	}
 	if procs <= 1 {
 		opts.Shard = sh

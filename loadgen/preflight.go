@@ -2,7 +2,9 @@ package loadgen
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"strconv"
@@ -158,4 +160,24 @@ func peakArrivals(s *scenarios.Scenario) float64 {
 		peak = max(peak, min(rate, rise))
 	}
 	return peak
+}
+
+// ErrPreflight is the error of a pre-flight that found a problem and was
+// not forced.
+var ErrPreflight = errors.New("pre-flight found a problem (above); fix it or run with --force")
+
+// PreflightGate runs the pre-flight checks of s on this machine, prints
+// each finding to w ("pre-flight ..."), and refuses (ErrPreflight) when
+// one is a problem, unless force: what every command that sends load does
+// before it starts.
+func PreflightGate(w io.Writer, s *scenarios.Scenario, sh Shard, procs int, force bool) error {
+	problem := false
+	for _, is := range Preflight(s, sh, procs, ReadSystem()) {
+		fmt.Fprintf(w, "pre-flight %s\n", is)
+		problem = problem || is.Problem
+	}
+	if problem && !force {
+		return ErrPreflight
+	}
+	return nil
 }
