@@ -4,7 +4,6 @@
 package observe
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -12,15 +11,20 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"math"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 	"unsafe"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 
 	"github.com/ssebench/ssebench/internal/procfs"
 )
@@ -264,7 +268,7 @@ var clockTicks = sync.OnceValue(func() int64 {
 const (
 	promTimeout  = 5 * time.Second
 	promMaxBody  = 16 << 20
-	promAccept   = "text/plain;version=0.0.4"
+	promAccept   = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"
 	promRSS      = "process_resident_memory_bytes"
 	promCPU      = "process_cpu_seconds_total"
 	promFDs      = "process_open_fds"
@@ -295,8 +299,9 @@ type promObserver struct {
 
 var _ Observer = (*promObserver)(nil)
 
-// NewPromObserver scrapes a Prometheus text endpoint (exposition format
-// 0.0.4) for the standard process_* metrics and Go/Node runtime gauges.
+// NewPromObserver scrapes a Prometheus endpoint (OpenMetrics or the text
+// format 0.0.4) for the standard process_* metrics and Go/Node runtime
+// gauges.
 func NewPromObserver(url string) Observer {
 	return &promObserver{url: url, client: &http.Client{Timeout: promTimeout}}
 }
@@ -325,7 +330,7 @@ func (p *promObserver) Sample(ctx context.Context) (ServerSample, error) {
 	if len(body) > promMaxBody {
 		return ServerSample{}, fmt.Errorf("scrape %s: body over %d MiB: is this a Prometheus endpoint?", p.url, promMaxBody>>20)
 	}
-	samples, err := ParsePromText(bytes.NewReader(body))
+	samples, err := ParseProm(bytes.NewReader(body), expfmt.ResponseFormat(resp.Header))
 	if err != nil {
 		return ServerSample{}, fmt.Errorf("scrape %s (%s): %w: is this a Prometheus endpoint?", p.url, contentType(resp), err)
 	}
@@ -383,252 +388,106 @@ func promServerSample(samples []PromSample) (s ServerSample, found bool) {
 	return s, found
 }
 
-// PromSample is one sample line of the Prometheus text format. Histogram
-// and summary series appear as their plain samples (name_bucket with an
-// "le" label, name with a "quantile" label, name_sum, name_count).
+// PromSample is one sample of the Prometheus text format. Histogram and
+// summary series appear as their plain samples (name_bucket with an "le"
+// label, name with a "quantile" label, name_sum, name_count).
 type PromSample struct {
 	Name   string
 	Labels map[string]string // nil when the sample has none
 	Value  float64
 }
 
-// ParsePromText parses the Prometheus text exposition format 0.0.4:
-// # HELP and # TYPE lines (checked), other comments and blank lines
-// (ignored), and samples `name{label="value",...} value [timestamp]` whose
-// value may be NaN, +Inf, -Inf or in exponent notation. The timestamp is
-// checked and dropped. A malformed line fails the whole parse with its
-// line number.
+// ParsePromText parses the Prometheus text exposition format 0.0.4 into
+// plain samples: ParseProm of that format.
 func ParsePromText(r io.Reader) ([]PromSample, error) {
-	br := bufio.NewReader(r)
-	var out []PromSample
-	for lineNo := 1; ; lineNo++ {
-		line, err := br.ReadString('\n')
-		if err != nil && err != io.EOF {
-			return nil, err
-		}
-		if line != "" {
-			if ps, ok, perr := parsePromLine(line); perr != nil {
-				return nil, fmt.Errorf("line %d: %w", lineNo, perr)
-			} else if ok {
-				out = append(out, ps)
-			}
-		}
-		if err == io.EOF {
-			return out, nil
-		}
-	}
+	return ParseProm(r, expfmt.NewFormat(expfmt.TypeTextPlain))
 }
 
-var promTypes = map[string]bool{"counter": true, "gauge": true, "histogram": true, "summary": true, "untyped": true}
-
-func parsePromLine(line string) (PromSample, bool, error) {
-	line = strings.TrimRight(line, "\r\n")
-	p := promLexer{s: line}
-	p.blanks()
-	if p.done() {
-		return PromSample{}, false, nil
-	}
-	if p.s[p.i] == '#' {
-		return PromSample{}, false, p.comment()
-	}
-	var ps PromSample
-	ps.Name = p.name(true)
-	if ps.Name == "" {
-		return ps, false, fmt.Errorf("expected a metric name, found %q", truncate(p.s[p.i:], 40))
-	}
-	sep := p.blanks()
-	if !p.done() && p.s[p.i] == '{' {
-		p.i++
-		labels, err := p.labels()
-		if err != nil {
-			return ps, false, fmt.Errorf("%s: %w", ps.Name, err)
-		}
-		ps.Labels = labels
-		sep = p.blanks()
-	}
-	if sep == 0 && !p.done() {
-		return ps, false, fmt.Errorf("%s: expected a blank before the value, found %q", ps.Name, truncate(p.s[p.i:], 40))
-	}
-	tok := p.token()
-	if tok == "" {
-		return ps, false, fmt.Errorf("%s: missing value", ps.Name)
-	}
-	v, err := parsePromFloat(tok)
-	if err != nil {
-		return ps, false, fmt.Errorf("%s: value %q is not a number", ps.Name, truncate(tok, 40))
-	}
-	ps.Value = v
-	p.blanks()
-	if ts := p.token(); ts != "" {
-		if _, err := strconv.ParseInt(ts, 10, 64); err != nil {
-			return ps, false, fmt.Errorf("%s: timestamp %q is not an integer (milliseconds)", ps.Name, truncate(ts, 40))
-		}
-	}
-	p.blanks()
-	if !p.done() {
-		return ps, false, fmt.Errorf("%s: unexpected %q after the value", ps.Name, truncate(p.s[p.i:], 40))
-	}
-	return ps, true, nil
-}
-
-// parsePromFloat accepts Go float syntax except what the format does not
-// have: hexadecimal mantissas and digit separators.
-func parsePromFloat(s string) (float64, error) {
-	if strings.ContainsAny(s, "xX_") {
-		return 0, strconv.ErrSyntax
-	}
-	return strconv.ParseFloat(s, 64)
-}
-
-type promLexer struct {
-	s string
-	i int
-}
-
-func (p *promLexer) done() bool { return p.i >= len(p.s) }
-
-func (p *promLexer) blanks() int {
-	n := 0
-	for !p.done() && (p.s[p.i] == ' ' || p.s[p.i] == '\t') {
-		p.i++
-		n++
-	}
-	return n
-}
-
-// token reads up to the next blank.
-func (p *promLexer) token() string {
-	j := p.i
-	for !p.done() && p.s[p.i] != ' ' && p.s[p.i] != '\t' {
-		p.i++
-	}
-	return p.s[j:p.i]
-}
-
-// name reads a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*) or, without colons,
-// a label name.
-func (p *promLexer) name(colon bool) string {
-	j := p.i
-	for !p.done() {
-		c := p.s[p.i]
-		ok := c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' ||
-			p.i > j && c >= '0' && c <= '9' || colon && c == ':'
-		if !ok {
+// ParseProm parses a scrape in format (from the response's Content-Type:
+// text 0.0.4, OpenMetrics 1.0 or protobuf; unknown is read as text) with
+// the ecosystem's own parser, github.com/prometheus/common/expfmt, into
+// plain samples, families in name order. A malformed scrape fails the
+// whole parse, naming the line where the text formats say.
+func ParseProm(r io.Reader, format expfmt.Format) ([]PromSample, error) {
+	dec := expfmt.NewDecoder(r, format)
+	families := map[string]*dto.MetricFamily{}
+	for {
+		mf := &dto.MetricFamily{}
+		err := dec.Decode(mf)
+		if errors.Is(err, io.EOF) {
 			break
 		}
-		p.i++
-	}
-	return p.s[j:p.i]
-}
-
-func (p *promLexer) comment() error {
-	p.i++ // '#'
-	p.blanks()
-	kw := p.token()
-	if kw != "HELP" && kw != "TYPE" {
-		return nil // a plain comment
-	}
-	if p.blanks() == 0 {
-		return fmt.Errorf("# %s without a metric name", kw)
-	}
-	name := p.name(true)
-	if name == "" || !p.done() && p.s[p.i] != ' ' && p.s[p.i] != '\t' {
-		return fmt.Errorf("# %s: bad metric name %q", kw, truncate(p.s[p.i-len(name):], 40))
-	}
-	if kw == "TYPE" {
-		p.blanks()
-		typ := p.token()
-		p.blanks()
-		if !promTypes[typ] || !p.done() {
-			return fmt.Errorf("# TYPE %s: unknown type %q", name, truncate(p.s[p.i-len(typ):], 40))
-		}
-	}
-	return nil
-}
-
-// labels reads `name="value",...}` after the opening brace; a trailing
-// comma is allowed.
-func (p *promLexer) labels() (map[string]string, error) {
-	var m map[string]string
-	for {
-		p.blanks()
-		if p.done() {
-			return nil, errors.New("labels not closed with '}'")
-		}
-		if p.s[p.i] == '}' {
-			p.i++
-			return m, nil
-		}
-		name := p.name(false)
-		if name == "" {
-			return nil, fmt.Errorf("expected a label name, found %q", truncate(p.s[p.i:], 40))
-		}
-		p.blanks()
-		if p.done() || p.s[p.i] != '=' {
-			return nil, fmt.Errorf("label %s: expected '='", name)
-		}
-		p.i++
-		p.blanks()
-		if p.done() || p.s[p.i] != '"' {
-			return nil, fmt.Errorf("label %s: expected a quoted value", name)
-		}
-		p.i++
-		val, err := p.quoted()
 		if err != nil {
-			return nil, fmt.Errorf("label %s: %w", name, err)
+			return nil, errors.New(strings.TrimPrefix(err.Error(), "text format parsing error in "))
 		}
-		if _, dup := m[name]; dup {
-			return nil, fmt.Errorf("label %s appears twice", name)
-		}
-		if m == nil {
-			m = make(map[string]string)
-		}
-		m[name] = val
-		p.blanks()
-		if p.done() {
-			return nil, errors.New("labels not closed with '}'")
-		}
-		if p.s[p.i] == ',' {
-			p.i++
+		if prev, ok := families[mf.GetName()]; ok {
+			prev.Metric = append(prev.Metric, mf.Metric...)
 			continue
 		}
-		if p.s[p.i] != '}' {
-			return nil, fmt.Errorf("label %s: expected ',' or '}' after the value", name)
+		families[mf.GetName()] = mf
+	}
+	var out []PromSample
+	for _, name := range slices.Sorted(maps.Keys(families)) {
+		for _, m := range families[name].GetMetric() {
+			out = appendSamples(out, name, m)
 		}
 	}
+	return out, nil
 }
 
-// quoted reads a label value up to its closing quote, undoing the three
-// escapes the format defines: \\, \" and \n.
-func (p *promLexer) quoted() (string, error) {
-	var b strings.Builder
-	for !p.done() {
-		c := p.s[p.i]
-		p.i++
-		switch c {
-		case '"':
-			return b.String(), nil
-		case '\\':
-			if p.done() {
-				return "", errors.New("value not closed with '\"'")
-			}
-			e := p.s[p.i]
-			p.i++
-			switch e {
-			case '\\', '"':
-				b.WriteByte(e)
-			case 'n':
-				b.WriteByte('\n')
-			default:
-				return "", fmt.Errorf("invalid escape \\%c in value", e)
-			}
-		default:
-			b.WriteByte(c)
+// appendSamples flattens one metric of family name into its samples.
+func appendSamples(out []PromSample, name string, m *dto.Metric) []PromSample {
+	labels := func(extra ...string) map[string]string {
+		if len(m.GetLabel()) == 0 && len(extra) == 0 {
+			return nil
 		}
+		l := make(map[string]string, len(m.GetLabel())+1)
+		for _, lp := range m.GetLabel() {
+			l[lp.GetName()] = lp.GetValue()
+		}
+		if len(extra) == 2 {
+			l[extra[0]] = extra[1]
+		}
+		return l
 	}
-	return "", errors.New("value not closed with '\"'")
+	add := func(n string, v float64, extra ...string) {
+		out = append(out, PromSample{Name: n, Labels: labels(extra...), Value: v})
+	}
+	switch {
+	case m.Counter != nil:
+		add(name, m.GetCounter().GetValue())
+	case m.Gauge != nil:
+		add(name, m.GetGauge().GetValue())
+	case m.Untyped != nil:
+		add(name, m.GetUntyped().GetValue())
+	case m.Summary != nil:
+		sm := m.GetSummary()
+		for _, q := range sm.GetQuantile() {
+			add(name, q.GetValue(), "quantile", formatPromFloat(q.GetQuantile()))
+		}
+		add(name+"_sum", sm.GetSampleSum())
+		add(name+"_count", float64(sm.GetSampleCount()))
+	case m.Histogram != nil:
+		h := m.GetHistogram()
+		for _, b := range h.GetBucket() {
+			add(name+"_bucket", float64(b.GetCumulativeCount()), "le", formatPromFloat(b.GetUpperBound()))
+		}
+		add(name+"_sum", h.GetSampleSum())
+		add(name+"_count", float64(h.GetSampleCount()))
+	}
+	return out
 }
 
+// formatPromFloat writes an "le" or "quantile" value the way exporters
+// do: "+Inf", "0.005", "1".
+func formatPromFloat(f float64) string {
+	if math.IsInf(f, 1) {
+		return "+Inf"
+	}
+	return strconv.FormatFloat(f, 'g', -1, 64)
+}
+
+// truncate cuts s to n bytes for an error message.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
