@@ -252,7 +252,7 @@ func RunProcs(ctx context.Context, s *scenarios.Scenario, po ProcOptions, opt Op
 	res.End = time.Now()
 	res.DurationS = res.End.Sub(res.Start).Seconds()
 	m.fill(res)
-	res.Counters = m.totals()
+	res.Counters = m.resultTotals()
 	res.Notes = append([]string{fmt.Sprintf("ran as %d processes (shards) merged live", n)}, res.Notes...)
 	res.EndedEarly(unreachable, abort, interrupted || m.partial, time.Since(start))
 	return res, nil

@@ -73,6 +73,7 @@ type counts struct {
 	unstamped, deliveryOverHour, redirects              int64
 	requests, requestsOK, requestsGood, tokens          int64
 	requestsCut, tokensCut, tokensFailed                int64
+	typeFieldMissing                                    int64
 	ends                                                map[string]int64
 	errs                                                map[string]int64  // failures and abnormal ends, per class
 	samples                                             map[string]string // first error text per class
@@ -100,6 +101,7 @@ func (c *counts) add(o *counts) {
 	c.requestsCut += o.requestsCut
 	c.tokensCut += o.tokensCut
 	c.tokensFailed += o.tokensFailed
+	c.typeFieldMissing += o.typeFieldMissing
 	c.ends = report.AddCounts(c.ends, o.ends)
 	c.errs = report.AddCounts(c.errs, o.errs)
 	for k, v := range o.samples {
@@ -121,6 +123,9 @@ type stripe struct {
 	mu   sync.Mutex
 	h    [numMetrics]*hdrhistogram.Histogram
 	c    counts
+	// types and fields are the interval's events per event: type and per
+	// type_field value, kept apart from c so their buffers are reused.
+	types, fields stripeNames
 }
 
 // record adds d to metric m; a metric the run's mode does not report has
@@ -198,7 +203,13 @@ type recorder struct {
 	total   [numMetrics]*hdrhistogram.Histogram
 	ival    [numMetrics]*hdrhistogram.Histogram
 	tot     counts
-	open    atomic.Int64 // streams open right now
+	// events are the run's events per name; typeTab and fieldTab bound the
+	// names the stripes count by. ivNames, when kept (a shard's
+	// snapshots), is the last drained interval's.
+	events            report.EventTallies
+	ivNames           *report.EventTallies
+	typeTab, fieldTab nameTable
+	open              atomic.Int64 // streams open right now
 	// inFlight is requests started and not yet ended (request mode):
 	// connecting, waiting for headers or streaming.
 	inFlight atomic.Int64
@@ -224,8 +235,19 @@ func (r *recorder) drain() counts {
 		}
 	}
 	var iv counts
+	if r.ivNames != nil {
+		r.ivNames.Type.Reset()
+		r.ivNames.Field.Reset()
+	}
 	for _, s := range r.stripes {
 		s.mu.Lock()
+		if r.ivNames != nil {
+			s.types.drainInto(&r.events.Type, &r.ivNames.Type)
+			s.fields.drainInto(&r.events.Field, &r.ivNames.Field)
+		} else {
+			s.types.drainInto(&r.events.Type)
+			s.fields.drainInto(&r.events.Field)
+		}
 		for m, h := range s.h {
 			if h != nil && h.TotalCount() > 0 {
 				_ = report.MergeInto(r.ival[m], h) // same bounds everywhere: nothing drops
@@ -269,12 +291,22 @@ func (r *recorder) point(t time.Duration, target int, iv counts) report.Point {
 	return p
 }
 
-// counters is the run's totals in result form.
+// counters is the run's totals in result form, the per-name counts
+// without their delivery histograms (read once a second, live).
 func (r *recorder) counters() report.Counters {
 	c := r.tot.counters()
 	if c.Ends == nil {
 		c.Ends = map[string]int64{}
 	}
+	r.events.Fill(&c, false)
+	return c
+}
+
+// resultCounters is counters with the per-name delivery histograms: the
+// result's. Only the aggregator, or the run once it is over, calls it.
+func (r *recorder) resultCounters() report.Counters {
+	c := r.counters()
+	r.events.Fill(&c, true)
 	return c
 }
 

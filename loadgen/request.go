@@ -427,7 +427,25 @@ func (g *gen) readAnswer(ctx context.Context, sh *stripe, st *reqState, id, h2id
 					tok, ntok = true, rc.count(data)
 				}
 			}
+			typeName, typeKept := g.rec.typeTab.internString(dec.EventType())
+			var field []byte
+			fieldOK := false
+			tf := g.names.typeField()
+			if tf != nil {
+				field, fieldOK, st.scratch = scalar(tf, data, st.scratch)
+			}
+			fieldName, fieldKept := "", false
+			if fieldOK {
+				fieldName, fieldKept = g.rec.fieldTab.intern(field)
+			}
 			sh.mu.Lock()
+			sh.types.add(typeName, typeKept, -1)
+			switch {
+			case fieldOK:
+				sh.fields.add(fieldName, fieldKept, -1)
+			case tf != nil:
+				sh.c.typeFieldMissing++
+			}
 			sh.c.events++
 			sh.c.bytes += nb
 			if tok {

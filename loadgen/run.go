@@ -123,6 +123,7 @@ type gen struct {
 	matchPublishes bool
 	stamp          *jsonPath // where events carry the send time; nil: no delivery latency
 	stampFormat    string
+	names          *eventNamer // what events are counted by, and what closes a client
 
 	shard Shard
 	req   *reqConfig // request mode; nil in subscribe mode
@@ -205,6 +206,12 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*report.Resul
 		nstripes = 2 * runtime.GOMAXPROCS(0)
 	}
 	g.rec = newModeRecorder(nstripes, s.Mode)
+	if opt.Snapshots != nil {
+		g.rec.ivNames = &report.EventTallies{}
+	}
+	if g.names, err = newEventNamer(s); err != nil {
+		return nil, err
+	}
 
 	res := &report.Result{
 		Schema: report.ResultSchema, Version: opt.Version, GoVersion: runtime.Version(),
@@ -293,7 +300,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*report.Resul
 	res.DurationS = res.End.Sub(res.Start).Seconds()
 	res.EndedEarly(unreachable, abort, ctx.Err() != nil, time.Since(start))
 	res.Metrics = g.rec.metrics()
-	res.Counters = g.rec.counters()
+	res.Counters = g.rec.resultCounters()
 	res.Generator = mon.result()
 	if snaps != nil {
 		gen := res.Generator

@@ -83,6 +83,9 @@ func (sw *snapshotWriter) write(s *Snapshot) {
 // intervalSnapshot captures the recorder's last drained interval.
 func (r *recorder) intervalSnapshot(sh Shard, wall time.Time, p report.Point, iv counts) *Snapshot {
 	s := &Snapshot{Shard: sh.String(), Wall: wall, Point: p, Counters: iv.counters(), HDR: map[string]string{}}
+	if r.ivNames != nil {
+		r.ivNames.Fill(&s.Counters, true)
+	}
 	for m, h := range r.ival {
 		if h == nil || h.TotalCount() == 0 {
 			continue
@@ -102,7 +105,7 @@ func (c *counts) counters() report.Counters {
 		Publishes: c.publishes, PublishErrors: c.publishErrors, ClockSkew: c.clockSkew,
 		Unstamped: c.unstamped, DeliveryOverHour: c.deliveryOverHour, Redirects: c.redirects,
 		Requests: c.requests, RequestsOK: c.requestsOK, RequestsGood: c.requestsGood, Tokens: c.tokens,
-		RequestsCut: c.requestsCut, TokensCut: c.tokensCut, TokensFailed: c.tokensFailed,
+		RequestsCut: c.requestsCut, TokensCut: c.tokensCut, TokensFailed: c.tokensFailed, TypeFieldMissing: c.typeFieldMissing,
 		Ends: maps.Clone(c.ends), ErrorSamples: maps.Clone(c.samples),
 	}
 }
@@ -115,7 +118,7 @@ func fromCounters(c report.Counters, errs map[string]int64) counts {
 		publishes: c.Publishes, publishErrors: c.PublishErrors, clockSkew: c.ClockSkew,
 		unstamped: c.Unstamped, deliveryOverHour: c.DeliveryOverHour, redirects: c.Redirects,
 		requests: c.Requests, requestsOK: c.RequestsOK, requestsGood: c.RequestsGood, tokens: c.Tokens,
-		requestsCut: c.RequestsCut, tokensCut: c.TokensCut, tokensFailed: c.TokensFailed,
+		requestsCut: c.RequestsCut, tokensCut: c.TokensCut, tokensFailed: c.TokensFailed, typeFieldMissing: c.TypeFieldMissing,
 		ends: c.Ends, errs: errs, samples: c.ErrorSamples,
 	}
 }
@@ -129,6 +132,7 @@ type merger struct {
 	start   time.Time
 	total   [numMetrics]*hdrhistogram.Histogram
 	tot     counts
+	events  report.EventTallies
 	buckets map[int]*bucket
 	gens    map[string]report.Generator
 	notes   []string
@@ -157,6 +161,9 @@ func (m *merger) add(s *Snapshot) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err := m.events.Merge(&s.Counters); err != nil {
+		return fmt.Errorf("shard %s: %w", s.Shard, err)
+	}
 	for i, name := range metricNames {
 		if h := hs[name]; h != nil {
 			if err := report.MergeInto(m.total[i], h); err != nil {
@@ -247,14 +254,21 @@ func (m *merger) metrics() map[string]report.Metric {
 	return out
 }
 
-// totals is the run so far in result form.
-func (m *merger) totals() report.Counters {
+// totals is the run so far in result form, the per-name counts without
+// their delivery histograms (read once a second, live).
+func (m *merger) totals() report.Counters { return m.counters(false) }
+
+// resultTotals is totals with the per-name delivery histograms.
+func (m *merger) resultTotals() report.Counters { return m.counters(true) }
+
+func (m *merger) counters(delivery bool) report.Counters {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c := m.tot.counters()
 	if c.Ends == nil {
 		c.Ends = map[string]int64{}
 	}
+	m.events.Fill(&c, delivery)
 	return c
 }
 

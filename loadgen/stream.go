@@ -125,7 +125,10 @@ func (g *gen) runSlot(ctx context.Context, sl *slot, due time.Time) (replace boo
 		switch {
 		case ctx.Err() != nil:
 			return false
-		case out.class == report.EndLifetime:
+		case out.class == report.EndLifetime, out.class == report.EndClientClose:
+			// Like a lifetime's end, the client's own close
+			// (EventSource.close()) is never reconnected: a new
+			// client takes its place.
 			return true
 		case out.stop, g.sc.Reconnect.Policy == "never":
 			return false
@@ -281,7 +284,10 @@ func (g *gen) connectOnce(ctx context.Context, sl *slot, sh *stripe, dec *sse.De
 	}
 	var prev time.Time
 	var consumed int64
+	var scratch []byte // unescaped JSON strings (type_field, close_on.data)
+	closed := false    // the client's end marker arrived (close_on)
 	events := 0
+read:
 	for dec.Next() {
 		now := time.Now()
 		n := dec.Consumed() - consumed
@@ -308,7 +314,30 @@ func (g *gen) connectOnce(ctx context.Context, sl *slot, sh *stripe, dec *sse.De
 			if g.sc.Expect.Sequence && dec.HasID() {
 				lost, dup = st.sequence(dec)
 			}
+			typ := dec.EventType()
+			deliveryUS := int64(-1)
+			if stamp == stampOK || stamp == stampHuge {
+				deliveryUS = delivery.Microseconds()
+			}
+			typeName, typeKept := g.rec.typeTab.internString(typ)
+			var field []byte
+			fieldOK := false
+			tf := g.names.typeField()
+			if tf != nil {
+				field, fieldOK, scratch = scalar(tf, data, scratch)
+			}
+			fieldName, fieldKept := "", false
+			if fieldOK {
+				fieldName, fieldKept = g.rec.fieldTab.intern(field)
+			}
 			sh.mu.Lock()
+			sh.types.add(typeName, typeKept, deliveryUS)
+			switch {
+			case fieldOK:
+				sh.fields.add(fieldName, fieldKept, deliveryUS)
+			case tf != nil:
+				sh.c.typeFieldMissing++
+			}
 			if prev.IsZero() {
 				sh.record(mFirstEvent, now.Sub(due))
 				if fb.first.IsZero() {
@@ -342,6 +371,11 @@ func (g *gen) connectOnce(ctx context.Context, sl *slot, sh *stripe, dec *sse.De
 			sh.c.dup += dup
 			sh.mu.Unlock()
 			prev = now
+			if g.names.closing() {
+				if closed, scratch = g.names.closes(typ, data, scratch); closed {
+					break read
+				}
+			}
 		case sse.KindComment:
 			sh.mu.Lock()
 			sh.c.comments++
@@ -359,6 +393,9 @@ func (g *gen) connectOnce(ctx context.Context, sl *slot, sh *stripe, dec *sse.De
 	st.lastID = dec.LastEventID()
 	tail := dec.Consumed() - consumed
 	class := g.classifyEnd(ctx, sl, dec.Err())
+	if closed {
+		class = report.EndClientClose
+	}
 	if events == 0 && (class == report.EndCancelled || class == report.EndLifetime) && time.Since(due) >= hangGrace {
 		class = report.EndNoFirstEvent
 		sh.mu.Lock()

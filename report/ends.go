@@ -35,6 +35,9 @@ const (
 	EndNoHeaders        = "no_headers"         // no response headers by the end
 	EndNoFirstEvent     = "no_first_event"     // opened, but no event by the end
 	EndTooManyRedirects = "too_many_redirects" // more than 20 redirects in a row
+	// The client's own end marker (close_on): it closed as a page
+	// calling EventSource.close() does, and does not reconnect.
+	EndClientClose = "client_close"
 
 	// Request mode.
 	EndSentinel    = "sentinel"     // an event whose data is end.data ("[DONE]")
@@ -103,6 +106,7 @@ var endClasses = []EndClass{
 	{EndNoHeaders, "still waiting for response headers when the run ended", true, inSubscribe},
 	{EndNoFirstEvent, "opened, but no event before the run ended", true, inSubscribe},
 	{EndTooManyRedirects, "more than 20 redirects in a row", true, inSubscribe},
+	{EndClientClose, "the client closed on its end marker (close_on.event or close_on.data), as EventSource.close() does: no reconnect", false, inSubscribe},
 	{EndSentinel, "the end-of-answer data (e.g. [DONE]) arrived", false, inRequest},
 	{EndEventType, "the end event type (e.g. close) arrived", false, inRequest},
 	{EndMaxDuration, "still streaming after request.end.max_duration (cut)", true, inRequest},

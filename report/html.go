@@ -71,6 +71,19 @@ type endView struct {
 	Abnormal                   bool
 }
 
+// eventNamesView is one table of per-name event counts.
+type eventNamesView struct {
+	Title, Desc string
+	Rows        []eventNameRow
+	Delivery    bool // some row has delivery samples
+}
+
+type eventNameRow struct {
+	Name, Share, P50, P99, Max string
+	Count                      int64
+	Other                      bool // the events past the bound on names
+}
+
 type thresholdView struct {
 	Expr, Value, Note string
 	Passed            bool
@@ -88,6 +101,7 @@ type loadView struct {
 	Ends        []endView
 	Samples     []kv // error samples of classes not in Ends
 	Counters    []kv
+	EventNames  []eventNamesView
 	Generator   []kv
 	Saturated   string
 	Scenario    []kv
@@ -250,6 +264,8 @@ func buildLoadView(r *Result) *loadView {
 			{Key: "clock_skew", Value: groupDigits(c.ClockSkew)},
 		}
 	}
+
+	v.EventNames = eventNamesViews(r)
 
 	g := r.Generator
 	cpuShare := ""
@@ -570,8 +586,13 @@ type scenarioJSON struct {
 			Field  string `json:"field"`
 			Format string `json:"format"`
 		} `json:"latency_field"`
-		Sequence bool `json:"sequence"`
+		Sequence  bool   `json:"sequence"`
+		TypeField string `json:"type_field"`
 	} `json:"expect"`
+	CloseOn struct {
+		Event string `json:"event"`
+		Data  string `json:"data"`
+	} `json:"close_on"`
 	Publisher *struct {
 		URL  string  `json:"url"`
 		Rate float64 `json:"rate"`
@@ -674,11 +695,71 @@ func scenarioSummary(raw json.RawMessage) []kv {
 	if s.Expect.Sequence {
 		add("Sequence check", "on (ids are increasing integers)")
 	}
+	if f := s.Expect.TypeField; f != "" {
+		add("Type field", fmt.Sprintf("events also counted per value of data field %q", f))
+	}
+	var closeOn []string
+	if e := s.CloseOn.Event; e != "" {
+		closeOn = append(closeOn, fmt.Sprintf("an event of type %q", e))
+	}
+	if d := s.CloseOn.Data; d != "" {
+		closeOn = append(closeOn, fmt.Sprintf("data %q", d))
+	}
+	add("Client closes on", strings.Join(closeOn, " or "))
 	if p := s.Publisher; p != nil {
 		add("Publisher", fmt.Sprintf("%g/s to %s", p.Rate, p.URL))
 	}
 	addThresholds(&s, add)
 	return out
+}
+
+// eventNamesViews are the tables of events per event: type and per
+// type_field value, most frequent first, with their delivery latency when
+// the events were stamped. A run whose every event is an unnamed
+// "message" has no type table.
+func eventNamesViews(r *Result) []eventNamesView {
+	c := r.Counters
+	var other, otherField *EventCount
+	if c.EventsOther != nil {
+		other, otherField = c.EventsOther.Type, c.EventsOther.Field
+	}
+	var out []eventNamesView
+	if _, plain := c.EventsByType["message"]; len(c.EventsByType) > 0 && !(len(c.EventsByType) == 1 && plain && other == nil) {
+		out = append(out, eventNamesTable("Events by type", "The SSE event field of each event (message: no event: line, as EventSource dispatches it).",
+			c.EventsByType, other, c.Events))
+	}
+	if len(c.EventsByField) > 0 || c.TypeFieldMissing > 0 {
+		f := typeFieldOf(r.Scenario)
+		v := eventNamesTable("Events by "+f, fmt.Sprintf("The value of the data's JSON field %q in each event.", f), c.EventsByField, otherField, c.Events)
+		if n := c.TypeFieldMissing; n > 0 {
+			row := eventNameRow{Name: "(without the field)", Count: n, Other: true, Share: fmtPercent(float64(n) / float64(max(c.Events, 1)))}
+			v.Rows = append(v.Rows, row)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func eventNamesTable(title, desc string, counts map[string]EventCount, other *EventCount, events int64) eventNamesView {
+	v := eventNamesView{Title: title, Desc: desc}
+	row := func(name string, c EventCount, isOther bool) eventNameRow {
+		r := eventNameRow{Name: serverText(name), Count: c.Count, Other: isOther}
+		if events > 0 {
+			r.Share = fmtPercent(float64(c.Count) / float64(events))
+		}
+		if d := c.Delivery; d != nil && d.Count > 0 {
+			v.Delivery = true
+			r.P50, r.P99, r.Max = FormatMS(d.P50MS), FormatMS(d.P99MS), FormatMS(d.MaxMS)
+		}
+		return r
+	}
+	for _, n := range TopEventNames(counts) {
+		v.Rows = append(v.Rows, row(n, counts[n], false))
+	}
+	if other != nil {
+		v.Rows = append(v.Rows, row(fmt.Sprintf("(other names, past the first %d)", MaxEventNames), *other, true))
+	}
+	return v
 }
 
 func addThresholds(s *scenarioJSON, add func(k, v string)) {

@@ -18,7 +18,9 @@ import (
 //     histograms, re-summarized, so percentiles are those of the union
 //     (an error if a histogram is missing or the bounds differ);
 //   - counters, end classes and error samples are summed (the first
-//     sample per class is kept);
+//     sample per class is kept); per-name event counts are summed and
+//     their delivery histograms merged, up to MaxEventNames names per
+//     table (the events of any further name go to EventsOther);
 //   - time series are aligned by wall clock: each point goes into the
 //     second since the earliest start that MergedSecond gives it (the
 //     input's own seconds, so tick jitter makes no dip, and its teardown
@@ -86,6 +88,13 @@ func Merge(results ...*Result) (*Result, error) {
 		return nil, err
 	}
 	out.Counters = mergeCounters(results)
+	var names EventTallies
+	for i, r := range results {
+		if err := names.Merge(&r.Counters); err != nil {
+			return nil, fmt.Errorf("merge: result %d: %w", i+1, err)
+		}
+	}
+	names.Fill(&out.Counters, true)
 	out.Timeseries = mergeTimeseries(out.Start, results)
 	out.Generator = mergeGenerators(results)
 
@@ -201,6 +210,7 @@ func mergeCounters(results []*Result) Counters {
 		c.RequestsCut += o.RequestsCut
 		c.TokensCut += o.TokensCut
 		c.TokensFailed += o.TokensFailed
+		c.TypeFieldMissing += o.TypeFieldMissing
 		for k, v := range o.Ends {
 			c.Ends[k] += v
 		}

@@ -120,6 +120,17 @@ type Counters struct {
 	// ErrorSamples holds the first error message seen per abnormal end
 	// class, so "connect_error" can be told apart from its cause.
 	ErrorSamples map[string]string `json:"error_samples,omitempty"`
+
+	// EventsByType counts the events per SSE event type ("message" for an
+	// event without an event: line, as EventSource dispatches it), with
+	// their delivery latency when stamped; EventsByField per value of the
+	// scenario's type_field in the JSON data (TypeFieldMissing: events
+	// without one). Each table keeps MaxEventNames names; EventsOther
+	// counts the events of the names past that.
+	EventsByType     map[string]EventCount `json:"events_by_type,omitempty"`
+	EventsByField    map[string]EventCount `json:"events_by_field,omitempty"`
+	TypeFieldMissing int64                 `json:"type_field_missing,omitempty"`
+	EventsOther      *EventsOther          `json:"events_other,omitempty"`
 }
 
 // Point is one second of the run.

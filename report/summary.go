@@ -204,10 +204,57 @@ func writeStreamSummary(b *strings.Builder, r *Result) {
 	if c.Publishes+c.PublishErrors > 0 {
 		fmt.Fprintf(b, "  publish  ok %d  failed %d\n", c.Publishes, c.PublishErrors)
 	}
+	writeEventNames(b, r)
 	writeEnds(b, r, "  ends    ")
 	for _, w := range CounterWarnings(c) {
 		fmt.Fprintf(b, "  warning  %s\n", w)
 	}
+}
+
+// summaryTopNames is how many names a summary line lists before "+N more".
+const summaryTopNames = 5
+
+// writeEventNames lists the most frequent event types, and type_field
+// values, with their counts: a run whose every event is an unnamed
+// "message" has no line.
+func writeEventNames(b *strings.Builder, r *Result) {
+	c := r.Counters
+	var other, otherField *EventCount
+	if c.EventsOther != nil {
+		other, otherField = c.EventsOther.Type, c.EventsOther.Field
+	}
+	if _, plain := c.EventsByType["message"]; !(len(c.EventsByType) == 1 && plain && other == nil) && len(c.EventsByType) > 0 {
+		fmt.Fprintf(b, "  types   %s\n", topNames(c.EventsByType, other))
+	}
+	if len(c.EventsByField) > 0 || c.TypeFieldMissing > 0 {
+		line := topNames(c.EventsByField, otherField)
+		if c.TypeFieldMissing > 0 {
+			line += fmt.Sprintf("  (without the field %d)", c.TypeFieldMissing)
+		}
+		label := "by field"
+		if f := typeFieldOf(r.Scenario); f != "" {
+			label = "by " + f
+		}
+		fmt.Fprintf(b, "  %s  %s\n", label, strings.TrimSpace(line))
+	}
+}
+
+// topNames renders the most frequent names with their counts, then how
+// many more names there were and the events past the bound on names.
+func topNames(counts map[string]EventCount, other *EventCount) string {
+	names := TopEventNames(counts)
+	var parts []string
+	for i, n := range names {
+		if i == summaryTopNames {
+			parts = append(parts, fmt.Sprintf("+%d more", len(names)-i))
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%s %d", oneLine(n), counts[n].Count))
+	}
+	if other != nil {
+		parts = append(parts, fmt.Sprintf("(other names, past %d: %d events)", MaxEventNames, other.Count))
+	}
+	return strings.Join(parts, "  ")
 }
 
 // CounterWarnings are the counters that cast doubt on a run's figures, as

@@ -43,6 +43,12 @@ import (
 //	                       (its duration, answers in flight at the end
 //	                       included, as vLLM's output throughput)
 //	         ends.CLASS    how many streams ended with that end class
+//	         events.type.NAME   how many events of SSE event type NAME
+//	                       arrived ("message": those without an event:
+//	                       line); the rest of the subject is the name,
+//	                       dots included (events.type.user.created)
+//	         events.field.NAME  how many events had NAME as the value of
+//	                       the scenario's type_field (--type-field)
 //	OP       <  <=  >  >=  ==  !=
 //	VALUE    a latency needs a unit: 500ms, 1.5s, 750us (or µs), 2m, 1m30s;
 //	         a rate or goodput takes a percentage (0.1%) or a fraction
@@ -52,6 +58,7 @@ import (
 // Examples: "first_event.p99 < 500ms", "delivery.p999 <= 2s",
 // "streams_failed.rate < 0.1%", "events_lost == 0", "reconnects < 100",
 // "ttft.p99 < 1s", "tpot.p50 < 50ms", "goodput >= 95%",
+// "events.type.sseEvent > 0", "events.type.close == 0",
 // "requests_failed.rate < 1%", "tokens_per_s >= 500".
 
 // Threshold is one parsed condition. Its zero value is not useful: build
@@ -67,7 +74,8 @@ type Threshold struct {
 	metric   string  // kindMetric
 	agg      string  // kindMetric: count, min, mean, max, or "p" for a percentile
 	quantile float64 // kindMetric with agg "p": percent, e.g. 99.9
-	counter  string  // kindCounter, kindRate: the Counters JSON name; kindEnds: the class
+	counter  string  // kindCounter, kindRate: the Counters JSON name; kindEnds: the class; kindEventName: the name
+	table    string  // kindEventName: eventTableType or eventTableField
 }
 
 // Units of a threshold's bound and value.
@@ -88,6 +96,13 @@ const (
 	kindEnds
 	kindGoodput
 	kindPerSecond
+	kindEventName
+)
+
+// The per-name event tables a threshold can read (events.TABLE.NAME).
+const (
+	eventTableType  = "type"
+	eventTableField = "field"
 )
 
 // thresholdMetrics are the latency metrics a threshold can name: those of
@@ -252,6 +267,21 @@ func (t *Threshold) parseSubject() error {
 			return fmt.Errorf("unknown end class %q: a run never ends a stream so (end classes: %s)", class, strings.Join(names, ", "))
 		}
 		t.kind, t.counter, t.Unit = kindEnds, class, UnitCount
+		return nil
+	}
+	if rest, ok := strings.CutPrefix(s, "events."); ok && strings.Contains(rest, ".") {
+		table, name, _ := strings.Cut(rest, ".")
+		if table != eventTableType && table != eventTableField {
+			near := didyoumean.Closest(table, []string{eventTableType, eventTableField})
+			if near == "" {
+				near = eventTableType
+			}
+			return fmt.Errorf("unknown subject %q: did you mean events.%s.%s? (events.type.NAME counts events of an SSE event type, events.field.NAME those with a type_field value)", s, near, name)
+		}
+		if name == "" {
+			return fmt.Errorf("events.%s. names no %s: write e.g. events.%s.%s", table, table, table, map[string]string{eventTableType: "sseEvent", eventTableField: "chat"}[table])
+		}
+		t.kind, t.table, t.counter, t.Unit = kindEventName, table, name, UnitCount
 		return nil
 	}
 	head, tail, dotted := strings.Cut(s, ".")
@@ -515,6 +545,8 @@ func (t Threshold) value(metrics map[string]Metric, c *Counters, seconds float64
 		return float64(num) / float64(den), true, nil
 	case kindEnds:
 		return float64(c.Ends[t.counter]), true, nil
+	case kindEventName:
+		return float64(t.eventCounts(c)[t.counter].Count), true, nil
 	case kindGoodput:
 		// No request means no goodput to speak of: fail the gate rather
 		// than pass "goodput >= 95%" on nothing.
@@ -563,6 +595,37 @@ func (t Threshold) value(metrics map[string]Metric, c *Counters, seconds float64
 	return Quantile(h, t.quantile), true, nil
 }
 
+// eventCounts is the per-name table the threshold reads.
+func (t Threshold) eventCounts(c *Counters) map[string]EventCount {
+	if t.table == eventTableField {
+		return c.EventsByField
+	}
+	return c.EventsByType
+}
+
+// eventNameNote says, for a failed threshold on a name no event had,
+// which names the run did see (the likely one first): a misspelt type
+// reads as a count of 0, which alone would not say why.
+func (t Threshold) eventNameNote(c *Counters) string {
+	counts := t.eventCounts(c)
+	if _, ok := counts[t.counter]; ok || len(counts) == 0 {
+		return ""
+	}
+	what := "event type"
+	if t.table == eventTableField {
+		what = "type_field value"
+	}
+	names := TopEventNames(counts)
+	note := fmt.Sprintf("0: no event had %s %q", what, t.counter)
+	if near := didyoumean.Closest(t.counter, names); near != "" {
+		note += fmt.Sprintf("; did you mean events.%s.%s?", t.table, near)
+	}
+	if len(names) > 5 {
+		names = append(names[:5:5], fmt.Sprintf("+%d more", len(names)-5))
+	}
+	return note + " (seen: " + strings.Join(names, ", ") + ")"
+}
+
 // Evaluate checks the threshold against a run's metrics and counters.
 // A throughput (tokens_per_s) needs the run's length:
 // use EvaluateOver for those; here they fail with a note.
@@ -578,6 +641,9 @@ func (t Threshold) EvaluateOver(metrics map[string]Metric, c Counters, seconds f
 		return ThresholdResult{}, err
 	}
 	r := ThresholdResult{Expr: t.Expr, Value: v, Unit: t.Unit, Passed: ok && t.compare(v)}
+	if t.kind == kindEventName && !r.Passed {
+		r.Note = t.eventNameNote(&c)
+	}
 	if !ok {
 		switch t.kind {
 		case kindGoodput:
@@ -604,7 +670,7 @@ func (t Threshold) FailedForGood(r ThresholdResult) bool {
 	if r.Passed || r.Note != "" {
 		return false
 	}
-	grows := t.kind == kindCounter || t.kind == kindEnds || t.kind == kindMetric && (t.agg == "count" || t.agg == "max")
+	grows := t.kind == kindCounter || t.kind == kindEnds || t.kind == kindEventName || t.kind == kindMetric && (t.agg == "count" || t.agg == "max")
 	shrinks := t.kind == kindMetric && t.agg == "min"
 	switch {
 	case grows:

@@ -270,6 +270,12 @@ func flagSpecs() []flagSpec {
 			}},
 		{boolFlag("sequence", catStreams, "event ids are increasing integers: count gaps and duplicates, across reconnects too"), "sequence",
 			func(s *Scenario, v flagValue) error { s.Expect.Sequence = v.on; return nil }},
+		{stringFlag("type-field", catStreams, "also count events per value of the dotted JSON `PATH` in their data, e.g. messageType (events are always counted per event: type)", ""), "type_field",
+			str(func(s *Scenario, v string) { s.Expect.TypeField = v })},
+		{stringFlag("close-on-event", catStreams, "an event of `TYPE` (e.g. close) ends the client as EventSource.close() does: no reconnect, end class client_close", ""), "close_on.event",
+			str(func(s *Scenario, v string) { s.CloseOn.Event = v })},
+		{stringFlag("close-on-data", catStreams, "an event whose data matches `MATCH` ends the client as EventSource.close() does: contDnd (exact), '*contDnd*' (substring) or '$.status=done' (a JSON field)", ""), "close_on.data",
+			str(func(s *Scenario, v string) { s.CloseOn.Data = v })},
 
 		{stringFlag("publish-url", catPublish, "publish events to `URL` and measure publish-to-delivery latency", ""), "publisher.url",
 			str(func(s *Scenario, v string) { pub(s).URL = v })},

@@ -149,6 +149,7 @@ func TestFromCLIOverrides(t *testing.T) {
 			"--profile", "churn", "--connections", "10", "--ramp", "5s", "--duration", "1m", "--arrival-rate", "2.5",
 			"--lifetime", "10s-20s", "--reconnect", "never", "--max-reconnects", "3", "--backoff-base", "2s", "--backoff-max", "4s",
 			"--chaos-drop", "5%/10s", "--latency-field", "meta.ts:unix_ms", "--sequence",
+			"--type-field", "messageType", "--close-on-event", "close", "--close-on-data", "*contDnd*",
 			"--publish-url", "http://127.0.0.1:1/p", "--publish-rate", "4", "--publish-body", "n={{nonce}}", "--publish-method", "put",
 			"--publish-header", "X-P: 1", "--threshold", "a < 1s", "--threshold", "b == 0", "--abort-on-fail",
 		}, func(t *testing.T, s *Scenario, _ string) {
@@ -160,7 +161,8 @@ func TestFromCLIOverrides(t *testing.T) {
 				Lifetime:   Lifetime{Duration(10 * time.Second), Duration(20 * time.Second)},
 				Reconnect:  Reconnect{"never", 3, Duration(2 * time.Second), Duration(4 * time.Second)},
 				Chaos:      Chaos{Drop: &Drop{5, Duration(10 * time.Second)}},
-				Expect:     Expect{LatencyField{"meta.ts", "unix_ms"}, true},
+				Expect:     Expect{LatencyField{"meta.ts", "unix_ms"}, true, "messageType"},
+				CloseOn:    CloseOn{Event: "close", Data: "*contDnd*"},
 				Publisher:  &Publisher{URL: "http://127.0.0.1:1/p", Method: "PUT", Body: "n={{nonce}}", Headers: map[string]string{"X-P": "1"}, Rate: 4},
 				Thresholds: []string{"a < 1s", "b == 0"}, AbortOnFail: true,
 			}

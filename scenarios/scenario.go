@@ -58,6 +58,10 @@ type Scenario struct {
 	Expect      Expect     `yaml:",inline" json:"expect"`
 	Publisher   *Publisher `yaml:"publisher" json:"publisher,omitempty"`
 	Thresholds  []string   `yaml:"thresholds" json:"thresholds,omitempty"`
+
+	// CloseOn ends a client the way a page that calls EventSource.close()
+	// does, on a marker event: no reconnect (mode subscribe).
+	CloseOn CloseOn `yaml:"close_on,omitempty" json:"close_on,omitzero"`
 	// AbortOnFail stops the run as soon as a threshold fails (report issue).
 	AbortOnFail bool `yaml:"abort_on_fail" json:"abort_on_fail,omitempty"`
 	// Request configures mode: request; ignored in subscribe mode.
@@ -140,7 +144,29 @@ type Expect struct {
 	// Sequence treats ids as increasing integers per stream/topic and counts
 	// gaps and duplicates across reconnects.
 	Sequence bool `yaml:"sequence" json:"sequence,omitempty"`
+	// TypeField is a dotted JSON path in each event's data whose value
+	// (a string, or a number or boolean as written) names the event, as a
+	// multiplexed stream's "messageType" does: events are then counted per
+	// value (Counters.EventsByField) besides per event: type. "" means none.
+	TypeField string `yaml:"type_field" json:"type_field,omitempty"`
 }
+
+// CloseOn is a subscriber's own end marker: an event of type Event, or
+// one whose data matches Data, ends the client as EventSource.close()
+// does (end class client_close, never reconnected; like a lifetime's end,
+// a new client takes its place to keep the stage's target). The zero
+// value means none: a stream the server ends is reconnected.
+type CloseOn struct {
+	// Event is an event type, e.g. "close".
+	Event string `yaml:"event" json:"event,omitempty"`
+	// Data is matched against the event's data (see ParseDataMatch):
+	// "contDnd" exact, "*contDnd*" a substring, "$.status=done" the
+	// value at a dotted JSON path.
+	Data string `yaml:"data" json:"data,omitempty"`
+}
+
+// IsZero reports whether no end marker is set.
+func (c CloseOn) IsZero() bool { return c == CloseOn{} }
 
 // LatencyField is where and how the send timestamp is written. YAML
 // accepts a plain string "ts" or "ts:unix_ms" as well as the mapping.

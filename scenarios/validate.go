@@ -40,6 +40,9 @@ func (s *Scenario) Validate() error {
 		if strings.TrimSpace(th) == "" {
 			v.add(fmt.Sprintf("thresholds[%d]", i), "empty; write a condition such as \"first_event.p99 < 500ms\"")
 		}
+		if strings.HasPrefix(strings.TrimSpace(th), "events.field.") && s.Expect.TypeField == "" {
+			v.add(fmt.Sprintf("thresholds[%d]", i), "%q counts events per type_field value, but no type_field is set (--type-field, e.g. messageType)", th)
+		}
 	}
 	return errors.Join(v.errs...)
 }
@@ -282,6 +285,22 @@ func (v *validator) streams() {
 		v.add("latency_field.field", "required with format %s: the JSON key holding the send time (e.g. ts, meta.ts)", lf.Format)
 	case lf.Field != "" && slices.Contains(strings.Split(lf.Field, "."), ""):
 		v.add("latency_field.field", "%q is not a dotted key path (e.g. ts, meta.ts)", lf.Field)
+	}
+	v.eventNames()
+	if d := s.CloseOn.Data; d != "" {
+		if _, err := ParseDataMatch(d); err != nil {
+			v.add("close_on.data", "%v", err)
+		}
+	}
+	if e := s.CloseOn.Event; e != "" && strings.ContainsAny(e, "\r\n") {
+		v.add("close_on.event", "%q: an event type is one line", e)
+	}
+}
+
+// eventNames checks type_field, which every mode counts by.
+func (v *validator) eventNames() {
+	if f := v.s.Expect.TypeField; f != "" && !validDottedPath(f) {
+		v.add("type_field", "%q is not a dotted key path in the JSON data (e.g. messageType, meta.type)", f)
 	}
 }
 

@@ -85,6 +85,10 @@ func (v *validator) subscribeOnly() {
 	if s.Expect.Sequence {
 		v.add("sequence", "%s, where nothing resumes across reconnects", why)
 	}
+	if p := firstSet(setting{"close_on.event", s.CloseOn.Event != ""}, setting{"close_on.data", s.CloseOn.Data != ""}); p != "" {
+		v.add(p, "%s, where request.end.event and request.end.data end an answer", why)
+	}
+	v.eventNames()
 }
 
 // requestSettings lists every request.* key and whether it is set.
