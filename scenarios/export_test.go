@@ -31,4 +31,3 @@ func Parse(data []byte, name string) (*Scenario, error) {
 	s.Normalize()
 	return s, nil
 }
-
