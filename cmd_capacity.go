@@ -57,6 +57,7 @@ func init() {
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no live progress (step lines and the verdict still print)"},
 			&cli.BoolFlag{Name: "force", Usage: "run even when pre-flight finds a problem"},
 		)
+		flags = append(flags, metricsFlags()...)
 		return &cli.Command{
 			Name:  "capacity",
 			Usage: "find how many concurrent streams a server holds within its SLOs, and what each stream costs it",
@@ -235,7 +236,13 @@ func runCapacity(c *cli.Context, s *scenarios.Scenario, r capacityRun) error {
 		}
 		fmt.Fprintln(w, scrub.String(report.StepLine(st, s.Thresholds)))
 	}
+	live, err := startMetrics(c, s, "")
+	if err != nil {
+		return err
+	}
+	opt.Live = live.live()
 	res, err := capacity.Search(c.Context, s, opt)
+	defer live.stop(c, nil, err == nil)
 	if pp != nil && pp.TTY {
 		fmt.Fprint(c.App.ErrWriter, "\r\033[K")
 	}

@@ -25,6 +25,7 @@ func init() {
 			&cli.StringFlag{Name: "shard", Usage: "run only share `i/n` of the scenario (0-based), e.g. one machine or pod of a bigger test"},
 			&cli.BoolFlag{Name: "force", Usage: "run even when pre-flight finds a problem"},
 		)
+		flags = append(flags, metricsFlags()...)
 		return &cli.Command{
 			Name:      "run",
 			Usage:     "load-test an SSE endpoint with many concurrent streams",
@@ -149,10 +150,16 @@ func runLoad(c *cli.Context, s *scenarios.Scenario, out loadOutputs, quiet bool)
 			return nil
 		}
 	}
+	live, err := startMetrics(c, s, c.String("shard"))
+	if err != nil {
+		return err
+	}
+	opts.Check = live.check(opts.Check)
 	res, err := runPlanned(c, s, opts)
 	if pp != nil {
 		pp.Done()
 	}
+	defer live.stop(c, res, false)
 	if err != nil {
 		var ee *report.ExitError
 		if errors.As(err, &ee) {

@@ -2,7 +2,8 @@
 # test.sh: the project's one test command (README and CI call it).
 #
 # On a fresh Debian 12 machine, as root, it installs the real tools the tests
-# use (nginx, HAProxy, Apache httpd and Caddy for proxy behaviour, chromium
+# use (nginx, HAProxy, Apache httpd and Caddy for proxy behaviour, Prometheus
+# for live metrics, chromium
 # for the HTML report, Node.js for the third-party SSE servers), installs
 # those servers' npm packages (testdata/node, from its package-lock.json),
 # then checks formatting, runs go vet, and runs every test with the race
@@ -31,7 +32,7 @@ command -v go >/dev/null 2>&1 || die "go not found: install Go (go.mod names the
 # What the tests need, as "binary-or-path:Debian package": the real programs
 # tests drive (nginx, whose package carries the proxy and gzip modules;
 # haproxy, apache2 and caddy, the other proxies users put in front of a
-# stream; chromium, which renders the HTML report; node and npm, which run
+# stream; prometheus, which scrapes a run's --metrics-addr; chromium, which renders the HTML report; node and npm, which run
 # Express, koa, better-sse, Fastify and Hono servers), a C toolchain for go test -race
 # (cgo), and CA certificates for the Go module proxy.
 tools=(
@@ -39,6 +40,7 @@ tools=(
 	haproxy:haproxy
 	apache2:apache2
 	caddy:caddy
+	prometheus:prometheus
 	chromium:chromium
 	node:nodejs
 	npm:npm
@@ -69,7 +71,7 @@ if [ "${#missing_pkgs[@]}" -gt 0 ]; then
 	[ "$(id -u)" -eq 0 ] || die "missing packages (${missing_pkgs[*]}) and not root: install them or rerun as root"
 	command -v apt-get >/dev/null 2>&1 || die "missing packages (${missing_pkgs[*]}) and no apt-get: install them by hand"
 
-	# Debian's nginx, haproxy and apache2 packages start a system service from
+	# Debian's nginx, haproxy, apache2 and prometheus packages start a system service from
 	# their postinst. Our tests run their own proxy processes with their own
 	# config and port, so system ones are not needed: forbid service starts while installing
 	# (policy-rc.d exit 101 = "action not allowed"), restoring any existing
@@ -103,7 +105,7 @@ if [ "${#missing_pkgs[@]}" -gt 0 ]; then
 	# next boot; keep the system service off so it never holds port 80 or
 	# confuses someone reading `ps`. Only done when we installed nginx here.
 	if [ -d /run/systemd/system ]; then
-		for svc in nginx haproxy apache2 caddy; do
+		for svc in nginx haproxy apache2 caddy prometheus; do
 			if [[ " ${missing_pkgs[*]} " == *" $svc "* ]]; then
 				systemctl disable --now "$svc" >/dev/null 2>&1 || true
 			fi
@@ -121,6 +123,7 @@ echo "    $(nginx -v 2>&1) at $(command -v nginx)"
 echo "    $(haproxy -v 2>&1 | head -1)"
 echo "    $(apache2 -v 2>&1 | head -1)"
 echo "    caddy $(caddy version 2>&1 | head -1)"
+echo "    $(prometheus --version 2>&1 | head -1)"
 echo "    $(chromium --version 2>/dev/null || echo "chromium at $(command -v chromium)")"
 echo "    node $(node --version), npm $(npm --version)"
 node_major="$(node --version | sed 's/^v\([0-9]*\).*/\1/')"

@@ -39,6 +39,10 @@ type Options struct {
 	Progress func(loadgen.Progress)
 	// OnStep gets each step as soon as it is judged.
 	OnStep func(report.CapacityStep)
+	// Live, when set, gets every second of both runs with its Metrics
+	// filled in (as loadgen.Options.Check does): the --metrics-addr
+	// endpoint's feed.
+	Live func(loadgen.Progress)
 	// Stripes is loadgen.Options.Stripes.
 	Stripes int
 
@@ -330,6 +334,9 @@ const tickSlack = 100 * time.Millisecond
 func (j *judge) check(p loadgen.Progress) error {
 	if j.opt.health != nil {
 		p.Health = j.opt.health(p)
+	}
+	if j.opt.Live != nil {
+		j.opt.Live(p)
 	}
 	for j.i < len(j.windows) {
 		w := j.windows[j.i]
