@@ -30,8 +30,9 @@ func load(t *testing.T, file string, v any) {
 }
 
 type meta struct {
-	Name   string            `yaml:"name"`
-	Labels map[string]string `yaml:"labels"`
+	Name        string            `yaml:"name"`
+	Labels      map[string]string `yaml:"labels"`
+	Annotations map[string]string `yaml:"annotations"`
 }
 
 type volume struct {
@@ -45,10 +46,14 @@ type volume struct {
 }
 
 type container struct {
-	Name         string           `yaml:"name"`
-	Image        string           `yaml:"image"`
-	Command      []string         `yaml:"command"`
-	Args         []string         `yaml:"args"`
+	Name    string   `yaml:"name"`
+	Image   string   `yaml:"image"`
+	Command []string `yaml:"command"`
+	Args    []string `yaml:"args"`
+	Ports   []struct {
+		Name          string `yaml:"name"`
+		ContainerPort int    `yaml:"containerPort"`
+	} `yaml:"ports"`
 	Env          []map[string]any `yaml:"env"`
 	Resources    map[string]any   `yaml:"resources"`
 	VolumeMounts []struct {
@@ -209,4 +214,54 @@ func loadScenario(path string) (*scenarios.Scenario, error) {
 		return nil, err
 	}
 	return scenarios.FromCLI(cli.NewContext(cli.NewApp(), fs, nil))
+}
+
+// TestMetricsScraped: every shard pod serves --metrics-addr on the port
+// its container declares as "metrics", its annotations point a Prometheus
+// there, and the PodMonitor selects these pods on that port.
+func TestMetricsScraped(t *testing.T) {
+	var j job
+	load(t, "job.yaml", &j)
+	c := j.Spec.Template.Spec.Containers[0]
+	args := strings.Join(c.Args, " ")
+	m := regexp.MustCompile(`--metrics-addr :(\d+)`).FindStringSubmatch(args)
+	if m == nil || !strings.Contains(args, "--metrics-linger") {
+		t.Fatalf("args %q: want --metrics-addr :PORT and --metrics-linger", args)
+	}
+	port, _ := strconv.Atoi(m[1])
+	declared := 0
+	for _, p := range c.Ports {
+		if p.Name == "metrics" {
+			declared = p.ContainerPort
+		}
+	}
+	a := j.Spec.Template.Metadata.Annotations
+	if declared != port || a["prometheus.io/scrape"] != "true" || a["prometheus.io/port"] != m[1] || a["prometheus.io/path"] != "/metrics" {
+		t.Fatalf("--metrics-addr :%d, container port metrics %d, annotations %v", port, declared, a)
+	}
+	var pm struct {
+		APIVersion string `yaml:"apiVersion"`
+		Kind       string `yaml:"kind"`
+		Metadata   meta   `yaml:"metadata"`
+		Spec       struct {
+			Selector struct {
+				MatchLabels map[string]string `yaml:"matchLabels"`
+			} `yaml:"selector"`
+			PodMetricsEndpoints []struct {
+				Port     string `yaml:"port"`
+				Path     string `yaml:"path"`
+				Interval string `yaml:"interval"`
+			} `yaml:"podMetricsEndpoints"`
+		} `yaml:"spec"`
+	}
+	load(t, "podmonitor.yaml", &pm)
+	if pm.Kind != "PodMonitor" || pm.APIVersion != "monitoring.coreos.com/v1" || len(pm.Spec.PodMetricsEndpoints) != 1 ||
+		pm.Spec.PodMetricsEndpoints[0].Port != "metrics" || pm.Spec.PodMetricsEndpoints[0].Path != "/metrics" {
+		t.Fatalf("podmonitor %+v", pm)
+	}
+	for k, v := range pm.Spec.Selector.MatchLabels {
+		if j.Spec.Template.Metadata.Labels[k] != v {
+			t.Errorf("PodMonitor selects %s=%s, the pods are labelled %v", k, v, j.Spec.Template.Metadata.Labels)
+		}
+	}
 }
