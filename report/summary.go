@@ -224,7 +224,7 @@ func writeEventNames(b *strings.Builder, r *Result) {
 		other, otherField = c.EventsOther.Type, c.EventsOther.Field
 	}
 	if _, plain := c.EventsByType["message"]; !(len(c.EventsByType) == 1 && plain && other == nil) && len(c.EventsByType) > 0 {
-		fmt.Fprintf(b, "  types   %s\n", topNames(c.EventsByType, other))
+		fmt.Fprintf(b, "  types    %s\n", topNames(c.EventsByType, other))
 	}
 	if len(c.EventsByField) > 0 || c.TypeFieldMissing > 0 {
 		line := topNames(c.EventsByField, otherField)
