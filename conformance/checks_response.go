@@ -19,6 +19,14 @@ func (t *target) checkStatus() verdict {
 	if m.err != nil {
 		switch m.errClass {
 		case report.EndHeadersTimeout:
+			if h := t.heldAnswer(); h != nil {
+				ev := fmt.Sprintf("%s over %s after %s, on the stream held for --hold (the main probe gave up after the %s window): the headers are held back (see headers-prompt)",
+					h.statusTxt, h.proto, report.FormatDuration(h.headersAt), report.FormatDuration(t.cfg.Window))
+				if h.status == http.StatusOK {
+					return pass(ev)
+				}
+				return fail(fmt.Sprintf("answered %s instead of 200", h.statusTxt), ev)
+			}
 			return fail(fmt.Sprintf("no status line and headers within %s", report.FormatDuration(t.cfg.Window)), "the request was sent; the server (or a proxy) held the response headers back: "+errText(m.err))
 		case "cancelled":
 			return skip("the run was stopped")
@@ -176,7 +184,11 @@ func (t *target) checkHeadersPrompt() verdict {
 	m := t.main
 	if m.err != nil {
 		if m.errClass == report.EndHeadersTimeout {
-			return fail(fmt.Sprintf("no status and headers within %s", report.FormatDuration(t.cfg.Window)), "the response headers were held back the whole window")
+			ev := "the response headers were held back the whole window"
+			if h := t.heldAnswer(); h != nil {
+				ev += fmt.Sprintf("; the stream held for --hold got them after %s", report.FormatDuration(h.headersAt))
+			}
+			return fail(fmt.Sprintf("no status and headers within %s", report.FormatDuration(t.cfg.Window)), ev)
 		}
 		v, _ := t.needResponse()
 		return v
@@ -320,4 +332,17 @@ func hopByHopVerdict(h http.Header) verdict {
 		return fail("connection-specific headers over HTTP/2: "+strings.Join(found, "; "), strings.Join(found, "\n"))
 	}
 	return pass("HTTP/2 response without Connection, Keep-Alive, Proxy-Connection, Transfer-Encoding or Upgrade")
+}
+
+// heldAnswer is the held stream's response when it got one: with --hold,
+// the headers the main probe gave up on may still come.
+func (t *target) heldAnswer() *stream {
+	if t.hold == nil {
+		return nil
+	}
+	h := t.hold.get(holdAsIs)
+	if h == nil || h.err != nil || h.status == 0 {
+		return nil
+	}
+	return h
 }

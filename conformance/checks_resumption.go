@@ -85,6 +85,11 @@ func (t *target) checkResumeUnknownID() verdict {
 	ev := req + " → " + u.statusTxt
 	switch {
 	case u.status == http.StatusOK:
+		if n, fresh, storm := replayBurst(u, t.main); storm {
+			v := fail(fmt.Sprintf("an unknown Last-Event-ID is answered by replaying history: %d events within %s, where a fresh stream got %d in its first %s", n, report.FormatDuration(burstWindow), fresh, report.FormatDuration(burstWindow)), ev)
+			v.fix = "Answer an unknown or expired Last-Event-ID with the stream from now (optionally an event telling the client to resync), not the whole history: every client with a stale id downloads all of it at once, and reconnecting crowds make a replay storm."
+			return v
+		}
 		return pass(ev)
 	case u.status == http.StatusNoContent:
 		return fail("an unknown Last-Event-ID is answered 204: browsers stop reconnecting for good", ev)
@@ -118,6 +123,9 @@ func (t *target) checkReconnectStorm() verdict {
 	m := t.main
 	if m.status != http.StatusOK {
 		return skip(fmt.Sprintf("answered %s (see status)", m.statusTxt))
+	}
+	if ct := m.header.Get("Content-Type"); !sse.IsEventStream(ct) {
+		return skip(fmt.Sprintf("Content-Type %q: EventSource fails such a response and does not reconnect (see content-type)", ct))
 	}
 	if !m.serverEnded() {
 		return pass(fmt.Sprintf("the stream stayed open for the whole %s", report.FormatDuration(m.endAt)))
@@ -183,4 +191,31 @@ func (t *target) checkStop204() verdict {
 		return fail("answered 204 No Content to "+strings.Join(got, ", ")+": browsers stop reconnecting for good", "")
 	}
 	return pass("no request was answered 204")
+}
+
+// burstWindow is how long after its headers a stream is watched for a
+// replay burst.
+const burstWindow = time.Second
+
+// replayBurst counts the events s got within burstWindow of its headers
+// and those the fresh stream got in the same time: a burst of at least 20
+// and four times the fresh stream's is a replay of history.
+func replayBurst(s, fresh *stream) (n, base int, storm bool) {
+	count := func(st *stream) int {
+		c := 0
+		for _, ev := range st.eventsOnly() {
+			if ev.at-st.headersAt <= burstWindow {
+				c++
+			}
+		}
+		return c
+	}
+	if s == nil || s.wire == nil {
+		return 0, 0, false
+	}
+	n = count(s)
+	if fresh != nil && fresh.ok() {
+		base = count(fresh)
+	}
+	return n, base, n >= 20 && n >= 4*(base+1)
 }

@@ -104,15 +104,22 @@ func (t *target) checkHeartbeat() verdict {
 	if q := maxSilence(m); q > HeartbeatMax {
 		return fail(fmt.Sprintf("the stream was silent for %s (more than %s)", report.FormatDuration(q), report.FormatDuration(HeartbeatMax)), fmt.Sprintf("%s, %s", plural(m.nEvents, "event", "events"), plural(m.nComment, "comment", "comments")))
 	}
-	cs := m.comments()
-	if len(cs) > 0 {
-		ev := fmt.Sprintf("%s in %s", plural(len(cs), "comment", "comments"), report.FormatDuration(m.endAt))
-		if len(cs) >= 2 {
-			ev += fmt.Sprintf(", about every %s", report.FormatDuration((cs[len(cs)-1].at-cs[0].at)/time.Duration(len(cs)-1)))
-		} else {
-			ev += fmt.Sprintf(", the first after %s", report.FormatDuration(cs[0].at))
-		}
-		return pass(ev + ": the server sends heartbeat comments")
+	beats, greeting := heartbeats(m)
+	note := ""
+	if greeting != nil {
+		note = fmt.Sprintf(" (not counting the greeting %q with the headers)", ":"+greeting.comment)
+	}
+	switch {
+	case len(beats) >= 2:
+		every := (beats[len(beats)-1].at - beats[0].at) / time.Duration(len(beats)-1)
+		return pass(fmt.Sprintf("%s in %s, about every %s%s: the server sends heartbeat comments",
+			plural(len(beats), "heartbeat comment", "heartbeat comments"), report.FormatDuration(m.endAt), report.FormatDuration(every), note))
+	case len(beats) == 1:
+		return skip(fmt.Sprintf("one heartbeat comment in %s, after %s%s: one comment does not tell the interval; run with --window or --hold over twice the interval to measure it",
+			report.FormatDuration(m.endAt), report.FormatDuration(beats[0].at), note))
+	case greeting != nil:
+		return skip(fmt.Sprintf("only a greeting comment %q with the headers in %s, no heartbeat yet (longest silence %s): cannot tell the heartbeat interval; run with --hold of at least %s to see whether bytes flow every %s",
+			":"+greeting.comment, report.FormatDuration(m.endAt), report.FormatDuration(maxSilence(m)), report.FormatDuration(HeartbeatMax+10*time.Second), report.FormatDuration(HeartbeatMax)))
 	}
 	return skip(fmt.Sprintf("no heartbeat comment in %s (longest silence %s): run with --hold of at least %s to see whether bytes flow every %s",
 		report.FormatDuration(m.endAt), report.FormatDuration(maxSilence(m)), report.FormatDuration(HeartbeatMax+10*time.Second), report.FormatDuration(HeartbeatMax)))
@@ -168,4 +175,25 @@ func (t *target) checkEndKind() verdict {
 		return fail("reading the stream failed: "+errText(m.endErr), ev)
 	}
 	return pass(ev)
+}
+
+// greetingWindow is how soon after the headers a first comment counts as
+// a greeting (koa-sse-stream's ": ok", a "connected" comment), sent once
+// on connect, not as a heartbeat.
+const greetingWindow = 200 * time.Millisecond
+
+// heartbeats returns the stream's comments that may be heartbeats, and
+// the greeting it left out: the first comment when it came with the
+// headers, before any event.
+func heartbeats(s *stream) (beats []item, greeting *item) {
+	cs := s.comments()
+	if len(cs) == 0 {
+		return nil, nil
+	}
+	evs := s.eventsOnly()
+	if cs[0].at-s.headersAt <= greetingWindow && (len(evs) == 0 || evs[0].at >= cs[0].at) {
+		g := cs[0]
+		return cs[1:], &g
+	}
+	return cs, nil
 }

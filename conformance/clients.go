@@ -50,6 +50,7 @@ func (t *target) probeConcurrent(ctx context.Context) *concurrentResult {
 	}
 	// Fields of a stream may be read only once its headers are in.
 	in := make([]bool, len(r.streams))
+	t.awaitHeaders(ctx, r.streams...)
 	for i, s := range r.streams {
 		in[i] = s.waitHeaders(ctx)
 	}

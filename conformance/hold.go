@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -66,7 +67,9 @@ func (t *target) probeHold(ctx context.Context) *holdResult {
 		// A connection of its own each: over HTTP/2 a kept-alive stream
 		// on a shared connection would keep the silent one's connection
 		// busy too, and hide a per-connection idle timeout.
-		p := newProber(t.cfg.Insecure, t.cfg.Window)
+		// Headers may take the whole hold: --hold is how a user waits
+		// for a server that answers only with its first event.
+		p := newProber(t.cfg.Insecure, max(t.cfg.Window, t.cfg.Hold))
 		wg.Go(func() {
 			defer p.close()
 			p.run(ctx, h.s)
@@ -138,6 +141,7 @@ type timeoutDiagnosis struct {
 	evidence string
 	matches  []timeoutMatch
 	header   http.Header
+	clean    bool // the cut stream ended cleanly (final chunk): the server's own end
 }
 
 // diagnose reads the held streams.
@@ -226,6 +230,15 @@ func (r *holdResult) inferSingle(d timeoutDiagnosis, s *stream) timeoutDiagnosis
 		d.summary = fmt.Sprintf("likely an idle cut: the stream was cut after %s of silence (lifetime %s), and never was silent that long before", report.FormatDuration(quiet), report.FormatDuration(life))
 	}
 	d.matches = matchTimeouts(d.after, d.kind, d.header)
+	if s.end == report.EndEOF || s.end == report.EndEOFMidEvent {
+		// A clean end (the final chunk) is the server ending its own
+		// response; timeouts cut without it. Only a product whose default
+		// the cut matches still may explain it: one named by the headers
+		// alone does not (Node's requestTimeout, for one, bounds reading
+		// the request, never a response that has started).
+		d.clean = true
+		d.matches = slices.DeleteFunc(d.matches, func(m timeoutMatch) bool { return !m.byDefault })
+	}
 	return d
 }
 
@@ -256,6 +269,9 @@ func earlierGap(s *stream) time.Duration {
 
 // culprit names the most likely timeout, or says none is known.
 func (d timeoutDiagnosis) culprit() string {
+	if len(d.matches) == 0 && d.clean {
+		return fmt.Sprintf("the server ended the response itself after %s (a clean end with the final chunk, which timeouts do not send): look for code that ends the stream (res.end(), a handler that returns) or a lifetime limit in the application", report.FormatDuration(d.after))
+	}
 	if len(d.matches) == 0 {
 		return fmt.Sprintf("no known default matches %s: look for a timeout of about %s in every proxy, load balancer and the server itself", report.FormatDuration(d.after), fmtSeconds(d.after))
 	}
@@ -267,6 +283,9 @@ func (d timeoutDiagnosis) culprit() string {
 }
 
 func (d timeoutDiagnosis) fix() string {
+	if len(d.matches) == 0 && d.clean {
+		return "keep the stream open in the application (do not end the response on a timer); if it must end, send retry: so clients reconnect later, and let them resume with Last-Event-ID"
+	}
 	if len(d.matches) == 0 {
 		if d.kind == KindLifetime {
 			return "raise the lifetime cap; clients then resume with Last-Event-ID"

@@ -48,7 +48,7 @@ func (t *target) probeResume(ctx context.Context) *resumeResult {
 
 	withID := func(evs []item) bool { return firstWithID(evs) >= 0 }
 	if t.pub != nil {
-		if !r.a.waitHeaders(ctx) {
+		if !t.awaitHeaders(ctx, r.a) {
 			r.skip = "no response headers within the window"
 			return r
 		}
@@ -91,7 +91,7 @@ func (t *target) probeResume(ctx context.Context) *resumeResult {
 	defer func() { cancel(); <-bdone }()
 
 	aNext := func(evs []item) bool { return len(evs) > i+1 }
-	if t.pub != nil && r.b.waitHeaders(ctx) && r.b.ok() {
+	if t.pub != nil && t.awaitHeaders(ctx, r.b) && r.b.ok() {
 		// Give B a moment to subscribe, then make sure a next event
 		// exists.
 		sleep(ctx, 300*time.Millisecond)
@@ -136,13 +136,39 @@ func (t *target) probeResume(ctx context.Context) *resumeResult {
 	return r
 }
 
+// resumedFirst is B's first event of the resumed sequence: the first with
+// an id, or one A got with an id (B's lost its id line: a BOM, a NUL).
+// An event without an id that A also got without one (a "Connected"
+// greeting every connection gets) is not part of the sequence.
 func resumedFirst(bevs, aevs []item) (item, bool) {
 	for _, ev := range bevs {
-		if ev.id != "" || indexEvent(aevs, ev) >= 0 {
+		if ev.id != "" {
 			return ev, true
+		}
+		for _, a := range aevs {
+			if a.id != "" && sameEvent(a, ev) {
+				return ev, true
+			}
 		}
 	}
 	return item{}, false
+}
+
+// renumbered finds B's first event among A's by its data, under another
+// id: the same event numbered differently on each connection. Only data
+// that occurs once in A counts (not a repeated "ping").
+func renumbered(aevs []item, got item) (int, bool) {
+	j, n := -1, 0
+	for i, a := range aevs {
+		if a.data == got.data && a.size == got.size {
+			j = i
+			n++
+		}
+	}
+	if n != 1 || got.size == 0 || aevs[j].id == "" || aevs[j].id == got.id {
+		return -1, false
+	}
+	return j, true
 }
 
 // nextNewID is the index of the first event after evs[i] whose id is not
@@ -208,6 +234,11 @@ func (r *resumeResult) verdict(buffered bool) verdict {
 	}
 	ev := fmt.Sprintf("stream A: id %q (event %d); stream B opened with Last-Event-ID: %s", r.from.id, r.fromIdx+1, r.from.id)
 	if r.b.err != nil {
+		if r.b.errClass == report.EndCancelled {
+			// ssebench's own window closed before the server answered:
+			// a server that sends its headers only with the first event.
+			return skip(fmt.Sprintf("the resumed request had no response headers when the window closed, %s after it was sent (the server holds its headers back until it has an event: see headers-prompt); run with a longer --window", report.FormatDuration(time.Since(r.b.start))))
+		}
 		return fail("the resumed request failed: "+errText(r.b.err), ev)
 	}
 	if r.b.status != http.StatusOK {
@@ -232,8 +263,15 @@ func (r *resumeResult) verdict(buffered bool) verdict {
 		// named id over: ids cannot place B's start, data can.
 		return r.verdictByData(aevs, ev)
 	}
+	if j, ok := renumbered(aevs, r.got); ok {
+		return fail(fmt.Sprintf("ids are numbered per connection: the resumed stream's first event, id %q, is the event stream A got as id %q, so a Last-Event-ID from one connection names another event on the next (nothing was replayed)", r.got.id, aevs[j].id), ev)
+	}
 	if r.got.id == r.from.id {
-		return fail(fmt.Sprintf("the resumed stream repeated id %q, the event named by Last-Event-ID (repeat)", r.from.id), ev)
+		reason := fmt.Sprintf("the resumed stream repeated id %q, the event named by Last-Event-ID (repeat)", r.from.id)
+		if firstWithID(aevs) == r.fromIdx {
+			reason += fmt.Sprintf("; %q is also where a fresh stream starts, so Last-Event-ID may have been ignored", r.from.id)
+		}
+		return fail(reason, ev)
 	}
 	if j := indexID(aevs, r.got.id); j >= 0 {
 		switch {
@@ -264,10 +302,36 @@ func (r *resumeResult) verdict(buffered bool) verdict {
 // is wrong, naming a restart when B began where a fresh stream begins.
 func (r *resumeResult) startedBefore(aevs []item, j int) string {
 	again := r.fromIdx - j
+	if n := r.replayedAtOnce(); n > 1 {
+		return fmt.Sprintf("the resumed stream replayed %d events at once from id %q, before Last-Event-ID %q and that one included (repeat: %s delivered again)", n, r.got.id, r.from.id, plural(again+1, "event", "events"))
+	}
 	if firstWithID(aevs) == j {
 		return fmt.Sprintf("the resumed stream started over at id %q, where a fresh stream starts: Last-Event-ID %q was ignored (repeat: %s delivered again)", r.got.id, r.from.id, plural(again+1, "event", "events"))
 	}
 	return fmt.Sprintf("the resumed stream started at id %q, before Last-Event-ID %q (repeat: %s delivered again)", r.got.id, r.from.id, plural(again+1, "event", "events"))
+}
+
+// replayedAtOnce counts the events B got at once (back to back, at most
+// 5 ms apart, from its first) up to and including the one Last-Event-ID named: a replay of a
+// buffer, not a stream started over. 0 when the named id was not among
+// them.
+func (r *resumeResult) replayedAtOnce() int {
+	bevs := r.b.eventsOnly()
+	first := slices.IndexFunc(bevs, func(e item) bool { return e.at == r.got.at && e.id == r.got.id })
+	if first < 0 {
+		return 0
+	}
+	prev := bevs[first].at
+	for n, e := range bevs[first:] {
+		if e.at-prev > 5*time.Millisecond {
+			break
+		}
+		prev = e.at
+		if e.id == r.from.id {
+			return n + 1
+		}
+	}
+	return 0
 }
 
 // gapReason names the events A had between Last-Event-ID and B's start.

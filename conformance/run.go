@@ -174,7 +174,9 @@ func (t *target) probe(ctx context.Context) {
 	}
 	if t.wants("resume-unknown-id", "stop-204") {
 		id := "ssebench-unknown-" + nonce()
-		t.unknownID = t.startStream(ctx, &wg, func(s *streamSpec) { s.lastEventID = id; s.headersOnly = true })
+		// Read the body too: a server may answer an id it does not know
+		// by replaying its whole history (see replayBurst).
+		t.unknownID = t.startStream(ctx, &wg, func(s *streamSpec) { s.lastEventID = id; s.light = true })
 	}
 	if t.cfg.Origin != "" && t.wants("cors") {
 		t.cors = t.startStream(ctx, &wg, func(s *streamSpec) { s.origin = t.cfg.Origin; s.headersOnly = true })
@@ -320,7 +322,7 @@ const publishWait = 3 * time.Second
 // previous one arrived: nothing else is in flight, so an event arrives only
 // if nothing on the way holds it back.
 func (t *target) publishLone(ctx context.Context, s *stream) []loneEvent {
-	if !s.waitHeaders(ctx) {
+	if !t.awaitHeaders(ctx, s) {
 		return nil
 	}
 	if !s.ok() {
@@ -337,6 +339,31 @@ func (t *target) publishLone(ctx context.Context, s *stream) []loneEvent {
 		}
 	}
 	return out
+}
+
+// awaitHeaders waits for the headers of s. With --publish, a stream
+// whose headers have not come within HeadersPrompt gets an event
+// published: many servers (Node handlers that never flush, @fastify/sse,
+// Go handlers without Flush) send their headers only with the first
+// write, and a quiet one would otherwise never answer.
+func (t *target) awaitHeaders(ctx context.Context, streams ...*stream) bool {
+	wctx, cancel := context.WithTimeout(ctx, HeadersPrompt)
+	in := true
+	for _, s := range streams {
+		in = s.waitHeaders(wctx) && in
+	}
+	cancel()
+	if in {
+		return true
+	}
+	if t.pub != nil && ctx.Err() == nil {
+		t.pub.publish(ctx)
+	}
+	in = true
+	for _, s := range streams {
+		in = s.waitHeaders(ctx) && in
+	}
+	return in
 }
 
 func (t *target) publishAndWait(ctx context.Context, streams ...*stream) loneEvent {
