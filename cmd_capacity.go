@@ -214,7 +214,7 @@ func runCapacity(c *cli.Context, s *scenarios.Scenario, r capacityRun) error {
 	peak.Stages = []scenarios.Stage{{Duration: cp.Hold, Target: cp.Max}}
 	peak.Profile = scenarios.ProfileCustom
 	if err := loadgen.PreflightGate(c.App.ErrWriter, &peak, loadgen.Shard{}, 1, r.Force); err != nil {
-		return report.CannotRun(err)
+		return report.Usage(err) // a plan this machine cannot run is bad input, as a bad flag is
 	}
 
 	scrub := scrubber(s.Secrets())

@@ -212,7 +212,7 @@ func runPlanned(c *cli.Context, s *scenarios.Scenario, opts loadgen.Options) (*r
 		procs = loadgen.ProcsNeeded(s, sh)
 	}
 	if err := loadgen.PreflightGate(c.App.ErrWriter, s, sh, procs, c.Bool("force")); err != nil {
-		return nil, report.CannotRun(err)
+		return nil, report.Usage(err) // a plan this machine cannot run is bad input, as a bad flag is
 	}
 	if procs <= 1 {
 		opts.Shard = sh

@@ -15,6 +15,7 @@ import (
 	"runtime/pprof"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -196,21 +197,27 @@ func runApp(ctx context.Context, app *cli.App, args []string) error {
 
 // run executes the app and maps its error to an exit code.
 func run(args []string, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// The first SIGINT or SIGTERM stops the command (it still writes what
+	// it measured); which one it was is the exit code: 130 or 143, 128 +
+	// the signal, as shells report a process killed by it.
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	var got atomic.Value // the first signal
 	go func() {
-		// A second Ctrl-C exits at once. A normal return also ends ctx
-		// (plain Canceled, no signal as its cause): nothing to watch then.
-		<-ctx.Done()
-		if context.Cause(ctx) == context.Canceled {
-			return
+		select {
+		case sig := <-sigs:
+			got.Store(sig)
+			cancel(fmt.Errorf("%v", sig))
+		case <-ctx.Done():
+			return // a normal return: nothing to watch
 		}
-		stop()
-		again := make(chan os.Signal, 1)
-		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
-		<-again
+		// A second signal exits at once.
+		sig := <-sigs
 		fmt.Fprintln(stderr, "ssebench: interrupted twice, exiting now")
-		os.Exit(report.ExitInterrupted)
+		os.Exit(signalExit(sig))
 	}()
 	stopProfiles := startProfiles(stderr)
 	err := runApp(ctx, newApp(stdout, stderr), args)
@@ -219,7 +226,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil && (!errors.As(err, &ee) || ee.Err != nil) {
 		fmt.Fprintf(stderr, "ssebench: %v\n", err)
 	}
-	return report.ExitCode(err)
+	code := report.ExitCode(err)
+	if sig, ok := got.Load().(os.Signal); ok && code == report.ExitInterrupted {
+		code = signalExit(sig)
+	}
+	return code
+}
+
+// signalExit is the exit code of a command stopped by sig.
+func signalExit(sig os.Signal) int {
+	if sig == syscall.SIGTERM {
+		return report.ExitTerminated
+	}
+	return report.ExitInterrupted
 }
 
 // output is one report a command writes: the flag that names it, the path

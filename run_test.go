@@ -126,7 +126,7 @@ func binary(t *testing.T) string {
 func TestPreflightRefusesBeforeLoad(t *testing.T) {
 	code, _, errs := runCLI("run", "--url", "http://127.0.0.1:1/events", "--connections", "50000", "--procs", "1", "--duration", "10s", "--quiet",
 		"--out", filepath.Join(t.TempDir(), "r.json"))
-	if code != 3 || !strings.Contains(errs, "pre-flight problem") || !strings.Contains(errs, "use --procs 3") || !strings.Contains(errs, "--force") {
+	if code != 2 || !strings.Contains(errs, "pre-flight problem") || !strings.Contains(errs, "use --procs 3") || !strings.Contains(errs, "--force") {
 		t.Fatalf("exit %d, stderr:\n%s", code, errs)
 	}
 }
@@ -151,38 +151,47 @@ func TestRunProcsFromCLI(t *testing.T) {
 	}
 }
 
-// TestSIGINTWritesPartialResult runs the real binary and interrupts it.
-func TestSIGINTWritesPartialResult(t *testing.T) {
+// TestSignalWritesPartialResult runs the real binary and stops it with
+// SIGINT (Ctrl-C) and with SIGTERM (kill, Kubernetes): the result is
+// written, marked partial, and the exit code is 128 + the signal.
+func TestSignalWritesPartialResult(t *testing.T) {
 	t.Parallel() // the real binary in its own process, checking outputs, not figures
 	base := startServe(t)
-	dir := t.TempDir()
 	bin := binary(t)
-	out := filepath.Join(dir, "partial.json")
-	cmd := exec.Command(bin, "run", "--url", base+"/events?rate=5&topic=sig", "--connections", "10", "--ramp", "100ms", "--duration", "5m", "--out", out)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(2500 * time.Millisecond)
-	cmd.Process.Signal(syscall.SIGINT)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() != report.ExitInterrupted {
-			t.Fatalf("exit: %v, want %d\n%s", err, report.ExitInterrupted, stderr.String())
-		}
-	case <-time.After(20 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("run did not stop within 20 s of SIGINT")
-	}
-	res, err := report.ReadResult(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !res.Partial || res.Counters.Events == 0 || res.Counters.StreamsOpened != 10 {
-		t.Fatalf("partial %v, counters %+v", res.Partial, res.Counters)
+	for _, tc := range []struct {
+		sig  syscall.Signal
+		code int
+	}{{syscall.SIGINT, report.ExitInterrupted}, {syscall.SIGTERM, report.ExitTerminated}} {
+		t.Run(tc.sig.String(), func(t *testing.T) {
+			t.Parallel()
+			out := filepath.Join(t.TempDir(), "partial.json")
+			cmd := exec.Command(bin, "run", "--url", base+"/events?rate=5&topic=sig", "--connections", "10", "--ramp", "100ms", "--duration", "5m", "--out", out)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(2500 * time.Millisecond)
+			cmd.Process.Signal(tc.sig)
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case err := <-done:
+				var ee *exec.ExitError
+				if !errors.As(err, &ee) || ee.ExitCode() != tc.code {
+					t.Fatalf("exit: %v, want %d\n%s", err, tc.code, stderr.String())
+				}
+			case <-time.After(20 * time.Second):
+				cmd.Process.Kill()
+				t.Fatalf("run did not stop within 20 s of %v", tc.sig)
+			}
+			res, err := report.ReadResult(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res.Partial || res.Counters.Events == 0 || res.Counters.StreamsOpened != 10 {
+				t.Fatalf("partial %v, counters %+v", res.Partial, res.Counters)
+			}
+		})
 	}
 }
