@@ -32,7 +32,10 @@ command -v go >/dev/null 2>&1 || die "go not found: install Go (go.mod names the
 # What the tests need, as "binary-or-path:Debian package": the real programs
 # tests drive (nginx, whose package carries the proxy and gzip modules;
 # haproxy, apache2 and caddy, the other proxies users put in front of a
-# stream; prometheus, which scrapes a run's --metrics-addr; chromium, which renders the HTML report; node and npm, which run
+# stream; prometheus, which scrapes a run's --metrics-addr; buildah and
+# podman, which build (and, where the sandbox lets them, run) the image
+# without a registry; iproute2, whose ip netns makes the hosts of the
+# multi-host test; chromium, which renders the HTML report; node and npm, which run
 # Express, koa, better-sse, Fastify and Hono servers), a C toolchain for go test -race
 # (cgo), and CA certificates for the Go module proxy.
 tools=(
@@ -41,6 +44,9 @@ tools=(
 	apache2:apache2
 	caddy:caddy
 	prometheus:prometheus
+	buildah:buildah
+	podman:podman
+	ip:iproute2
 	chromium:chromium
 	node:nodejs
 	npm:npm
@@ -124,6 +130,7 @@ echo "    $(haproxy -v 2>&1 | head -1)"
 echo "    $(apache2 -v 2>&1 | head -1)"
 echo "    caddy $(caddy version 2>&1 | head -1)"
 echo "    $(prometheus --version 2>&1 | head -1)"
+echo "    $(buildah --version 2>&1 | head -1); $(podman --version 2>&1 | head -1)"
 echo "    $(chromium --version 2>/dev/null || echo "chromium at $(command -v chromium)")"
 echo "    node $(node --version), npm $(npm --version)"
 node_major="$(node --version | sed 's/^v\([0-9]*\).*/\1/')"
