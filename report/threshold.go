@@ -345,7 +345,7 @@ func (t *Threshold) parseSubject() error {
 		return fmt.Errorf("unknown subject %q: did you mean %s.%s? (metrics: %s; counters: %s; also %s)",
 			s, near, tail, strings.Join(thresholdMetrics, ", "), strings.Join(counterNames(), ", "), strings.Join(others, ", "))
 	}
-	return fmt.Errorf("unknown subject %q: want METRIC.AGG (metrics: %s), a counter (%s), COUNTER.rate, ends.CLASS, or one of %s",
+	return fmt.Errorf("unknown subject %q: want METRIC.AGG (metrics: %s), a counter (%s), COUNTER.rate, ends.CLASS, events.type.NAME, events.field.NAME, or one of %s",
 		s, strings.Join(thresholdMetrics, ", "), strings.Join(counterNames(), ", "), strings.Join(others, ", "))
 }
 
