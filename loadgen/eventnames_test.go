@@ -118,3 +118,22 @@ func TestTypeFieldScalar(t *testing.T) {
 		}
 	}
 }
+
+// Counting an event by a known name costs no allocation: the hot path is
+// one atomic load and a map lookup.
+func TestNameTableKnownNameAllocs(t *testing.T) {
+	var tab nameTable
+	tab.internString("sseEvent")
+	tab.intern([]byte("chat"))
+	b := []byte("chat")
+	if n := testing.AllocsPerRun(1000, func() {
+		if _, ok := tab.internString("sseEvent"); !ok {
+			t.Fatal("lost")
+		}
+		if _, ok := tab.intern(b); !ok {
+			t.Fatal("lost")
+		}
+	}); n != 0 {
+		t.Errorf("%v allocations per lookup of a known name", n)
+	}
+}

@@ -733,6 +733,9 @@ func eventNamesViews(r *Result) []eventNamesView {
 		v := eventNamesTable("Events by "+f, fmt.Sprintf("The value of the data's JSON field %q in each event.", f), c.EventsByField, otherField, c.Events)
 		if n := c.TypeFieldMissing; n > 0 {
 			row := eventNameRow{Name: "(without the field)", Count: n, Other: true, Share: fmtPercent(float64(n) / float64(max(c.Events, 1)))}
+			if v.Delivery {
+				row.P50, row.P99, row.Max = "—", "—", "—"
+			}
 			v.Rows = append(v.Rows, row)
 		}
 		out = append(out, v)
@@ -758,6 +761,11 @@ func eventNamesTable(title, desc string, counts map[string]EventCount, other *Ev
 	}
 	if other != nil {
 		v.Rows = append(v.Rows, row(fmt.Sprintf("(other names, past the first %d)", MaxEventNames), *other, true))
+	}
+	for i := range v.Rows {
+		if v.Delivery && v.Rows[i].P50 == "" {
+			v.Rows[i].P50, v.Rows[i].P99, v.Rows[i].Max = "—", "—", "—"
+		}
 	}
 	return v
 }
