@@ -27,10 +27,10 @@ check, 1 it does not, 2 bad usage, 3 origin or proxy unreachable.
 
 Examples:
    # From the repository: serve on :8080 as the origin, and in front of it on
-   # :8081 the buffering nginx of fixtures/nginx/conf (correct.conf is the fix)
+   # :8081 the buffering nginx of fixtures/proxies/conf/nginx (correct.conf is the fix)
    ssebench serve &
    mkdir -p /tmp/ssebench-nginx
-   nginx -p /tmp/ssebench-nginx -e stderr -c "$PWD/fixtures/nginx/conf/buffered.conf" &
+   nginx -p /tmp/ssebench-nginx -e stderr -c "$PWD/fixtures/proxies/conf/nginx/buffered.conf" &
    ssebench diagnose --origin http://127.0.0.1:8080/events --via http://127.0.0.1:8081/events
    ssebench diagnose --hold 2m --origin http://10.0.0.5:8080/stream --via https://api.example.com/stream -H 'Authorization: Bearer ${TOKEN}'
    ssebench diagnose --json diag.json --html diag.html --origin URL --via URL`,

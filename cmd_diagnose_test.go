@@ -7,15 +7,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ssebench/ssebench/fixtures/nginx"
+	"github.com/ssebench/ssebench/fixtures/proxies"
 )
 
 // TestDiagnoseLocalExampleIsSelfContained holds the diagnose examples that
 // run on this machine (diagnose --help and the README) to what they need:
 // each starts serve and the nginx it goes through, from a config file in
-// fixtures/nginx/conf, and points --origin at serve's address and --via at
+// fixtures/proxies/conf/nginx, and points --origin at serve's address and --via at
 // the address that file listens on. (The file itself is a real config:
-// fixtures/nginx runs nginx -t on it, and conformance diagnoses it.)
+// conformance runs nginx -t on it and diagnoses it.)
 func TestDiagnoseLocalExampleIsSelfContained(t *testing.T) {
 	var readme []byte // the README and its reference pages, in order
 	for _, f := range docFiles(t) {
@@ -31,7 +31,7 @@ func TestDiagnoseLocalExampleIsSelfContained(t *testing.T) {
 			help = c.Description
 		}
 	}
-	nginxLine := regexp.MustCompile(`nginx -p \S+ -e stderr -c "\$PWD/(fixtures/nginx/conf/[a-z-]+\.conf)" &`)
+	nginxLine := regexp.MustCompile(`nginx -p \S+ -e stderr -c "\$PWD/(fixtures/proxies/conf/nginx/[a-z-]+\.conf)" &`)
 	diagLine := regexp.MustCompile(`ssebench diagnose --origin (http://127\.0\.0\.1:\d+/\S*) --via (http://127\.0\.0\.1:\d+/\S*)`)
 	for src, text := range map[string]string{"diagnose --help": help, "README.md and docs": string(readme)} {
 		local := diagLine.FindStringSubmatch(text)
@@ -50,7 +50,7 @@ func TestDiagnoseLocalExampleIsSelfContained(t *testing.T) {
 		block := text[start:end]
 		m := nginxLine.FindStringSubmatch(block)
 		if m == nil {
-			t.Errorf("%s: the local diagnose example does not start nginx with a config of fixtures/nginx/conf:\n%s", src, block)
+			t.Errorf("%s: the local diagnose example does not start nginx with a config of fixtures/proxies/conf/nginx:\n%s", src, block)
 			continue
 		}
 		if _, err := os.Stat(m[1]); err != nil {
@@ -59,7 +59,7 @@ func TestDiagnoseLocalExampleIsSelfContained(t *testing.T) {
 		if !strings.Contains(block, "mkdir -p /tmp/ssebench-nginx") {
 			t.Errorf("%s: the nginx prefix is not made before nginx runs:\n%s", src, block)
 		}
-		for i, want := range []string{nginx.ExampleUpstream, nginx.ExampleListen} {
+		for i, want := range []string{proxies.ExampleUpstream, proxies.ExampleListen} {
 			u, err := url.Parse(local[i+1])
 			if err != nil || u.Host != want {
 				t.Errorf("%s: %s goes to %s, want %s (where the example starts it)", src, []string{"--origin", "--via"}[i], local[i+1], want)

@@ -69,15 +69,16 @@ func (t *target) checkBuffering() verdict {
 	return pass(ev)
 }
 
-// bufferingFix names the fix for the proxy the headers point at.
+// bufferingFix names the fix for the proxy the headers point at, with
+// its tested config (fixtures/proxies) for the proxies ssebench is tested
+// through.
 func bufferingFix(h http.Header) string {
-	server := strings.ToLower(h.Get("Server"))
 	c, _ := Lookup("buffering")
-	switch {
-	case strings.Contains(server, "nginx"):
-		return "nginx (the response's Server header): in the stream's location set `proxy_buffering off;` (and `proxy_http_version 1.1; proxy_set_header Connection \"\";`), or have the origin send X-Accel-Buffering: no and remove any proxy_ignore_headers X-Accel-Buffering.\n" + c.Fix
-	case strings.Contains(server, "apache"):
-		return "Apache httpd (the response's Server header): ProxyPass /events http://origin/events flushpackets=on, and no mod_deflate on text/event-stream.\n" + c.Fix
+	proxy := proxyName(h)
+	for _, l := range bufferingFixes {
+		if l.proxy == proxy {
+			return fmt.Sprintf("%s (the response's Server header): %s; as in the config ssebench's tests run through %s:\n%s\n%s", proxy, l.text, proxy, indent(proxySnippet(proxy)), c.Fix)
+		}
 	}
 	return c.Fix
 }

@@ -84,6 +84,10 @@ func Diagnose(ctx context.Context, dc DiagnoseConfig) (*report.CheckReport, erro
 	var wg sync.WaitGroup
 	wg.Go(func() { origin.probe(ctx) })
 	wg.Go(func() { via.probe(ctx) })
+	// The proxy's own way of writing headers names proxies that send no
+	// Server header (HAProxy).
+	var head headFingerprint
+	wg.Go(func() { head = fetchHead(ctx, vc, min(vc.Window, 5*time.Second)) })
 	wg.Wait()
 
 	rep := newReport("diagnose", dc.Origin, start)
@@ -101,7 +105,7 @@ func Diagnose(ctx context.Context, dc DiagnoseConfig) (*report.CheckReport, erro
 		return rep, fmt.Errorf("via: %w", err)
 	}
 	ovs, vvs := origin.evaluate(), via.evaluate()
-	rep.Checks, rep.Findings, rep.Notes = compare(origin, via, ovs, vvs)
+	rep.Checks, rep.Findings, rep.Notes = compare(origin, via, ovs, vvs, identifyProxy(via.main.header, head))
 	markInterrupted(ctx, rep)
 	finishReport(rep, start)
 	return rep, nil
@@ -113,7 +117,7 @@ func relabel(err error, from, to string) error {
 
 // compare puts the origin's verdict beside each of the proxy's and turns
 // what fails only through the proxy into findings.
-func compare(origin, via *target, ovs, vvs []report.CheckResult) ([]report.CheckResult, []report.Finding, []string) {
+func compare(origin, via *target, ovs, vvs []report.CheckResult, pid proxyID) ([]report.CheckResult, []report.Finding, []string) {
 	byID := map[string]report.CheckResult{}
 	for _, c := range ovs {
 		byID[c.ID] = c
@@ -126,6 +130,9 @@ func compare(origin, via *target, ovs, vvs []report.CheckResult) ([]report.Check
 	groups := map[string]*group{}
 	var order []string
 	held := heldBack(origin, via)
+	// A compressor that holds events back is one cause, not two: its
+	// delays are part of the compression finding.
+	compressed := compressedOnlyThrough(origin, via)
 	checks := make([]report.CheckResult, len(vvs))
 	for i, vc := range vvs {
 		oc := byID[vc.ID]
@@ -152,6 +159,9 @@ func compare(origin, via *target, ovs, vvs []report.CheckResult) ([]report.Check
 		if held != "" && (vc.ID == "status" || vc.ID == "headers-prompt") {
 			kind = held // one cause for the missing status line and headers
 		}
+		if compressed && kind == "buffering" {
+			kind = "compression"
+		}
 		g := groups[kind]
 		if g == nil {
 			g = &group{}
@@ -161,15 +171,17 @@ func compare(origin, via *target, ovs, vvs []report.CheckResult) ([]report.Check
 		g.checks = append(g.checks, vc)
 		g.evidence = append(g.evidence, fmt.Sprintf("%s through the proxy: %s; at the origin: %s", vc.ID, firstLine(vc.Reason, vc.Evidence), line))
 	}
-	proxy := proxyName(via.main.header)
 	var findings []report.Finding
 	for _, kind := range order {
 		g := groups[kind]
 		f := report.Finding{Kind: kind, Evidence: strings.Join(g.evidence, "\n")}
-		f.Summary, f.Culprit, f.Fix = explain(kind, g.checks, proxy, origin, via)
+		f.Summary, f.Culprit, f.Fix = explain(kind, g.checks, pid.name, origin, via)
+		if pid.name != "" {
+			f.Evidence += "\nthe proxy is " + pid.name + ": " + pid.how
+		}
 		findings = append(findings, f)
 	}
-	if d, ok := holdFinding(origin, via); ok {
+	if d, ok := holdFinding(origin, via, pid); ok {
 		findings = append(findings, d)
 	}
 	if via.main.header == nil {
@@ -202,6 +214,13 @@ func heldBack(origin, via *target) string {
 	return "buffering"
 }
 
+// compressedOnlyThrough says whether the proxy compresses a stream the
+// origin sends uncompressed.
+func compressedOnlyThrough(origin, via *target) bool {
+	enc := func(t *target) bool { return t.main != nil && t.main.encoding != "" && t.main.encoding != "identity" }
+	return enc(via) && !enc(origin)
+}
+
 // originBytes is how many body bytes the origin's main stream sent.
 func originBytes(origin *target) int64 {
 	if origin.main.wire == nil {
@@ -223,8 +242,9 @@ func statusText(s *stream, window time.Duration) string {
 }
 
 // holdFinding is the timeout diagnosis of the proxy's held streams, when
-// the origin's were not cut.
-func holdFinding(origin, via *target) (report.Finding, bool) {
+// the origin's were not cut. A proxy told apart by more than its headers
+// (pid) is matched by name too, and its tested config is the fix.
+func holdFinding(origin, via *target, pid proxyID) (report.Finding, bool) {
 	if via.hold == nil {
 		return report.Finding{}, false
 	}
@@ -232,7 +252,13 @@ func holdFinding(origin, via *target) (report.Finding, bool) {
 	if !d.cut {
 		return report.Finding{}, false
 	}
+	if pid.name != "" {
+		d.matches = matchTimeoutsNamed(d.after, d.kind, d.header, pid)
+	}
 	f := d.finding()
+	if snippet := proxySnippet(pid.name); snippet != "" && len(d.matches) > 0 && d.matches[0].named() {
+		f.Fix += "\n" + pid.name + ", as in the config ssebench's tests run through it:\n" + indent(snippet)
+	}
 	if origin.hold != nil {
 		if od := origin.hold.diagnose(); od.cut {
 			f.Summary += fmt.Sprintf(" (the origin's own streams were cut too: %s)", od.summary)
@@ -250,11 +276,11 @@ func proxyName(h http.Header) string {
 	via := strings.ToLower(strings.Join(h.Values("Via"), " "))
 	switch {
 	case strings.Contains(server, "nginx"), strings.Contains(server, "openresty"):
-		return "nginx"
+		return nameNginx
 	case strings.Contains(server, "apache"):
-		return "Apache httpd"
+		return nameApache
 	case strings.Contains(server, "caddy"):
-		return "Caddy"
+		return nameCaddy
 	case strings.Contains(server, "envoy"), h.Get("X-Envoy-Upstream-Service-Time") != "":
 		return "Envoy"
 	case strings.Contains(server, "cloudflare"), h.Get("Cf-Ray") != "":
@@ -291,26 +317,55 @@ func explain(kind string, checks []report.CheckResult, proxy string, origin, via
 		culprit = "response buffering in " + who
 		hint := strings.EqualFold(origin.main.header.Get("X-Accel-Buffering"), "no")
 		switch {
-		case proxy == "nginx":
+		case proxy == nameNginx:
 			culprit = "nginx proxy_buffering (on by default)"
 			if hint {
 				culprit += "; the origin sends X-Accel-Buffering: no, so this nginx ignores it (proxy_ignore_headers X-Accel-Buffering) or a proxy in between strips it"
+			} else {
+				culprit += ", and the origin does not send X-Accel-Buffering: no, which would turn it off for the stream"
 			}
+		case proxy == nameApache:
+			culprit = "Apache httpd: mod_proxy without flushpackets=on, or an output filter that buffers (mod_deflate)"
+		case proxy == nameCaddy:
+			// reverse_proxy flushes text/event-stream at once whatever
+			// flush_interval says, and sends the headers at once: what
+			// holds them is encode, deciding whether to compress.
+			culprit = "Caddy encode on the stream: it holds the headers, and events shorter than its minimum_length (512 bytes), until it has enough to decide whether to compress (reverse_proxy itself flushes text/event-stream at once)"
+		case proxy == nameHAProxy:
+			culprit = "HAProxy: compression or http-buffer-request on the stream's frontend or backend (HAProxy itself does not buffer responses)"
 		case proxy == "" && via.main.header == nil:
 			// No headers came through to name the proxy by.
 			culprit += "; if it is nginx: proxy_buffering (on by default)"
 			if hint {
 				culprit += ", with the origin's X-Accel-Buffering: no ignored (proxy_ignore_headers X-Accel-Buffering) or stripped by a proxy in between"
+			} else {
+				culprit += ", which the origin could turn off for the stream with X-Accel-Buffering: no"
 			}
 		}
 		fix = bufferingSnippet(proxy)
 	case "compression":
 		summary = fmt.Sprintf("%s compresses the stream (Content-Encoding: %s), the origin does not", who, via.main.encoding)
-		culprit = "response compression in " + who
-		if proxy == "nginx" {
-			culprit = "nginx gzip with text/event-stream in gzip_types"
+		var held []string
+		for _, id := range ids {
+			if findingKind[id] == "buffering" {
+				held = append(held, id)
+			}
 		}
-		fix = compressionSnippet()
+		if len(held) > 0 {
+			summary += fmt.Sprintf(", and its compressor holds the stream back (%s): events arrive late through it, promptly at the origin", strings.Join(held, ", "))
+		}
+		culprit = "response compression in " + who
+		switch proxy {
+		case nameNginx:
+			culprit = "nginx gzip with text/event-stream in gzip_types"
+		case nameApache:
+			culprit = "Apache httpd mod_deflate compresses text/event-stream (AddOutputFilterByType DEFLATE, no no-gzip for the stream)"
+		case nameCaddy:
+			culprit = "Caddy encode gzip on the stream (it holds the headers and small events until it has enough to compress)"
+		case nameHAProxy:
+			culprit = "HAProxy compression with text/event-stream in compression type"
+		}
+		fix = compressionSnippet(proxy)
 	case "header-rewrite":
 		summary = fmt.Sprintf("%s changes headers the stream depends on (%s)", who, strings.Join(ids, ", "))
 		if diff := headerDiff(origin.main.header, via.main.header); len(diff) > 0 {
@@ -343,32 +398,60 @@ func explain(kind string, checks []report.CheckResult, proxy string, origin, via
 	return summary, culprit, fix
 }
 
-func bufferingSnippet(proxy string) string {
-	nginx := `nginx:
-  location /events {
-      proxy_pass http://origin;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_buffering off;          # or let the origin send X-Accel-Buffering: no
-      proxy_cache off;
-      proxy_read_timeout 1h;
-  }`
-	others := `Apache httpd: ProxyPass /events http://origin/events flushpackets=on
-Caddy: reverse_proxy origin { flush_interval -1 }
-HAProxy: no response buffering by default; remove compression and any http-buffer-request on this backend
-Traefik: remove the buffering middleware from the route
-IIS/ARR: responseBufferLimit="0" on the proxy rule`
-	if proxy == "nginx" || proxy == "" {
-		return nginx + "\n" + others
+// A fix line per proxy ssebench is tested through: each directive in
+// backquotes is in that proxy's correct config in fixtures/proxies (a test
+// holds them to it), whose SSE part follows the named proxy's line.
+var (
+	bufferingFixes = []fixLine{
+		{nameNginx, "`proxy_buffering off;` in the stream's location, or have the origin send X-Accel-Buffering: no (and remove any proxy_ignore_headers X-Accel-Buffering)"},
+		{nameApache, "`flushpackets=on` on the stream's ProxyPass, and no mod_deflate on text/event-stream"},
+		{nameCaddy, "leave event streams out of encode with a named matcher: `@notsse not header Accept text/event-stream*` and `encode @notsse gzip` (reverse_proxy flushes text/event-stream at once; `flush_interval -1` does so for every response)"},
+		{nameHAProxy, "it does not buffer responses itself: remove `compression` and `http-buffer-request` from the stream's frontend and backend"},
 	}
-	return others + "\n" + nginx
+	bufferingOthers = `Traefik: remove the buffering middleware from the route
+IIS/ARR: responseBufferLimit="0" on the proxy rule`
+	compressionFixes = []fixLine{
+		{nameNginx, "`gzip off;` in the stream's location (or remove text/event-stream from gzip_types)"},
+		{nameApache, "`SetEnvIfNoCase Accept text/event-stream no-gzip` (or remove text/event-stream from AddOutputFilterByType DEFLATE)"},
+		{nameCaddy, "a named matcher that leaves event streams out: `@notsse not header Accept text/event-stream*` and `encode @notsse gzip`"},
+		{nameHAProxy, "remove text/event-stream from `compression type` (or compression from the stream's backend)"},
+	}
+	compressionOthers = "Express compression(): filter out text/event-stream, or call res.flush() after each event"
+)
+
+// fixLine is one proxy's fix in a line.
+type fixLine struct{ proxy, text string }
+
+// proxyFix is the fix text: the named proxy's line and its tested config
+// first (nginx's for an unknown proxy), then the other proxies' lines.
+func proxyFix(proxy string, lines []fixLine, others string) string {
+	first := proxy
+	if proxySnippet(first) == "" {
+		first = nameNginx
+	}
+	var head, rest []string
+	for _, l := range lines {
+		line := l.proxy + ": " + l.text
+		if l.proxy == first {
+			head = append(head, line, "  as in the config ssebench's tests run through "+l.proxy+":", indent(proxySnippet(l.proxy)))
+			continue
+		}
+		rest = append(rest, line)
+	}
+	return strings.Join(append(append(head, rest...), others), "\n")
 }
 
-func compressionSnippet() string {
-	return `nginx: in the stream's location: gzip off;  (or remove text/event-stream from gzip_types)
-Apache httpd: SetEnvIfNoCase Content-Type ^text/event-stream no-gzip
-Caddy: encode { match { not header Content-Type text/event-stream* } }
-Express compression(): filter out text/event-stream, or call res.flush() after each event`
+func bufferingSnippet(proxy string) string {
+	return proxyFix(proxy, bufferingFixes, bufferingOthers)
+}
+
+func compressionSnippet(proxy string) string {
+	return proxyFix(proxy, compressionFixes, compressionOthers)
+}
+
+// indent indents each line of s by four spaces.
+func indent(s string) string {
+	return "    " + strings.ReplaceAll(s, "\n", "\n    ")
 }
 
 // headerDiff lists the stream headers the proxy changed.

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ssebench/ssebench/fixtures/nginx"
+	"github.com/ssebench/ssebench/fixtures/proxies"
 	"github.com/ssebench/ssebench/report"
 )
 
@@ -25,13 +25,13 @@ func TestDiagnoseNginx(t *testing.T) {
 		culprit string // in the first finding's culprit
 		fix     string // in the first finding's fix
 	}{
-		{nginx.Buffered, "rate=10&size=200", 0, []string{"buffering"}, "proxy_buffering", "proxy_buffering off;"},
+		{proxies.Buffered, "rate=10&size=200", 0, []string{"buffering"}, "proxy_buffering", "proxy_buffering off;"},
 		// At 1 small event a second nothing fills nginx's buffer: no
 		// status line, no headers, no event comes through in the window.
-		{nginx.Buffered, "-", 0, []string{"buffering"}, "proxy_buffering (on by default)", "proxy_buffering off;"},
-		{nginx.Gzip, "", 0, []string{"compression"}, "gzip_types", "gzip off;"},
-		{nginx.ShortTimeout, "", 6 * time.Second, []string{"idle-cut"}, "nginx proxy_read_timeout", "proxy_read_timeout 1h"},
-		{nginx.Correct, "", 0, nil, "", ""},
+		{proxies.Buffered, "-", 0, []string{"buffering"}, "proxy_buffering (on by default)", "proxy_buffering off;"},
+		{proxies.Gzip, "", 0, []string{"compression"}, "gzip_types", "gzip off;"},
+		{proxies.ShortTimeout, "", 6 * time.Second, []string{"idle-cut"}, "nginx proxy_read_timeout", "proxy_read_timeout 1h"},
+		{proxies.Correct, "", 0, nil, "", ""},
 	}
 	type outcome struct {
 		rep *report.CheckReport
@@ -39,7 +39,7 @@ func TestDiagnoseNginx(t *testing.T) {
 	}
 	outs := make([]chan outcome, len(cases))
 	for i, c := range cases {
-		proxy := nginx.StartT(t, c.config, r.ts.URL)
+		proxy := startProxyT(t, proxies.Nginx, c.config, r.ts.URL)
 		path := "/events?topic=diagnose-" + c.config
 		switch c.query {
 		case "":

@@ -5,16 +5,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ssebench/ssebench/fixtures/nginx"
+	"github.com/ssebench/ssebench/fixtures/proxies"
 	"github.com/ssebench/ssebench/report"
 )
 
 // TestNginx checks the reference server through each real nginx config:
 // buffered fails buffering (and the headers it holds back), gzip fails
 // compression only (nginx sync-flushes its gzip stream per chunk when not
-// buffering, so events still arrive at once: see fixtures/nginx), a 3 s
+// buffering, so events still arrive at once: see proxy_nginx_test.go), a 3 s
 // proxy_read_timeout fails idle-timeout naming it, and the correct config
-// passes. nginx missing is a failure, not a skip (nginx.StartT).
+// passes. nginx missing is a failure, not a skip (startProxyT).
 func TestNginx(t *testing.T) {
 	t.Parallel()
 	r := startRef(t)
@@ -25,14 +25,14 @@ func TestNginx(t *testing.T) {
 		expect []string
 	}{
 		// 200-byte events at 10/s fill nginx's 4 KiB buffer every ~1.8 s.
-		{nginx.Buffered, "rate=10&size=200", 0, []string{"headers-prompt", "buffering"}},
-		{nginx.Gzip, "", 0, []string{"compression"}},
-		{nginx.ShortTimeout, "", 6 * time.Second, []string{"idle-timeout"}},
-		{nginx.Correct, "", 0, nil},
+		{proxies.Buffered, "rate=10&size=200", 0, []string{"headers-prompt", "buffering"}},
+		{proxies.Gzip, "", 0, []string{"compression"}},
+		{proxies.ShortTimeout, "", 6 * time.Second, []string{"idle-timeout"}},
+		{proxies.Correct, "", 0, nil},
 	}
 	cfgs := make([]Config, len(cases))
 	for i, c := range cases {
-		proxy := nginx.StartT(t, c.config, r.ts.URL)
+		proxy := startProxyT(t, proxies.Nginx, c.config, r.ts.URL)
 		u := proxy.URL() + "/events?topic=nginx-" + c.config
 		if c.query != "" {
 			u += "&" + c.query
@@ -46,7 +46,7 @@ func TestNginx(t *testing.T) {
 			t.Log("\n" + table(rep))
 			expectFailing(t, rep, c.expect)
 			switch c.config {
-			case nginx.Gzip:
+			case proxies.Gzip:
 				res := result(rep, "compression")
 				if !strings.Contains(res.Reason, "promptly") || !strings.Contains(res.Evidence, "Content-Encoding: gzip") {
 					t.Errorf("compression should say gzip arrived promptly:\n%+v", res)
@@ -54,11 +54,11 @@ func TestNginx(t *testing.T) {
 				if b := result(rep, "buffering"); b.Status != report.StatusPass {
 					t.Errorf("buffering through gzip: %s (%s), want pass: nginx flushes gzip per chunk", b.Status, b.Reason)
 				}
-			case nginx.Buffered:
+			case proxies.Buffered:
 				if fix := result(rep, "buffering").Fix; !strings.Contains(fix, "proxy_buffering off") {
 					t.Errorf("buffering fix does not name proxy_buffering off: %q", fix)
 				}
-			case nginx.ShortTimeout:
+			case proxies.ShortTimeout:
 				checkShortTimeout(t, rep)
 			}
 		})
@@ -82,7 +82,7 @@ func checkShortTimeout(t *testing.T, rep *report.CheckReport) {
 	}
 	cut := cutSeconds(t, f.Summary)
 	if cut < 2.5 || cut > 4.5 {
-		t.Errorf("cut after %.1fs, want about %v (%s)", cut, nginx.ShortReadTimeout, f.Summary)
+		t.Errorf("cut after %.1fs, want about %v (%s)", cut, proxies.ShortReadTimeout, f.Summary)
 	}
 }
 

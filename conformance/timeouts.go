@@ -87,8 +87,8 @@ var Timeouts = []Timeout{
 	{"Heroku router", "55 s rolling idle window (after a 30 s first-byte limit)", 55 * time.Second, KindIdle,
 		"send a heartbeat comment every 15-30 s (the router's limit cannot be changed)",
 		anyOf(headerHas("Via", "vegur"), headerHas("Via", "heroku"))},
-	{"HAProxy", "timeout server / timeout tunnel (50 s in Debian's default haproxy.cfg)", 50 * time.Second, KindIdle,
-		"backend sse: timeout server 1h and timeout tunnel 1h; and send heartbeats",
+	{"HAProxy", "timeout server (with timeout client; timeout tunnel for WebSocket) (50 s in Debian's default haproxy.cfg)", 50 * time.Second, KindIdle,
+		"timeout server 1h; timeout client 1h; timeout tunnel 1h (in defaults or the stream's frontend and backend); and send heartbeats",
 		nil},
 	{"Cloudflare", "proxy read timeout (100 s, error 524)", 100 * time.Second, KindIdle,
 		"send a heartbeat comment every 15-30 s (Enterprise plans can raise proxy_read_timeout)",
@@ -132,6 +132,9 @@ var Timeouts = []Timeout{
 	{"Google Cloud Run", "request timeout (300 s)", 5 * time.Minute, KindLifetime,
 		"gcloud run services update SERVICE --timeout=3600",
 		headerHas("Server", "google frontend")},
+	{"Caddy", "reverse_proxy transport http read_timeout (none by default)", 0, KindIdle,
+		"remove read_timeout from reverse_proxy's transport http block (Caddy sets none by default), or raise it well above the longest silence; and send heartbeats",
+		headerHas("Server", "caddy")},
 	{"AWS Network Load Balancer", "TCP idle timeout (350 s)", 350 * time.Second, KindIdle,
 		"send heartbeats (or TCP keepalives) more often than every 350 s",
 		nil},
@@ -140,18 +143,28 @@ var Timeouts = []Timeout{
 // timeoutMatch is a Timeout that may explain a cut.
 type timeoutMatch struct {
 	Timeout
-	byDefault bool // the cut came at its default
-	byHeader  bool // the response headers name the product
+	byDefault bool   // the cut came at its default
+	byHeader  bool   // the response headers name the product
+	byProxy   string // how diagnose told the proxy apart, when not by its headers
 }
+
+// named says whether the product was recognised, not only its default.
+func (m timeoutMatch) named() bool { return m.byHeader || m.byProxy != "" }
 
 func (m timeoutMatch) describe(cut time.Duration) string {
 	var why []string
 	if m.byHeader {
 		why = append(why, "the response headers show "+m.Product)
 	}
-	if m.byDefault {
+	if m.byProxy != "" {
+		why = append(why, "the proxy is "+m.Product+": "+m.byProxy)
+	}
+	switch {
+	case m.Default == 0:
+		why = append(why, fmt.Sprintf("none by default, so it is set here to about %s", fmtSeconds(cut)))
+	case m.byDefault:
 		why = append(why, "the cut matches its default of "+fmtSeconds(m.Default))
-	} else {
+	default:
 		why = append(why, fmt.Sprintf("default %s, here about %s", fmtSeconds(m.Default), fmtSeconds(cut)))
 	}
 	return fmt.Sprintf("%s %s (%s)", m.Product, m.Setting, strings.Join(why, "; "))
@@ -162,23 +175,45 @@ func (m timeoutMatch) describe(cut time.Duration) string {
 // first those the headers name, then those whose default is within
 // max(1.5 s, 8%) of d.
 func matchTimeouts(d time.Duration, kind string, h http.Header) []timeoutMatch {
+	return matchTimeoutsNamed(d, kind, h, proxyID{})
+}
+
+// matchTimeoutsNamed is matchTimeouts with the proxy told apart by other
+// means (pid): its entries count as named.
+func matchTimeoutsNamed(d time.Duration, kind string, h http.Header, pid proxyID) []timeoutMatch {
 	tol := max(1500*time.Millisecond, time.Duration(0.08*float64(d)))
 	var byHeader, byDefault []timeoutMatch
 	for _, to := range Timeouts {
 		kindOK := kind == "" || to.Kind == kind
-		near := time.Duration(math.Abs(float64(d-to.Default))) <= tol
+		near := to.Default > 0 && time.Duration(math.Abs(float64(d-to.Default))) <= tol
 		named := to.Detect != nil && h != nil && to.Detect(h)
+		m := timeoutMatch{Timeout: to, byHeader: named, byDefault: near}
+		if !named && pid.name != "" && productOf(to.Product) == pid.name {
+			m.byProxy = pid.how
+		}
 		switch {
-		case named && kindOK:
-			byHeader = append(byHeader, timeoutMatch{Timeout: to, byHeader: true, byDefault: near})
+		case m.named() && kindOK:
+			byHeader = append(byHeader, m)
 		case near && kindOK:
-			byDefault = append(byDefault, timeoutMatch{Timeout: to, byDefault: true})
+			m.byDefault = true
+			byDefault = append(byDefault, m)
 		}
 	}
 	return append(byHeader, byDefault...)
 }
 
+// productOf maps a Timeouts product to the name diagnose gives the proxy.
+func productOf(product string) string {
+	if strings.HasPrefix(product, "Apache httpd") {
+		return nameApache
+	}
+	return product
+}
+
 func fmtSeconds(d time.Duration) string {
+	if d == 0 {
+		return "none"
+	}
 	if d >= time.Minute && d%time.Minute == 0 {
 		return fmt.Sprintf("%d min", int(d.Minutes()))
 	}
