@@ -305,3 +305,62 @@ func TestProxyFixesAreTheTestedConfigs(t *testing.T) {
 		t.Errorf("no Timeouts entry for %s", p)
 	}
 }
+
+// TestREADMEProxyTable holds the README's table "What ssebench says about
+// the proxies users run" to the tests it names: every row names a test of
+// this package, and every proxyCase with a finding has its row.
+func TestREADMEProxyTable(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "#### What ssebench says about the proxies users run")
+	if !ok {
+		t.Fatal("README.md lacks the proxy table")
+	}
+	section, _, _ = strings.Cut(section, "\n#")
+	srcs, err := filepath.Glob("*_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var code strings.Builder
+	for _, f := range srcs {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code.Write(b)
+	}
+	cases := map[string]bool{}
+	for _, c := range proxyCases {
+		cases[c.name()] = true
+	}
+	rows := 0
+	for _, line := range strings.Split(section, "\n") {
+		if !strings.HasPrefix(line, "| ") || strings.HasPrefix(line, "| proxy") || strings.HasPrefix(line, "| ---") {
+			continue
+		}
+		rows++
+		cells := strings.Split(line, "|")
+		for _, name := range strings.Split(cells[len(cells)-2], ",") {
+			name = strings.Trim(strings.TrimSpace(name), "`")
+			top, sub, _ := strings.Cut(name, "/")
+			if !strings.Contains(code.String(), "func "+top+"(t *testing.T)") {
+				t.Errorf("README row %q names %s, not a test here", line, top)
+			}
+			if top == "TestDiagnoseProxies" && !strings.HasPrefix(sub, "*") && !cases[sub] {
+				t.Errorf("README row names %s, not a case of proxyCases", name)
+			}
+			delete(cases, sub)
+		}
+	}
+	for _, c := range proxyCases {
+		if c.finding != "" && cases[c.name()] {
+			t.Errorf("proxyCase %s has no README row", c.name())
+		}
+	}
+	if rows < len(proxyCases) {
+		t.Errorf("%d rows, want at least %d", rows, len(proxyCases))
+	}
+}
