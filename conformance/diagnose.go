@@ -85,9 +85,12 @@ func Diagnose(ctx context.Context, dc DiagnoseConfig) (*report.CheckReport, erro
 	wg.Go(func() { origin.probe(ctx) })
 	wg.Go(func() { via.probe(ctx) })
 	// The proxy's own way of writing headers names proxies that send no
-	// Server header (HAProxy).
+	// Server header (HAProxy). One more request: for GET streams only, so
+	// nothing with a body (a prompt, an order) is sent once more for it.
 	var head headFingerprint
-	wg.Go(func() { head = fetchHead(ctx, vc, min(vc.Window, 5*time.Second)) })
+	if vc.Method == http.MethodGet {
+		wg.Go(func() { head = fetchHead(ctx, vc, min(vc.Window, 5*time.Second)) })
+	}
 	wg.Wait()
 
 	rep := newReport("diagnose", dc.Origin, start)
