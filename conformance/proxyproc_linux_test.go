@@ -18,11 +18,18 @@ func setProcAttr(cmd *exec.Cmd) {
 
 // stopProcess sends each kind's immediate stop: nginx's fast shutdown
 // (SIGTERM; SIGQUIT would wait for open streams, which never end),
-// HAProxy's hard stop and Apache's stop (SIGTERM), Caddy's quit (SIGQUIT;
-// its SIGTERM waits for open connections).
+// HAProxy's hard stop (SIGTERM), Caddy's quit (SIGQUIT; its SIGTERM waits
+// for open connections). Apache in one-process mode (-X) stops only once
+// its worker threads return, and a thread proxying a silent stream waits
+// for the origin for as long as the proxy timeout (an hour in correct.conf):
+// it gets SIGKILL, which leaves nothing behind (-X starts no children; its
+// pid and mutex files are in its own directory).
 func stopProcess(kind string, p *os.Process) error {
-	if kind == proxies.Caddy {
+	switch kind {
+	case proxies.Caddy:
 		return p.Signal(syscall.SIGQUIT)
+	case proxies.Apache:
+		return p.Signal(syscall.SIGKILL)
 	}
 	return p.Signal(syscall.SIGTERM)
 }
