@@ -364,3 +364,30 @@ func TestREADMEProxyTable(t *testing.T) {
 		t.Errorf("%d rows, want at least %d", rows, len(proxyCases))
 	}
 }
+
+// TestIdentifyProxy tells the tested proxies apart from response heads as
+// they write them: by the Server header, else (HAProxy) by all-lowercase
+// header names; a Go server's canonical names name nothing.
+func TestIdentifyProxy(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name  string
+		h     http.Header
+		names []string
+		want  string
+	}{
+		{"nginx", http.Header{"Server": {"nginx/1.22.1"}}, []string{"Server", "Date"}, nameNginx},
+		{"caddy", http.Header{"Server": {"Caddy"}}, []string{"Server"}, nameCaddy},
+		{"apache", http.Header{"Server": {"Apache/2.4.62 (Debian)"}}, []string{"Server"}, nameApache},
+		{"haproxy", http.Header{"Content-Type": {"text/event-stream"}}, []string{"cache-control", "content-type", "date", "transfer-encoding"}, nameHAProxy},
+		{"go server", http.Header{"Content-Type": {"text/event-stream"}}, []string{"Cache-Control", "Content-Type", "Date"}, ""},
+		{"lowercase but a server header", http.Header{"Server": {"unknown"}}, []string{"server", "content-type"}, ""},
+		{"one name says little", http.Header{"Content-Type": {"x"}}, []string{"content-type"}, ""},
+		{"no head", nil, nil, ""},
+	}
+	for _, tc := range cases {
+		if got := identifyProxy(tc.h, headFingerprint{names: tc.names}); got.name != tc.want || (got.name != "" && got.how == "") {
+			t.Errorf("%s: %+v, want %q", tc.name, got, tc.want)
+		}
+	}
+}

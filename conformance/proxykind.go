@@ -133,7 +133,11 @@ func identifyProxy(h http.Header, f headFingerprint) proxyID {
 		return proxyID{name: name, how: "the response's Server header"}
 	}
 	if h != nil && h.Get("Server") == "" && f.lowercase() {
-		return proxyID{name: nameHAProxy, how: fmt.Sprintf("no Server header and every header name in lower case (%s), as HAProxy writes them", strings.Join(f.names, ", "))}
+		names := f.names
+		if len(names) > 3 {
+			names = append(names[:3:3], "…")
+		}
+		return proxyID{name: nameHAProxy, how: fmt.Sprintf("no Server header and every header name in lower case (%s), as HAProxy writes them", strings.Join(names, ", "))}
 	}
 	return proxyID{}
 }
