@@ -136,7 +136,7 @@ func (t *target) checkIdleTimeout() verdict {
 	if v, ok := t.needResponse(); !ok {
 		return v
 	}
-	d := t.hold.diagnose()
+	d := t.holdDiagnosis()
 	if !d.cut {
 		ev := d.evidence
 		ev += fmt.Sprintf("\ncuts after more than %s would not show: common defaults are 30-100 s, so hold for 2m to cover them", report.FormatDuration(t.cfg.Hold))

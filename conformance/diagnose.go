@@ -87,11 +87,15 @@ func Diagnose(ctx context.Context, dc DiagnoseConfig) (*report.CheckReport, erro
 	// The proxy's own way of writing headers names proxies that send no
 	// Server header (HAProxy). One more request: for GET streams only, so
 	// nothing with a body (a prompt, an order) is sent once more for it.
+	// With --hold the proxy's probe reads it (via.head).
 	var head headFingerprint
-	if vc.Method == http.MethodGet {
+	if vc.Method == http.MethodGet && vc.Hold == 0 {
 		wg.Go(func() { head = fetchHead(ctx, vc, min(vc.Window, 5*time.Second)) })
 	}
 	wg.Wait()
+	if via.head != nil {
+		head = *via.head
+	}
 
 	rep := newReport("diagnose", dc.Origin, start)
 	rep.Via = scenarios.RedactURL(dc.Via)
@@ -251,12 +255,9 @@ func holdFinding(origin, via *target, pid proxyID) (report.Finding, bool) {
 	if via.hold == nil {
 		return report.Finding{}, false
 	}
-	d := via.hold.diagnose()
+	d := via.holdDiagnosis()
 	if !d.cut {
 		return report.Finding{}, false
-	}
-	if pid.name != "" {
-		d.matches = matchTimeoutsNamed(d.after, d.kind, d.header, pid)
 	}
 	f := d.finding()
 	if snippet := proxySnippet(pid.name); snippet != "" && len(d.matches) > 0 && d.matches[0].named() {

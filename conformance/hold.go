@@ -316,7 +316,7 @@ func (t *target) timeoutFindings() []report.Finding {
 	if t.hold == nil || !t.sel["idle-timeout"] {
 		return nil
 	}
-	d := t.hold.diagnose()
+	d := t.holdDiagnosis()
 	if !d.cut {
 		return nil
 	}

@@ -48,7 +48,8 @@ func startPlainOrigin(t *testing.T, every time.Duration) *httptest.Server {
 // users run" lists these rows.
 type proxyCase struct {
 	kind, config string
-	plain        bool // the origin is startPlainOrigin, not the reference server
+	plain        bool   // the origin is startPlainOrigin, not the reference server
+	query        string // added to the reference server's stream URL
 	hold         time.Duration
 	finding      string   // diagnose's one finding kind ("" for none)
 	culprit      string   // in its culprit
@@ -71,8 +72,9 @@ var proxyCases = []proxyCase{
 		culprit: "Apache httpd mod_proxy ProxyTimeout", fix: []string{"timeout=3600"}, checkFails: []string{"idle-timeout"}},
 	{kind: proxies.Apache, config: proxies.Correct, hold: 6 * time.Second},
 	// Caddy's encode sends small events uncompressed, but only once the
-	// first has come: it holds the headers until then.
-	{kind: proxies.Caddy, config: proxies.Gzip, finding: "buffering",
+	// first has come: it holds the headers until then (2.5 s at this rate,
+	// well past headers-prompt's 1 s).
+	{kind: proxies.Caddy, config: proxies.Gzip, query: "rate=0.4", finding: "buffering",
 		culprit: "Caddy encode on the stream", fix: []string{"@notsse not header Accept text/event-stream*", "encode @notsse gzip"}, checkFails: []string{"headers-prompt"}},
 	{kind: proxies.Caddy, config: proxies.ShortTimeout, hold: 6 * time.Second, finding: "idle-cut",
 		culprit: "Caddy reverse_proxy transport http read_timeout", fix: []string{"remove read_timeout", "flush_interval -1"}, checkFails: []string{"idle-timeout"}},
@@ -99,6 +101,9 @@ func TestDiagnoseProxies(t *testing.T) {
 		t.Run(c.name(), func(t *testing.T) {
 			t.Parallel()
 			origin, path := r.ts.URL, "/events?topic=diagnose-"+c.kind+"-"+c.config
+			if c.query != "" {
+				path += "&" + c.query
+			}
 			if c.plain {
 				origin, path = plain.URL, "/events"
 			}
@@ -158,7 +163,11 @@ func TestCheckProxies(t *testing.T) {
 		}
 		p := startProxyT(t, c.kind, c.config, r.ts.URL)
 		cases = append(cases, c)
-		cfgs = append(cfgs, Config{URL: p.URL() + "/events?topic=check-" + c.kind + "-" + c.config, Window: 6 * time.Second, Hold: c.hold})
+		u := p.URL() + "/events?topic=check-" + c.kind + "-" + c.config
+		if c.query != "" {
+			u += "&" + c.query
+		}
+		cfgs = append(cfgs, Config{URL: u, Window: 6 * time.Second, Hold: c.hold})
 	}
 	reps := runAll(t, cfgs, len(cfgs))
 	for i, c := range cases {
@@ -169,6 +178,14 @@ func TestCheckProxies(t *testing.T) {
 				res := result(rep, "idle-timeout")
 				if !strings.Contains(res.Reason, "idle cut") {
 					t.Errorf("idle-timeout %q: want an idle cut", res.Reason)
+				}
+				// check names the same setting and fix as diagnose (HAProxy
+				// too, by its raw response head).
+				if !strings.Contains(res.Evidence, "likely culprit: "+c.culprit) || !strings.Contains(res.Fix, c.fix[0]) {
+					t.Errorf("idle-timeout should blame %q with a fix naming %q:\n%+v", c.culprit, c.fix[0], res)
+				}
+				if f := rep.Findings; len(f) != 1 || !strings.Contains(f[0].Culprit, c.culprit) {
+					t.Errorf("findings %+v: want one naming %q", f, c.culprit)
 				}
 			}
 			if c.finding == "" {

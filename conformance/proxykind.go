@@ -142,6 +142,19 @@ func identifyProxy(h http.Header, f headFingerprint) proxyID {
 	return proxyID{}
 }
 
+// holdDiagnosis is the hold probe's timeout diagnosis, with the proxy
+// told apart by its raw response head when its headers do not name it.
+func (t *target) holdDiagnosis() timeoutDiagnosis {
+	d := t.hold.diagnose()
+	if !d.cut || t.head == nil {
+		return d
+	}
+	if pid := identifyProxy(d.header, *t.head); pid.name != "" {
+		d.matches = matchTimeoutsNamed(d.after, d.kind, d.header, pid)
+	}
+	return d
+}
+
 // proxySnippet is the tested fix for a named proxy: the SSE part of its
 // correct config in fixtures/proxies, which the proxy tests run ("" for
 // other proxies).

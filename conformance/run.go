@@ -37,7 +37,8 @@ type target struct {
 	conc      *concurrentResult
 	churn     *churnResult
 	hold      *holdResult
-	lone      []loneEvent // events ssebench published to the main stream
+	head      *headFingerprint // the raw response head, with --hold (see fetchHead)
+	lone      []loneEvent      // events ssebench published to the main stream
 
 	refServer bool // the target is ssebench's reference server (see detectRefServer)
 }
@@ -201,6 +202,9 @@ func (t *target) probe(ctx context.Context) {
 	var holdWG sync.WaitGroup
 	if t.cfg.Hold > 0 && t.wants("idle-timeout", "heartbeat") {
 		holdWG.Go(func() { t.hold = t.probeHold(ctx) })
+		if t.wants("idle-timeout") && t.cfg.Method == http.MethodGet {
+			wg.Go(func() { h := fetchHead(ctx, t.cfg, min(t.cfg.Window, 5*time.Second)); t.head = &h })
+		}
 	}
 	wg.Wait()
 	if t.wants("churn") && t.main.ok() && ctx.Err() == nil {
