@@ -20,7 +20,7 @@ import (
 func metricsFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "metrics-addr", Category: "Live metrics", Usage: "serve the run's figures live for Prometheus at http://`HOST:PORT`/metrics (e.g. :9464)"},
-		&cli.StringFlag{Name: "metrics-run", Category: "Live metrics", Usage: "the run label of every series (default: the scenario's name, else its file's base name, else \"run\")"},
+		&cli.StringFlag{Name: "metrics-run", Category: "Live metrics", Usage: "`NAME` of the run label on every series (default: the scenario's name, else its file's base name, else \"run\")"},
 		&cli.DurationFlag{Name: "metrics-linger", Category: "Live metrics", Usage: "keep serving the final figures for `DURATION` after the run ends, so the last scrape sees them (e.g. 2× the scrape interval)"},
 	}
 }
@@ -72,28 +72,13 @@ func startMetrics(c *cli.Context, s *scenarios.Scenario, shard string) (*liveMet
 	return &liveMetrics{exp: exp, srv: srv, linger: c.Duration("metrics-linger")}, nil
 }
 
-// live is the exporter's feed for capacity.Options.Live (nil without
-// --metrics-addr).
+// live is the exporter's feed for loadgen.Options.Live and
+// capacity.Options.Live (nil without --metrics-addr).
 func (m *liveMetrics) live() func(loadgen.Progress) {
 	if m.exp == nil {
 		return nil
 	}
-	return func(p loadgen.Progress) { _ = m.exp.Update(p) }
-}
-
-// check chains the exporter's update after next (the run's own live
-// check, or nil) as loadgen.Options.Check, which gets Metrics filled in.
-func (m *liveMetrics) check(next func(loadgen.Progress) error) func(loadgen.Progress) error {
-	if m.exp == nil {
-		return next
-	}
-	return func(p loadgen.Progress) error {
-		_ = m.exp.Update(p)
-		if next != nil {
-			return next(p)
-		}
-		return nil
-	}
+	return m.exp.Update
 }
 
 // stop serves the final figures (res's, or with final the last second's)

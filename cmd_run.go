@@ -154,7 +154,7 @@ func runLoad(c *cli.Context, s *scenarios.Scenario, out loadOutputs, quiet bool)
 	if err != nil {
 		return err
 	}
-	opts.Check = live.check(opts.Check)
+	opts.Live = live.live()
 	res, err := runPlanned(c, s, opts)
 	if pp != nil {
 		pp.Done()

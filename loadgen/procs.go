@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/HdrHistogram/hdrhistogram-go"
+
 	"github.com/ssebench/ssebench/report"
 	"github.com/ssebench/ssebench/scenarios"
 )
@@ -206,6 +208,13 @@ func RunProcs(ctx context.Context, s *scenarios.Scenario, po ProcOptions, opt Op
 				if unreachable = ff.check(pr); unreachable != nil {
 					interrupt()
 				}
+			}
+			if opt.Live != nil {
+				m.withHists(func(h map[string]*hdrhistogram.Histogram) {
+					lp := pr
+					lp.Hists = h
+					opt.Live(lp)
+				})
 			}
 			if opt.Check != nil && abort == nil && unreachable == nil {
 				pr.Metrics = m.metrics()

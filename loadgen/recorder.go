@@ -311,6 +311,16 @@ func (r *recorder) resultCounters() report.Counters {
 }
 
 // metrics summarises the totals of the run's metrics.
+// hists are the run's cumulative histograms by name (the recorder's own:
+// read them only on the aggregator's goroutine, before it records on).
+func (r *recorder) hists() map[string]*hdrhistogram.Histogram {
+	out := make(map[string]*hdrhistogram.Histogram, len(r.names))
+	for _, n := range r.names {
+		out[n] = r.total[metricIndex(n)]
+	}
+	return out
+}
+
 func (r *recorder) metrics() map[string]report.Metric {
 	out := make(map[string]report.Metric, len(r.names))
 	for _, n := range r.names {

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/HdrHistogram/hdrhistogram-go"
+
 	"github.com/ssebench/ssebench/report"
 	"github.com/ssebench/ssebench/scenarios"
 )
@@ -39,6 +41,12 @@ type Options struct {
 	// result is marked partial with the error as the reason. It is how
 	// abort_on_fail thresholds are evaluated live.
 	Check func(Progress) error
+	// Live, when set, gets the same once-a-second Progress with Hists set:
+	// the run's cumulative histograms themselves, valid only during the
+	// call (the aggregator goes on recording into them afterwards), and
+	// no Metrics, so nothing is encoded for it. It is how --metrics-addr
+	// reads the run without slowing it.
+	Live func(Progress)
 	// FailFast stops the run early, marked unreachable, when every
 	// attempt of its first seconds failed with the same connect or TLS
 	// error and none succeeded (see failFast): a run that can reach
@@ -103,6 +111,9 @@ type Progress struct {
 	// Metrics summarises the run's histograms so far; only filled in for
 	// Options.Check (it costs an encode per metric).
 	Metrics map[string]report.Metric
+	// Hists are the run's cumulative histograms by metric name, only for
+	// Options.Live and only during its call.
+	Hists map[string]*hdrhistogram.Histogram
 	// Health is the generator's own state over the last interval (in a
 	// sharded run: the parent's, which does not drive streams).
 	Health Health
@@ -269,6 +280,11 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*report.Resul
 			stopRun()
 			cancelReqs()
 			return
+		}
+		if opt.Live != nil {
+			lp := p
+			lp.Hists = g.rec.hists()
+			opt.Live(lp)
 		}
 		if opt.Check == nil {
 			return

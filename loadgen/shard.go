@@ -244,6 +244,18 @@ func (m *merger) point(sec int) *report.Point {
 }
 
 // metrics summarises the merged histograms so far.
+// withHists calls fn with the merged histograms by name, under the
+// merger's lock (they are valid only during fn).
+func (m *merger) withHists(fn func(map[string]*hdrhistogram.Histogram)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]*hdrhistogram.Histogram, len(m.names))
+	for _, n := range m.names {
+		out[n] = m.total[metricIndex(n)]
+	}
+	fn(out)
+}
+
 func (m *merger) metrics() map[string]report.Metric {
 	m.mu.Lock()
 	defer m.mu.Unlock()

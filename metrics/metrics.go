@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -112,11 +113,16 @@ type Exporter struct {
 
 	mu      sync.Mutex
 	totals  report.Counters
-	metrics map[string]report.Metric
+	hists   map[string]bucketed // by metric name, read out at Buckets
 	point   report.Point
 	health  loadgen.Health
 	elapsed time.Duration
 	done    bool
+	// wanted is set by a scrape: the next Update reads the histograms out
+	// (a readout walks every HdrHistogram bucket, so it is done once per
+	// scrape interval, not every second; the series are then at most a
+	// second older than the scrape).
+	wanted bool
 }
 
 // New returns an exporter for a run of mode (the scenario's) with these
@@ -126,24 +132,60 @@ func New(l Labels, mode string) *Exporter {
 	return &Exporter{labels: l, mode: mode}
 }
 
-// Update takes one second of the run (with its Metrics filled in, as
-// loadgen.Options.Check gets it). It never fails: it fits Check.
-func (e *Exporter) Update(p loadgen.Progress) error {
+// Update takes one second of the run: with its Hists (as
+// loadgen.Options.Live gives them, read out here, during the call) or
+// else its Metrics (as Options.Check gets them).
+func (e *Exporter) Update(p loadgen.Progress) {
+	e.mu.Lock()
+	wanted := e.wanted || e.hists == nil
+	e.mu.Unlock()
+	var hists map[string]bucketed
+	if wanted {
+		hists = readAll(p)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.totals, e.metrics, e.health, e.elapsed = p.Totals, p.Metrics, p.Health, p.Elapsed
+	e.totals, e.health, e.elapsed = p.Totals, p.Health, p.Elapsed
+	if wanted {
+		e.hists, e.wanted = hists, false
+	}
 	if !p.Point.Teardown {
 		e.point = p.Point
 	}
-	return nil
+}
+
+// readAll reads every histogram of p out at Buckets: its Hists (the run's
+// own, during the Live call) or else its Metrics (as Check gets them).
+func readAll(p loadgen.Progress) map[string]bucketed {
+	hists := map[string]bucketed{}
+	for _, name := range HistogramMetrics {
+		if h := p.Hists[name]; h != nil {
+			if h.TotalCount() > 0 {
+				hists[name] = readOut(h)
+			}
+		} else if m, ok := p.Metrics[name]; ok && m.Count > 0 {
+			if h, err := m.Hist(); err == nil {
+				hists[name] = readOut(h)
+			}
+		}
+	}
+	return hists
 }
 
 // Final takes the run's result: from then on the series are the result
 // JSON's final figures, and ssebench_run_done is 1.
 func (e *Exporter) Final(r *report.Result) {
+	hists := map[string]bucketed{}
+	for _, name := range HistogramMetrics {
+		if m, ok := r.Metrics[name]; ok && m.Count > 0 {
+			if h, err := m.Hist(); err == nil {
+				hists[name] = readOut(h)
+			}
+		}
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.totals, e.metrics, e.done = r.Counters, r.Metrics, true
+	e.totals, e.hists, e.done = r.Counters, hists, true
 	e.elapsed = time.Duration(r.DurationS * float64(time.Second))
 	e.point.Open = 0
 }
@@ -163,7 +205,8 @@ func (e *Exporter) Describe(chan<- *prometheus.Desc) {}
 // Collect turns the latest state into series.
 func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	e.mu.Lock()
-	totals, metrics, point, health, elapsed, done := e.totals, e.metrics, e.point, e.health, e.elapsed, e.done
+	totals, hists, point, health, elapsed, done := e.totals, e.hists, e.point, e.health, e.elapsed, e.done
+	e.wanted = true
 	e.mu.Unlock()
 
 	names, values := e.labels.names(), e.labels.values()
@@ -186,24 +229,27 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	gauge(LagName, "The generator's worst timer lag in the latest second.", health.Lag.Seconds())
 	gauge(SaturatedName, "1 when the generator is saturated by its own measure (its figures are then suspect).", b2f(health.Saturated != ""))
 	for _, name := range HistogramMetrics {
-		m, ok := metrics[name]
-		if !ok || m.Count == 0 {
+		b, ok := hists[name]
+		if !ok {
 			continue
 		}
-		if h, err := histogram(name, m, names, values); err == nil {
+		desc := prometheus.NewDesc(HistogramName(name), "Latency of "+name+" (see the README's Concepts).", nil, prometheus.Labels(zip(names, values)))
+		if h, err := prometheus.NewConstHistogram(desc, b.count, b.sum, b.counts); err == nil {
 			ch <- h
 		}
 	}
 }
 
-// histogram reads a metric's HdrHistogram (microseconds) out at Buckets.
-func histogram(name string, m report.Metric, names, values []string) (prometheus.Metric, error) {
-	h, err := m.Hist()
-	if err != nil {
-		return nil, err
-	}
-	counts := make(map[float64]uint64, len(Buckets))
-	var sum float64
+// bucketed is one histogram read out at Buckets.
+type bucketed struct {
+	count  uint64
+	sum    float64 // seconds
+	counts map[float64]uint64
+}
+
+// readOut reads an HdrHistogram of microseconds out at Buckets.
+func readOut(h *hdrhistogram.Histogram) bucketed {
+	b := bucketed{count: uint64(h.TotalCount()), counts: make(map[float64]uint64, len(Buckets))}
 	bars := h.Distribution()
 	i := 0
 	var cum uint64
@@ -211,16 +257,15 @@ func histogram(name string, m report.Metric, names, values []string) (prometheus
 		limit := int64(math.Floor(le * 1e6)) // µs
 		for i < len(bars) && bars[i].To <= limit {
 			cum += uint64(bars[i].Count)
-			sum += float64(bars[i].Count) * float64(bars[i].To) / 1e6
+			b.sum += float64(bars[i].Count) * float64(bars[i].To) / 1e6
 			i++
 		}
-		counts[le] = cum
+		b.counts[le] = cum
 	}
 	for ; i < len(bars); i++ {
-		sum += float64(bars[i].Count) * float64(bars[i].To) / 1e6
+		b.sum += float64(bars[i].Count) * float64(bars[i].To) / 1e6
 	}
-	desc := prometheus.NewDesc(HistogramName(name), "Latency of "+name+" (see the README's Concepts).", nil, prometheus.Labels(zip(names, values)))
-	return prometheus.NewConstHistogram(desc, uint64(h.TotalCount()), sum, counts)
+	return b
 }
 
 func zip(k, v []string) map[string]string {

@@ -2,6 +2,8 @@ package metrics
 
 import (
 	"testing"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -39,14 +41,27 @@ func TestExporterSeries(t *testing.T) {
 	for range 10 {
 		report.RecordDuration(h, 300*time.Millisecond)
 	}
+	// The histogram comes the Live way (the run's own, read during the
+	// call) or the Check way (encoded in Metrics): the series are the same.
+	for _, live := range []bool{true, false} {
+		p := loadgen.Progress{
+			Elapsed: 3 * time.Second,
+			Point:   report.Point{Open: 7, Target: 9},
+			Totals:  report.Counters{StreamsOpened: 11, StreamsFailed: 2, Events: 1234, Ends: map[string]int64{report.EndEOF: 3, report.EndReset: 1}},
+			Health:  loadgen.Health{CPUShare: 0.5, Saturated: "timer late"},
+		}
+		if live {
+			p.Hists = map[string]*hdrhistogram.Histogram{report.MetricDelivery: h}
+		} else {
+			p.Metrics = map[string]report.Metric{report.MetricDelivery: report.Summarize(h)}
+		}
+		t.Run(map[bool]string{true: "live", false: "check"}[live], func(t *testing.T) { exporterSeries(t, p) })
+	}
+}
+
+func exporterSeries(t *testing.T, p loadgen.Progress) {
 	e := New(Labels{Run: "r", Shard: "1/4", Target: "example.test:443"}, scenarios.DefaultMode)
-	e.Update(loadgen.Progress{
-		Elapsed: 3 * time.Second,
-		Point:   report.Point{Open: 7, Target: 9},
-		Totals:  report.Counters{StreamsOpened: 11, StreamsFailed: 2, Events: 1234, Ends: map[string]int64{report.EndEOF: 3, report.EndReset: 1}},
-		Metrics: map[string]report.Metric{report.MetricDelivery: report.Summarize(h)},
-		Health:  loadgen.Health{CPUShare: 0.5, Saturated: "timer late"},
-	})
+	e.Update(p)
 	f := gather(t, e)
 	val := func(name string) float64 {
 		t.Helper()

@@ -397,12 +397,6 @@ type PromSample struct {
 	Value  float64
 }
 
-// ParsePromText parses the Prometheus text exposition format 0.0.4 into
-// plain samples: ParseProm of that format.
-func ParsePromText(r io.Reader) ([]PromSample, error) {
-	return ParseProm(r, expfmt.NewFormat(expfmt.TypeTextPlain))
-}
-
 // ParseProm parses a scrape in format (from the response's Content-Type:
 // text 0.0.4, OpenMetrics 1.0 or protobuf; unknown is read as text) with
 // the ecosystem's own parser, github.com/prometheus/common/expfmt, into

@@ -2,6 +2,7 @@ package observe
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/expfmt"
 )
 
 // A real client_golang endpoint with OpenMetrics on: the observer asks for
@@ -55,6 +57,12 @@ func TestPromObserverOpenMetrics(t *testing.T) {
 			t.Errorf("%s: sample %+v, want the registry's values", ct, s)
 		}
 	}
+}
+
+// ParsePromText is ParseProm of the text format 0.0.4, what the captures
+// in testdata/prom are.
+func ParsePromText(r io.Reader) ([]PromSample, error) {
+	return ParseProm(r, expfmt.NewFormat(expfmt.TypeTextPlain))
 }
 
 type ctRecorder struct{ http.ResponseWriter }

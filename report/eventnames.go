@@ -106,9 +106,6 @@ func (e *tallyEntry) reset() {
 	}
 }
 
-// Len is the number of names kept.
-func (t *EventTally) Len() int { return len(t.names) }
-
 // Add counts n events of name and records their delivery samples (µs,
 // as RecordDuration records them).
 func (t *EventTally) Add(name string, n int64, deliveryUS []int64) {

@@ -11,10 +11,10 @@ import (
 
 // Exit codes shared by every command.
 const (
-	ExitOK          = 0 // everything ran and every gate passed
-	ExitGateFailed  = 1 // a threshold or an error-severity check failed
-	ExitUsage       = 2 // bad flag, argument, scenario or input
-	ExitCannotRun   = 3 // the run could not happen (e.g. target unreachable)
+	ExitOK          = 0   // everything ran and every gate passed
+	ExitGateFailed  = 1   // a threshold or an error-severity check failed
+	ExitUsage       = 2   // bad flag, argument, scenario or input
+	ExitCannotRun   = 3   // the run could not happen (e.g. target unreachable)
 	ExitInterrupted = 130 // 128 + SIGINT (Ctrl-C): stopped, what was measured is written, marked partial
 	ExitTerminated  = 143 // 128 + SIGTERM: the same, stopped by a TERM signal (kill, Kubernetes)
 )
