@@ -141,7 +141,7 @@ func TestRequestHeadersRefused(t *testing.T) {
 // server does not make, then stays open.
 const zoo = ": hello\n" +
 	"retry: 500\n" +
-	"id: a(b)\n" +
+	"id: a\x01b\n" +
 	"data: one\n\n" +
 	"event: x\nid: 7\n\n" + // dropped: no data
 	"foo: bar\n" + // unknown field
@@ -168,7 +168,7 @@ func TestFramingZoo(t *testing.T) {
 	checks := map[string]string{
 		"dataless":    `event: x\nid: 7`,
 		"fields":      `"foo" ×1`,
-		"id-safe":     `"a(b)"`,
+		"id-safe":     `"a\x01b"`,
 		"retry-valid": "500 ms",
 		"retry-hint":  "retry: 500",
 	}
