@@ -76,9 +76,10 @@ func goSSE(t *testing.T, every, first time.Duration) string {
 // repeat. An unknown id replays nothing.
 func TestGoSSE(t *testing.T) {
 	t.Parallel()
-	// 700 ms apart: A's second id comes within resume's 1 s wait, and B
-	// connects long before the next event.
-	base := goSSE(t, 700*time.Millisecond, 700*time.Millisecond)
+	// 950 ms apart: A's second id comes within resume's 1 s wait, and B
+	// (which connects a few ms after it) still has most of a second
+	// before the next event, even on a loaded machine.
+	base := goSSE(t, 950*time.Millisecond, 700*time.Millisecond)
 	cfg := Config{URL: base + "/events", Window: 5 * time.Second}
 	few(&cfg)
 	rep := run(t, cfg)
