@@ -133,6 +133,9 @@ func promValue(t *testing.T, api, q string) float64 {
 // the delivery p99 it computes from the buckets is the result's within
 // the buckets' resolution, and both agree with what the server wrote.
 func TestMetricsScrapedByPrometheus(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a real Prometheus scraping a 6 s run (the full suite, ./test.sh, runs it)")
+	}
 	srv, base := startTruth(t, truth.Config{Period: 100 * time.Millisecond, Hold: 20 * time.Millisecond, Slow: 200 * time.Millisecond, SlowEvery: 10})
 	maddr := freeAddr(t)
 	api := startPrometheus(t, maddr)

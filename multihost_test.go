@@ -53,6 +53,9 @@ type mhHost struct {
 // than one ephemeral range holds (28,232 by default), from one machine,
 // without extra loopback addresses.
 func TestMultiHostShardsMerge(t *testing.T) {
+	if testing.Short() {
+		t.Parallel() // the small size beside the other short tests; the full size runs alone (30,000 streams)
+	}
 	start := time.Now()
 	requireNetns(t)
 	bin := binary(t)
